@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import type { Logger } from '../src/log/logger';
+import type { Resources } from '../src/runtime/resources';
+
+/** What a run sees of the engine. A job knows nothing of BullMQ. */
+export interface JobContext {
+  /** Aborted when the run exceeds its timeout or the worker shuts down; long waits must honour it. */
+  signal: AbortSignal;
+  /** Lines logged here also reach the run's log in Bull Board. */
+  log: Logger;
+  /** Shared, long-lived connections of the worker process (Kafka, PostgreSQL, Redis). */
+  resources: Resources;
+  /** Which schedule (or manual trigger) started this run, and which attempt it is (1-based). */
+  schedule: string;
+  runId: string;
+  attempt: number;
+}
+
+/** A small JSON object: a run's result is stored in Redis and PostgreSQL. */
+export type JobResult = Record<string, unknown>;
+
+/** One job type: like an Airflow DAG file, a name, a typed set of params and a function. */
+export interface JobDefinition<Params extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  /** A strict zod object: unknown params are an error in schedules.yaml, not a surprise at run time. */
+  params: Params;
+  run(ctx: JobContext, params: z.output<Params>): Promise<JobResult>;
+}
+
+export function defineJob<Params extends z.ZodType>(job: JobDefinition<Params>): JobDefinition<Params> {
+  return job;
+}

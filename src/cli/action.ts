@@ -1,0 +1,27 @@
+import { type Config, loadConfig } from '../config/config';
+import { createLogger, type Logger } from '../log/logger';
+
+export interface CliContext {
+  config: Config;
+  log: Logger;
+}
+
+/**
+ * Wraps a command: loads the configuration (a bad variable fails here, in one line),
+ * and turns any thrown error into `error: <message>` on stderr and exit code 1.
+ */
+export function action<A extends unknown[]>(
+  run: (ctx: CliContext, ...args: A) => Promise<number | undefined>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const config = loadConfig();
+      const log = createLogger(config.logLevel);
+      const code = await run({ config, log }, ...args);
+      process.exitCode = code ?? 0;
+    } catch (error) {
+      process.stderr.write(`error: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}

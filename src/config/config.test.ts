@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('has local defaults for everything', () => {
+    const config = loadConfig({});
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/tickflow');
+    expect(config.web.port).toBe(3000);
+  });
+
+  it('splits a comma-separated broker list', () => {
+    expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
+  });
+
+  it.each([
+    ['DATABASE_URL', 'localhost:5432/tickflow', 'postgres://'],
+    ['DATABASE_URL', 'mysql://root@localhost/db', 'postgres://'],
+    ['KAFKA_BROKERS', 'localhost', 'host:port'],
+    ['KAFKA_BROKERS', '127.0.0.1:9092,', 'host:port'],
+    ['REDIS_URL', 'http://localhost', 'redis://'],
+    ['WEB_PORT', '70000', '1 to 65535'],
+    ['LOG_LEVEL', 'loud', 'info'],
+  ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
+    const attempt = () => loadConfig({ [variable]: value });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain(variable);
+      expect(message).toContain(expected);
+      expect(message).not.toContain('\n');
+    }
+  });
+});

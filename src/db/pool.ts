@@ -1,0 +1,18 @@
+import pg from 'pg';
+import type { Config } from '../config/config';
+
+// NUMERIC comes back as a string by default; amounts here fit a double with 2 decimals.
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+/** A pool whose sessions see tickflow's schema first, so SQL never spells the schema out. */
+export function createPool(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    options: `-c search_path=${config.databaseSchema},public`,
+    max,
+  });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return pool;
+}

@@ -1,0 +1,29 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type LocalService, urlHostPort } from './local-service';
+import { redisReady } from './probe';
+import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
+
+/** Redis as the docker-compose file runs it: AOF on, never evict (BullMQ must not lose keys). */
+export const redisService: LocalService = {
+  name: 'redis',
+  variable: 'REDIS_URL',
+  address: (config) => urlHostPort(config.redisUrl, 6379),
+  ready: (config) => redisReady(config.redisUrl),
+
+  async start(config) {
+    const binary = findExecutable('redis-server');
+    if (!binary) throw missingTool('Redis', 'redis-server', 'apt-get install redis-server');
+    const { host, port } = this.address(config);
+    const dataDir = path.join(config.home, 'redis');
+    const logFile = path.join(dataDir, 'redis.log');
+    fs.mkdirSync(dataDir, { recursive: true });
+    const args = ['--bind', host, '--port', String(port), '--dir', dataDir, '--appendonly', 'yes'];
+    args.push('--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no');
+    const pid = spawnDetached(binary, args, logFile);
+    await waitForServer(pid, () => redisReady(config.redisUrl), `Redis on ${host}:${port}`, logFile, 20_000);
+    return { pid, address: `${host}:${port}`, dataDir, logFile, startedAt: new Date().toISOString() };
+  },
+
+  stop: (started) => terminate(started.pid),
+};

@@ -1,0 +1,147 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
+import { kafkaService } from './kafka';
+import type { LocalService, ServiceName, StartedService } from './local-service';
+import { postgresService } from './postgres';
+import { isAlive, ServiceUnavailableError } from './process';
+import { redisService } from './redis';
+
+export const localServices: LocalService[] = [redisService, postgresService, kafkaService];
+
+export interface ServiceStatus {
+  name: ServiceName;
+  address: string;
+  ready: boolean;
+  /** `started` when `services up` started it (and `down` will stop it), `external` otherwise. */
+  owner: 'started' | 'external' | 'none';
+  pid?: number;
+  /** True when this very call to `servicesUp` started it. */
+  startedNow?: boolean;
+}
+
+type StateFile = Partial<Record<ServiceName, StartedService>>;
+
+const stateFile = (config: Config) => path.join(config.home, 'services.json');
+
+function readState(config: Config): StateFile {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(config), 'utf8')) as StateFile;
+  } catch {
+    return {};
+  }
+}
+
+function writeState(config: Config, state: StateFile): void {
+  fs.mkdirSync(config.home, { recursive: true });
+  fs.writeFileSync(stateFile(config), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0']);
+
+function pick(only?: ServiceName[]): LocalService[] {
+  return only ? localServices.filter((service) => only.includes(service.name)) : localServices;
+}
+
+/**
+ * Makes every service reachable: reuses one that already answers at its configured
+ * address, otherwise starts it natively under `config.home`. Returns what it did.
+ */
+export async function servicesUp(
+  config: Config,
+  log: Logger,
+  only?: ServiceName[],
+): Promise<ServiceStatus[]> {
+  const state = readState(config);
+  const outcomes = await Promise.allSettled(
+    pick(only).map(async (service): Promise<ServiceStatus> => {
+      const { host, port } = service.address(config);
+      const address = `${host}:${port}`;
+      if (await service.ready(config)) {
+        const ours = state[service.name];
+        const owner = ours && isAlive(ours.pid) ? 'started' : 'external';
+        log.info(
+          { service: service.name, address },
+          `${service.name} already running at ${address}; reusing it`,
+        );
+        return { name: service.name, address, ready: true, owner, pid: ours?.pid };
+      }
+      if (!LOCAL_HOSTS.has(host)) {
+        throw new ServiceUnavailableError(
+          `${service.name} is not reachable at ${address} (${service.variable}), and tickflow only starts services on this machine. ` +
+            `Start it there, or point ${service.variable} at 127.0.0.1.`,
+        );
+      }
+      const begun = Date.now();
+      const started = await service.start(config, log);
+      state[service.name] = started;
+      const seconds = ((Date.now() - begun) / 1000).toFixed(1);
+      log.info(
+        {
+          service: service.name,
+          address,
+          pid: started.pid,
+          dataDir: started.dataDir,
+          logFile: started.logFile,
+          seconds,
+        },
+        `started ${service.name} at ${address} in ${seconds}s`,
+      );
+      return {
+        name: service.name,
+        address,
+        ready: true,
+        owner: 'started',
+        pid: started.pid,
+        startedNow: true,
+      };
+    }),
+  );
+  // Record what did start even when another service failed, so `down` can still stop it.
+  writeState(config, state);
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<ServiceStatus>).value);
+}
+
+export async function servicesStatus(config: Config, only?: ServiceName[]): Promise<ServiceStatus[]> {
+  const state = readState(config);
+  return Promise.all(
+    pick(only).map(async (service) => {
+      const { host, port } = service.address(config);
+      const ready = await service.ready(config);
+      const ours = state[service.name];
+      const owner = ours && isAlive(ours.pid) ? 'started' : ready ? 'external' : 'none';
+      return {
+        name: service.name,
+        address: `${host}:${port}`,
+        ready,
+        owner,
+        pid: ours?.pid,
+      } as ServiceStatus;
+    }),
+  );
+}
+
+/** Stops only what `servicesUp` started; external services are left alone. */
+export async function servicesDown(
+  config: Config,
+  log: Logger,
+  only?: ServiceName[],
+): Promise<ServiceName[]> {
+  const state = readState(config);
+  const stopped: ServiceName[] = [];
+  for (const service of pick(only)) {
+    const started = state[service.name];
+    if (!started) continue;
+    if (isAlive(started.pid)) {
+      await service.stop(started);
+      log.info({ service: service.name, address: started.address }, `stopped ${service.name}`);
+      stopped.push(service.name);
+    }
+    delete state[service.name];
+  }
+  writeState(config, state);
+  return stopped;
+}

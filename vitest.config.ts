@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'jobs/**/*.test.ts', 'test/**/*.test.ts'],
+    // Starts Kafka (and Redis/PostgreSQL if absent) once for the whole run; stops only what it started.
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // Two cores: Kafka's JVM needs one of them.
+    maxWorkers: 2,
+  },
+});

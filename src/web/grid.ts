@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { RunRecord } from '../db/run-history';
 import { escapeHtml } from './html';
 
 /** What the grid needs to know of a schedule; the scheduler provides it. */
@@ -10,37 +10,13 @@ export interface ScheduleSummary {
   paused: boolean;
 }
 
-export interface RunCell {
-  schedule: string;
-  jobId: string;
-  attempt: number;
-  state: 'active' | 'completed' | 'failed';
-  startedAt: Date;
-  finishedAt: Date | null;
-  error: string | null;
-}
-
-/** The last `perSchedule` attempts of each schedule, newest first, from the durable history. */
-export async function recentRuns(db: pg.Pool, schedules: string[], perSchedule: number): Promise<RunCell[]> {
-  const { rows } = await db.query<RunCell>(
-    `select schedule, job_id as "jobId", attempt, state, started_at as "startedAt",
-            finished_at as "finishedAt", error
-       from (select *, row_number() over (partition by schedule order by started_at desc) as n
-               from job_runs where schedule = any($1)) recent
-      where n <= $2
-      order by schedule, started_at desc`,
-    [schedules, perSchedule],
-  );
-  return rows;
-}
-
-const colours: Record<RunCell['state'], string> = {
+const colours: Record<RunRecord['state'], string> = {
   completed: '#2e7d32',
   failed: '#c62828',
   active: '#1565c0',
 };
 
-function cell(run: RunCell): string {
+function cell(run: RunRecord): string {
   const seconds = run.finishedAt
     ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(2)
     : '…';
@@ -58,11 +34,11 @@ function cell(run: RunCell): string {
 /** Airflow's grid view: schedules as rows, recent runs as coloured cells (newest on the left). */
 export function renderGrid(
   schedules: ScheduleSummary[],
-  runs: RunCell[],
+  runs: RunRecord[],
   loadError: string | undefined,
   boardPath: string,
 ): string {
-  const bySchedule = new Map<string, RunCell[]>();
+  const bySchedule = new Map<string, RunRecord[]>();
   for (const run of runs) bySchedule.set(run.schedule, [...(bySchedule.get(run.schedule) ?? []), run]);
   const rows = schedules.map((s) => {
     const cells = (bySchedule.get(s.name) ?? []).map(cell).join('');

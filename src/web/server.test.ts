@@ -41,7 +41,11 @@ describe('web UI (real Redis and PostgreSQL)', () => {
       expect(await (await get('/health')).json()).toEqual({ status: 'ok' });
       const ready = await get('/ready');
       expect(ready.status).toBe(200);
-      expect((await ready.json()).checks).toEqual({ redis: true, postgres: true, kafka: true });
+      expect(((await ready.json()) as { checks: unknown }).checks).toEqual({
+        redis: true,
+        postgres: true,
+        kafka: true,
+      });
 
       const grid = await (await get('/schedules')).text();
       expect(grid).toContain('heartbeat');
@@ -51,8 +55,8 @@ describe('web UI (real Redis and PostgreSQL)', () => {
       expect(grid).not.toContain('<script>');
 
       expect((await get(BOARD_PATH)).status).toBe(200);
-      const queues = await (await get(`${BOARD_PATH}/api/queues`)).json();
-      expect(queues.queues.map((q: { name: string }) => q.name)).toEqual(['heartbeat']);
+      const queues = (await (await get(`${BOARD_PATH}/api/queues`)).json()) as { queues: { name: string }[] };
+      expect(queues.queues.map((q) => q.name)).toEqual(['heartbeat']);
 
       const text = await (await get('/metrics')).text();
       expect(text).toContain('tickflow_schedule_paused{schedule="heartbeat"} 1');

@@ -6,10 +6,11 @@ import type { Queue } from 'bullmq';
 import express from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/config';
+import { recentRuns } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { localServices } from '../services/services';
-import { recentRuns, renderGrid, type ScheduleSummary } from './grid';
+import { renderGrid, type ScheduleSummary } from './grid';
 
 /** What the web UI reads from the running scheduler. */
 export interface WebSources {

@@ -57,6 +57,6 @@ th{text-align:left;padding-right:1rem}td{padding:0 .6rem 0 0}td.run{width:14px;h
 <p><a href="${escapeHtml(boardPath)}">Bull Board</a> (pause a queue there to switch its schedule off) · refreshed every 5 s ·
 <span style="color:${colours.completed}">■</span> completed <span style="color:${colours.failed}">■</span> failed
 <span style="color:${colours.active}">■</span> running</p>${error}
-<table><tr><th>schedule</th><td>job</td><td>cadence</td><td>state</td><td>recent runs →</td></tr>${rows.join('\n')}</table>
+<table><tr><th>schedule</th><td>job</td><td>cadence</td><td>state</td><td colspan="${Math.max(1, runs.length)}">recent runs, newest first →</td></tr>${rows.join('\n')}</table>
 </body></html>`;
 }

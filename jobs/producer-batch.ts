@@ -1,0 +1,68 @@
+import { randomInt } from 'node:crypto';
+import type { Message } from 'kafkajs';
+import { z } from 'zod';
+import { malformed } from '../src/domain/malformed';
+import { Random } from '../src/domain/random';
+import { simulate } from '../src/domain/simulator';
+import { sendChunked } from '../src/kafka/send-chunked';
+import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { defineJob } from './job';
+
+const share = (what: string) =>
+  z
+    .number()
+    .min(0, `${what} is a share from 0 to 1, e.g. 0.05 for 5 %`)
+    .max(1, `${what} is a share from 0 to 1, e.g. 0.05 for 5 %`);
+
+/**
+ * The transaction simulator into Kafka (the Airflow producer DAG): `count` transactions from the
+ * stable account population, fraud at `fraudRate`, keyed by account id, with an idempotent producer.
+ */
+export const producerBatchJob = defineJob({
+  name: 'producer-batch',
+  description:
+    'simulate `count` transactions (fraud at `fraudRate`) and produce them to Kafka, keyed by account',
+  params: z.strictObject({
+    topic: z.string().min(1).default('fraud-detection-transactions'),
+    count: z.number().int().min(1).max(1_000_000).default(50),
+    fraudRate: share('fraudRate').default(0.05),
+    /** Same seed, same transactions (ids included). Leave it out so each run makes new ones. */
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .optional(),
+    /** Share of deliberately broken messages, to exercise the dead-letter path. */
+    malformedRate: share('malformedRate').default(0),
+  }),
+  async run(ctx, params) {
+    const started = performance.now();
+    const seed = params.seed ?? randomInt(2 ** 31 - 1);
+    await ctx.resources.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
+    const transactions = simulate({ count: params.count, fraudRate: params.fraudRate, seed });
+    const breakage = new Random(seed ^ 0x5bd1e995);
+    let fraud = 0;
+    let malformedCount = 0;
+    let bytes = 0;
+    const messages: Message[] = transactions.map((transaction) => {
+      const broken = params.malformedRate > 0 && breakage.chance(params.malformedRate);
+      if (broken) malformedCount++;
+      else if (transaction.label?.fraud) fraud++;
+      const value = broken ? malformed(transaction, breakage) : JSON.stringify(transaction);
+      bytes += Buffer.byteLength(value);
+      return { key: transaction.accountId, value };
+    });
+    const producer = await ctx.resources.producer();
+    const partitions = await sendChunked(producer, params.topic, messages, ctx.signal);
+    return {
+      produced: messages.length,
+      fraud,
+      malformed: malformedCount,
+      bytes,
+      partitions: partitions.size,
+      durationMs: Math.round(performance.now() - started),
+      seed,
+    };
+  },
+});

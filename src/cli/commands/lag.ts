@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { createKafka } from '../../kafka/client';
+import { partitionLag } from '../../kafka/lag';
+import { action } from '../action';
+
+export function registerLag(program: Command): void {
+  program
+    .command('lag')
+    .description("a consumer group's committed offset, end offset and lag per partition")
+    .option('--topic <name>', 'topic', 'fraud-detection-transactions')
+    .option('--group <id>', 'consumer group', 'tickflow-consumer-batch')
+    .action(
+      action(async ({ config }, options: { topic: string; group: string }) => {
+        const admin = createKafka(config).admin();
+        await admin.connect();
+        try {
+          const topics = (await admin.listTopics()).filter((name) => !name.startsWith('__'));
+          if (!topics.includes(options.topic))
+            throw new Error(
+              `topic ${options.topic} does not exist; pass --topic (existing: ${topics.slice(0, 10).join(', ') || 'none'})`,
+            );
+          const partitions = await partitionLag(admin, options.group, options.topic);
+          console.log(
+            `${'partition'.padEnd(10)} ${'committed'.padStart(12)} ${'end'.padStart(12)} ${'lag'.padStart(10)}`,
+          );
+          for (const p of partitions)
+            console.log(
+              `${String(p.partition).padEnd(10)} ${(p.committed < 0 ? '-' : String(p.committed)).padStart(12)} ` +
+                `${String(p.end).padStart(12)} ${String(p.lag).padStart(10)}`,
+            );
+          console.log(`total lag ${partitions.reduce((sum, p) => sum + p.lag, 0)} (group ${options.group})`);
+          return 0;
+        } finally {
+          await admin.disconnect();
+        }
+      }),
+    );
+}

@@ -1,0 +1,109 @@
+import { base, en, Faker } from '@faker-js/faker';
+
+/**
+ * Seeded randomness for the simulator: the same seed gives the same stream. Faker (seeded from
+ * the same seed) makes the names; the per-transaction draws use sfc32, a small fast generator,
+ * because the producer draws a few dozen numbers per message at 50,000+ messages a second.
+ */
+export class Random {
+  readonly faker: Faker;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number) {
+    this.faker = new Faker({ locale: [en, base] });
+    this.faker.seed(seed);
+    const word = () => this.faker.number.int({ min: 0, max: 0xffffffff });
+    [this.a, this.b, this.c, this.d] = [word(), word(), word(), word()];
+  }
+
+  /** Uniform in [0, 1) (sfc32). */
+  next(): number {
+    const t = (((this.a + this.b) | 0) + this.d) | 0;
+    this.d = (this.d + 1) | 0;
+    this.a = this.b ^ (this.b >>> 9);
+    this.b = (this.c + (this.c << 3)) | 0;
+    this.c = (this.c << 21) | (this.c >>> 11);
+    this.c = (this.c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  }
+
+  uniform(min: number, max: number): number {
+    return min + (max - min) * this.next();
+  }
+
+  int(min: number, max: number): number {
+    return Math.floor(this.uniform(min, max + 1));
+  }
+
+  chance(probability: number): boolean {
+    return this.next() < probability;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)] as T;
+  }
+
+  /** Picks a key of a `weights` table with probability proportional to its weight. */
+  weighted<K extends string>(table: WeightTable<K>): K {
+    const draw = this.next() * table.total;
+    const index = table.cumulative.findIndex((bound) => draw < bound);
+    return table.keys[index === -1 ? table.keys.length - 1 : index] as K;
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** Exponential with the given mean: waiting times between independent events. */
+  exponential(mean: number): number {
+    return -mean * Math.log(1 - this.next());
+  }
+
+  digits(length: number): string {
+    let text = '';
+    for (let i = 0; i < length; i++) text += Math.floor(this.next() * 10);
+    return text;
+  }
+
+  private hex(length: number): string {
+    let text = '';
+    for (let i = 0; i < length; i++) text += HEX[Math.floor(this.next() * 16)];
+    return text;
+  }
+
+  /** A version-4 UUID. */
+  uuid(): string {
+    const variant = HEX[8 + Math.floor(this.next() * 4)];
+    return `${this.hex(8)}-${this.hex(4)}-4${this.hex(3)}-${variant}${this.hex(3)}-${this.hex(12)}`;
+  }
+
+  /** A Kenyan mobile number in E.164 (Safaricom/Airtel prefixes), as M-Pesa counterparties use. */
+  kenyanPhone(): string {
+    return `+254${this.pick(PHONE_PREFIXES)}${this.digits(7)}`;
+  }
+
+  deviceId(): string {
+    return `dev-${this.hex(12)}`;
+  }
+}
+
+const HEX = '0123456789abcdef';
+const PHONE_PREFIXES = ['70', '71', '72', '74', '75', '76', '79', '11'];
+
+export interface WeightTable<K extends string> {
+  keys: K[];
+  cumulative: number[];
+  total: number;
+}
+
+/** Built once per table, so a draw costs no allocation. */
+export function weights<K extends string>(table: Record<K, number>): WeightTable<K> {
+  const keys = Object.keys(table) as K[];
+  let total = 0;
+  const cumulative = keys.map((key) => (total += table[key]));
+  return { keys, cumulative, total };
+}

@@ -1,0 +1,40 @@
+import { featuresOf } from './features';
+import type { Prediction, Predictor, ScoringItem } from './predictor';
+import { type AccountProfile, emptyProfile, foldProfile } from './profile';
+import type { UnlabelledTransaction } from './transaction';
+
+/**
+ * Features for each transaction in stream order, each against the account's history up to the
+ * transaction before it. `profiles` is updated in place: afterwards it holds what to save.
+ */
+export function featurize(
+  transactions: UnlabelledTransaction[],
+  profiles: Map<string, AccountProfile>,
+): ScoringItem[] {
+  return transactions.map((transaction) => {
+    const profile = profiles.get(transaction.accountId) ?? emptyProfile();
+    profiles.set(transaction.accountId, foldProfile(profile, transaction));
+    return { transaction, features: featuresOf(profile, transaction) };
+  });
+}
+
+export interface Scored extends Prediction {
+  isFraud: boolean;
+}
+
+/** Asks the predictor and checks it answered for every transaction it was given. */
+export async function score(
+  items: ScoringItem[],
+  predictor: Predictor,
+  threshold: number,
+  signal: AbortSignal,
+): Promise<Scored[]> {
+  if (items.length === 0) return [];
+  const predictions = new Map((await predictor.predict(items, signal)).map((p) => [p.transactionId, p]));
+  return items.map(({ transaction }) => {
+    const prediction = predictions.get(transaction.transactionId);
+    if (!prediction)
+      throw new Error(`predictor ${predictor.name} returned no prediction for ${transaction.transactionId}`);
+    return { ...prediction, isFraud: prediction.score >= threshold };
+  });
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { population } from './population';
+import { isNight, simulate } from './simulator';
+import { transactionSchema } from './transaction';
+
+const endAt = new Date('2025-03-01T12:00:00Z');
+
+describe('simulate', () => {
+  it('is reproducible from its seed and differs across seeds', () => {
+    const a = simulate({ count: 200, fraudRate: 0.05, seed: 42, endAt });
+    expect(simulate({ count: 200, fraudRate: 0.05, seed: 42, endAt })).toEqual(a);
+    expect(simulate({ count: 200, fraudRate: 0.05, seed: 43, endAt })[0]).not.toEqual(a[0]);
+  });
+
+  it('produces valid, time-ordered transactions from the stable population, ending at endAt', () => {
+    const stream = simulate({ count: 2_000, fraudRate: 0.05, seed: 1, endAt });
+    const accounts = new Set(population().accounts.map((a) => a.id));
+    for (const transaction of stream) {
+      expect(transactionSchema.safeParse(transaction).success).toBe(true);
+      expect(accounts.has(transaction.accountId)).toBe(true);
+      expect(Date.parse(transaction.timestamp)).toBeLessThanOrEqual(endAt.getTime());
+    }
+    const phones = stream.filter((t) => t.channel === 'mobile_money' && t.counterparty.startsWith('+'));
+    expect(phones.length).toBeGreaterThan(100);
+    expect(phones.every((t) => /^\+254(7\d|1[01])\d{7}$/.test(t.counterparty))).toBe(true);
+  });
+
+  it('hits the fraud rate with every pattern, each one recognisable', () => {
+    const stream = simulate({ count: 40_000, fraudRate: 0.05, seed: 9, endAt });
+    const fraud = stream.filter((t) => t.label?.fraud);
+    expect(fraud.length / stream.length).toBeGreaterThan(0.04);
+    expect(fraud.length / stream.length).toBeLessThan(0.06);
+    const patterns = new Set(fraud.map((t) => t.label?.pattern));
+    expect([...patterns].sort()).toEqual(['amount_spike', 'burst', 'new_device_abroad_night']);
+    const night = fraud.filter((t) => t.label?.pattern === 'new_device_abroad_night');
+    expect(night.every((t) => isNight(Date.parse(t.timestamp)) && t.country !== 'KE')).toBe(true);
+    expect(stream.filter((t) => !t.label?.fraud).every((t) => t.label?.pattern === null)).toBe(true);
+  });
+
+  it('makes no fraud at fraudRate 0', () => {
+    expect(simulate({ count: 5_000, fraudRate: 0, seed: 2, endAt }).some((t) => t.label?.fraud)).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Resources } from '../../src/runtime/resources';
+import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
+import { readTopic } from './read-topic';
+import { drain, type StreamingEnv, streamingEnv } from './streaming-env';
+
+const sum = (runs: Array<Record<string, unknown>>, field: string) =>
+  runs.reduce((total, run) => total + (run[field] as number), 0);
+
+describe('consumer-batch against real Kafka and PostgreSQL', () => {
+  let env: StreamingEnv;
+  beforeEach(async () => {
+    env = await streamingEnv('cb');
+  });
+  afterEach(async () => {
+    await env.cleanup();
+  });
+
+  it('writes one prediction per produced transaction, none twice, across several runs', async () => {
+    const produced = await env.produce({ count: 1_200, fraudRate: 0.1, seed: 7 });
+    expect(produced).toMatchObject({ produced: 1_200, malformed: 0, partitions: 3 });
+    const runs = await drain(env, { batchSize: 500, maxWait: 500 });
+    expect(runs[0]?.consumed).toBe(500);
+    expect(sum(runs, 'consumed')).toBe(1_200);
+    expect(sum(runs, 'scored')).toBe(1_200);
+    expect(await env.count('predictions')).toBe(1_200);
+    expect(await env.count('fraud_alerts')).toBe(sum(runs, 'flagged'));
+    expect(await profileTransactionCount(env)).toBe(1_200);
+    const alerts = await readTopic(env.resources.kafka, env.topics.alerts, sum(runs, 'alerts'));
+    expect(new Set(alerts.map((m) => m.key?.toString())).size).toBe(sum(runs, 'flagged'));
+  });
+
+  it('sends malformed messages to the DLQ with the reason and original bytes, and keeps going', async () => {
+    const produced = await env.produce({ count: 300, seed: 3, malformedRate: 0.2 });
+    const malformed = produced.malformed as number;
+    expect(malformed).toBeGreaterThan(20);
+    const runs = await drain(env, { batchSize: 1_000, maxWait: 500 });
+    expect(sum(runs, 'invalid')).toBe(malformed);
+    expect(sum(runs, 'valid')).toBe(300 - malformed);
+    expect(await env.count('predictions')).toBe(300 - malformed);
+    expect(runs.at(-1)?.lagAfter).toBe(0);
+
+    const dead = await readTopic(env.resources.kafka, env.topics.dlq, malformed);
+    const reasons = dead.map((m) => m.headers?.['dlq-reason']?.toString() ?? '');
+    expect(reasons.every((reason) => reason.length > 0)).toBe(true);
+    expect(reasons.some((reason) => reason.includes('amount: expected an amount above 0'))).toBe(true);
+    expect(reasons.some((reason) => reason.startsWith('not JSON'))).toBe(true);
+    expect(dead[0]?.headers?.['dlq-source-topic']?.toString()).toBe(env.topics.transactions);
+    expect(dead.every((m) => m.key?.toString().startsWith('ACC-'))).toBe(true);
+  });
+
+  it('ends an empty run after maxWait with zero counts', async () => {
+    const first = await env.consume({ maxWait: 300 });
+    const second = await env.consume({ maxWait: 300 });
+    for (const result of [first, second])
+      expect(result).toMatchObject({
+        consumed: 0,
+        valid: 0,
+        invalid: 0,
+        scored: 0,
+        flagged: 0,
+        alerts: 0,
+        lagAfter: 0,
+      });
+    expect(second.durationMs).toBeGreaterThanOrEqual(300);
+    expect(second.durationMs).toBeLessThan(3_000);
+  });
+
+  it('re-reading already written messages duplicates nothing and re-sends their alerts', async () => {
+    await env.produce({ count: 400, fraudRate: 0.2, seed: 11 });
+    const firstPass = await drain(env, { batchSize: 1_000, maxWait: 300 });
+    const alertsBefore = await env.count('fraud_alerts');
+    expect(alertsBefore).toBeGreaterThan(0);
+    // As after a crash between the PostgreSQL commit and the offset commit: the group starts over.
+    await env.resources.close();
+    env.resources = new Resources(env.config, env.log);
+    const admin = env.resources.kafka.admin();
+    await admin.connect();
+    await admin.resetOffsets({ groupId: env.group, topic: env.topics.transactions, earliest: true });
+    await admin.disconnect();
+
+    const secondPass = await drain(env, { batchSize: 1_000, maxWait: 300 });
+    expect(sum(secondPass, 'consumed')).toBe(400);
+    expect(sum(secondPass, 'scored')).toBe(0);
+    expect(sum(secondPass, 'alerts')).toBe(alertsBefore);
+    expect(sum(firstPass, 'alerts')).toBe(alertsBefore);
+    expect(await env.count('predictions')).toBe(400);
+    expect(await profileTransactionCount(env)).toBe(400);
+  });
+});
+
+async function profileTransactionCount(env: StreamingEnv): Promise<number> {
+  const { rows } = await env.resources.db.query<{ n: number }>(
+    "select coalesce(sum((profile->>'count')::int), 0)::int as n from account_profiles",
+  );
+  return rows[0]?.n ?? 0;
+}
+
+describe('consumer-batch with the HTTP predictor', () => {
+  let env: StreamingEnv;
+  beforeEach(async () => {
+    env = await streamingEnv('cbh');
+  });
+  afterEach(async () => {
+    closeFakeModelApis();
+    await env.cleanup();
+  });
+
+  it('fails fast and commits nothing while the circuit is open, then recovers', async () => {
+    let healthy = false;
+    const api = await fakeModelApi((body) =>
+      healthy
+        ? {
+            status: 200,
+            body: {
+              predictions: body.items.map((i) => ({
+                transactionId: i.transaction.transactionId,
+                score: 0.9,
+              })),
+            },
+          }
+        : { status: 500 },
+    );
+    const predictor = { type: 'http', url: api.url, retries: 0, resetTimeoutMs: 500 } as const;
+    await env.produce({ count: 50, seed: 13 });
+    for (let run = 0; run < 3; run++)
+      await expect(env.consume({ predictor, maxWait: 300 })).rejects.toThrow('HTTP 500');
+    const callsWhenOpened = api.calls.length;
+    await expect(env.consume({ predictor, maxWait: 300 })).rejects.toThrow('circuit open');
+    expect(api.calls).toHaveLength(callsWhenOpened);
+    expect(await env.count('predictions')).toBe(0);
+
+    healthy = true;
+    await new Promise((resolve) => setTimeout(resolve, 600)); // the breaker lets a trial call through
+    const recovered = await env.consume({ predictor, maxWait: 300 });
+    expect(recovered).toMatchObject({ consumed: 50, scored: 50, flagged: 50, lagAfter: 0 });
+    const { rows } = await env.resources.db.query('select distinct model from predictions');
+    expect(rows).toEqual([{ model: `http:${api.url}` }]);
+  });
+});

@@ -1,0 +1,88 @@
+import type { z } from 'zod';
+import { consumerBatchJob } from '../../jobs/consumer-batch';
+import type { JobContext } from '../../jobs/job';
+import { producerBatchJob } from '../../jobs/producer-batch';
+import type { Config } from '../../src/config/config';
+import { migrate } from '../../src/db/migrate';
+import { createKafka } from '../../src/kafka/client';
+import { deleteTopics } from '../../src/kafka/topics';
+import { Resources } from '../../src/runtime/resources';
+import { type TestEnv, testEnv } from '../support';
+
+type ConsumerParams = z.input<typeof consumerBatchJob.params>;
+type ProducerParams = z.input<typeof producerBatchJob.params>;
+
+/** A migrated schema, its own topics and group, and a hand-built JobContext: jobs run without the scheduler. */
+export interface StreamingEnv extends TestEnv {
+  /** Replaceable: a test may close it and open a new process's worth of connections. */
+  resources: Resources;
+  topics: { transactions: string; dlq: string; alerts: string };
+  group: string;
+  /** Consumer params for this env's topics and group. */
+  consumerParams(overrides?: Partial<ConsumerParams>): ConsumerParams;
+  produce(overrides?: Partial<ProducerParams>): Promise<Record<string, unknown>>;
+  consume(overrides?: Partial<ConsumerParams>, resources?: Resources): Promise<Record<string, unknown>>;
+  count(table: string): Promise<number>;
+}
+
+export function jobContext(
+  resources: Resources,
+  env: TestEnv,
+  signal = new AbortController().signal,
+): JobContext {
+  return { signal, log: env.log, resources, schedule: 'test', runId: env.id, attempt: 1 };
+}
+
+export async function streamingEnv(label: string): Promise<StreamingEnv> {
+  const t = testEnv(label);
+  await migrate(t.config, t.log);
+  const resources = new Resources(t.config, t.log);
+  const topics = { transactions: t.topic('tx'), dlq: t.topic('dlq'), alerts: t.topic('alerts') };
+  const group = `${t.id}-group`;
+  const consumerParams = (overrides: Partial<ConsumerParams> = {}): ConsumerParams => ({
+    topic: topics.transactions,
+    group,
+    dlqTopic: topics.dlq,
+    alertsTopic: topics.alerts,
+    batchSize: 1_000,
+    maxWait: 1_000,
+    ...overrides,
+  });
+  const env: StreamingEnv = {
+    ...t,
+    resources,
+    topics,
+    group,
+    consumerParams,
+    produce: (overrides = {}) =>
+      producerBatchJob.run(
+        jobContext(env.resources, t),
+        producerBatchJob.params.parse({ topic: topics.transactions, ...overrides }),
+      ),
+    consume: (overrides = {}, other = env.resources) =>
+      consumerBatchJob.run(jobContext(other, t), consumerBatchJob.params.parse(consumerParams(overrides))),
+    async count(table) {
+      const { rows } = await env.resources.db.query<{ n: number }>(`select count(*)::int as n from ${table}`);
+      return rows[0]?.n ?? 0;
+    },
+    async cleanup() {
+      await env.resources.close();
+      await deleteTopics(createKafka(t.config), Object.values(topics)).catch(() => {});
+      await t.cleanup();
+    },
+  };
+  return env;
+}
+
+/** Runs consumer-batch until the group has no lag, returning every run's result. */
+export async function drain(env: StreamingEnv, overrides: Partial<ConsumerParams> = {}, maxRuns = 30) {
+  const results: Array<Record<string, unknown>> = [];
+  for (let run = 0; run < maxRuns; run++) {
+    const result = await env.consume(overrides);
+    results.push(result);
+    if (result.lagAfter === 0 && result.consumed === 0) return results;
+  }
+  throw new Error(`topic not drained after ${maxRuns} runs: ${JSON.stringify(results.at(-1))}`);
+}
+
+export type { Config };

@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { loadSchedulesFile } from '../../schedules/load';
+import { formatProblem, SchedulesFileError } from '../../schedules/problems';
+import { describeTrigger } from '../../schedules/schedule';
+import { action } from '../action';
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check a schedules file; print each problem with file:line:column and exit 1')
+    .argument('[file]', 'the file to check (default: SCHEDULES_FILE)')
+    .action(
+      action(async ({ config }, file: string | undefined) => {
+        try {
+          const loaded = await loadSchedulesFile(file ?? config.schedulesFile);
+          for (const s of loaded.schedules) {
+            console.log(`${s.name}: ${s.job}, ${describeTrigger(s.trigger)}${s.enabled ? '' : ', disabled'}`);
+          }
+          console.log(`ok: ${loaded.schedules.length} schedule(s), ${loaded.topics.length} topic(s)`);
+          return 0;
+        } catch (error) {
+          if (!(error instanceof SchedulesFileError)) throw error;
+          for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
+          return 1;
+        }
+      }),
+    );
+}

@@ -1,0 +1,81 @@
+import type { Config } from '../config/config';
+import { migrate } from '../db/migrate';
+import { createKafka } from '../kafka/client';
+import { ensureTopics, type TopicSpec } from '../kafka/topics';
+import type { Logger } from '../log/logger';
+import type { SchedulesFile } from '../schedules/schedule';
+import { ScheduleSource } from '../schedules/source';
+import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
+import { bullConnection } from './queues';
+import { Scheduler } from './scheduler';
+
+export interface SchedulerProcessOptions {
+  /** Run workers in this process too (the default for `npm run scheduler`). */
+  workers: boolean;
+  workerTuning?: WorkerTuning;
+  /** How often the scheduler re-checks Redis (restoring flushed schedulers). */
+  checkEveryMs?: number;
+}
+
+export interface SchedulerProcess {
+  scheduler: Scheduler;
+  source: ScheduleSource;
+  workers?: Workers;
+  stop(): Promise<void>;
+}
+
+/**
+ * Everything `tickflow scheduler` runs once services are up: migrations, the schedules file and
+ * its topics, the reconciling Scheduler, the file watch and, unless turned off, the workers.
+ * A broken schedules file at start throws: there is no previous version to keep running.
+ */
+export async function startSchedulerProcess(
+  config: Config,
+  log: Logger,
+  options: SchedulerProcessOptions,
+): Promise<SchedulerProcess> {
+  await migrate(config, log);
+  const source = new ScheduleSource(config.schedulesFile, log);
+  const file = await source.load();
+  await ensureFileTopics(config, file.topics, log);
+  const followTopics = (changed: SchedulesFile) => {
+    ensureFileTopics(config, changed.topics, log).catch((error) =>
+      log.error({ err: error }, 'creating the topics of the schedules file failed'),
+    );
+  };
+  source.on('change', followTopics);
+
+  const connection = bullConnection(config.redisUrl);
+  const scheduler = new Scheduler({
+    source,
+    connection,
+    prefix: config.queuePrefix,
+    log,
+    ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}),
+  });
+  await scheduler.start();
+  const workers = options.workers ? await startWorkers(source, config, log, options.workerTuning) : undefined;
+  source.watch();
+  log.info(
+    { file: source.file, schedules: file.schedules.length, workers: options.workers },
+    'scheduler started',
+  );
+  return {
+    scheduler,
+    source,
+    ...(workers ? { workers } : {}),
+    async stop() {
+      source.close();
+      source.off('change', followTopics);
+      await scheduler.stop();
+      await workers?.stop();
+      connection.disconnect();
+    },
+  };
+}
+
+async function ensureFileTopics(config: Config, topics: TopicSpec[], log: Logger): Promise<void> {
+  if (topics.length === 0) return;
+  const created = await ensureTopics(createKafka(config), topics);
+  if (created.length) log.info({ topics: created }, `created Kafka topics: ${created.join(', ')}`);
+}

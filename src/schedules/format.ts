@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { DURATION_HINT, parseDuration } from './duration';
+
+/**
+ * The shape of schedules.yaml, field by field. Semantic checks that need more than the shape
+ * (the job exists, its params, the cron fires) live in load.ts.
+ */
+
+const duration = z.string({ error: `expected a duration; ${DURATION_HINT}` }).transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms === 0) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; ${DURATION_HINT}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const count = (what: string) =>
+  z
+    .number({ error: `expected a whole number of ${what}, e.g. 3` })
+    .int(`expected a whole number of ${what}`)
+    .min(0, `expected 0 or more ${what}`);
+
+const backoff = z.union(
+  [
+    duration.transform((delay) => ({ type: 'fixed' as const, delay })),
+    z.strictObject({
+      type: z.enum(['fixed', 'exponential'], { error: 'expected fixed or exponential' }),
+      delay: duration,
+    }),
+  ],
+  { error: 'expected a duration (fixed backoff, e.g. 2s) or { type: fixed|exponential, delay: 2s }' },
+);
+
+const keep = z.union(
+  [
+    count('runs').transform((n) => ({ completed: n, failed: n })),
+    z.strictObject({ completed: count('runs').optional(), failed: count('runs').optional() }),
+  ],
+  { error: 'expected a number of runs (e.g. 100) or { completed: 100, failed: 500 }' },
+);
+
+/** Settings a `defaults:` block may give every schedule. */
+const settings = {
+  timezone: z.string({ error: 'expected an IANA time zone, e.g. Europe/Paris' }).optional(),
+  enabled: z.boolean({ error: 'expected true or false' }).optional(),
+  overlap: z.enum(['skip', 'allow'], { error: 'expected skip (at most one active run) or allow' }).optional(),
+  retries: count('retries').optional(),
+  backoff: backoff.optional(),
+  timeout: duration.optional(),
+  keep: keep.optional(),
+};
+
+export const defaultsSchema = z.strictObject(settings).nullish();
+export const SETTING_NAMES = Object.keys(settings);
+
+export const scheduleSchema = z.strictObject({
+  job: z.string({ error: 'expected a job type name, e.g. sleep' }),
+  description: z.string({ error: 'expected text' }).optional(),
+  every: duration.optional(),
+  cron: z.string({ error: 'expected a cron expression in quotes, e.g. "*/10 * * * * *"' }).optional(),
+  params: z
+    .record(z.string(), z.unknown(), { error: 'expected a map of params, e.g. { ms: 100 }' })
+    .nullish(),
+  ...settings,
+});
+
+export const topicSchema = z.strictObject({
+  partitions: z
+    .number({ error: 'expected a whole number of partitions, e.g. 3' })
+    .int('expected a whole number of partitions')
+    .min(1, 'expected at least 1 partition')
+    .default(1),
+  retention: duration.optional(),
+  compact: z.boolean({ error: 'expected true or false' }).default(false),
+});
+
+/** The top level; each schedule and topic is parsed on its own so that every problem is reported. */
+export const fileSchema = z.strictObject(
+  {
+    defaults: z.unknown().optional(),
+    topics: z.record(z.string(), z.unknown(), { error: 'expected a map of topic names' }).nullish(),
+    schedules: z.record(z.string(), z.unknown(), { error: 'expected a map of schedule names' }).nullish(),
+  },
+  { error: 'expected a map with schedules: (and optionally defaults: and topics:)' },
+);
+
+export type RawSchedule = z.output<typeof scheduleSchema>;
+export type RawDefaults = NonNullable<z.output<typeof defaultsSchema>>;
+
+export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
+export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;

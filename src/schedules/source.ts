@@ -1,0 +1,93 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import type { Logger } from '../log/logger';
+import { loadSchedulesFile } from './load';
+import { SchedulesFileError } from './problems';
+import type { SchedulesFile } from './schedule';
+
+export interface LoadFailure {
+  error: SchedulesFileError;
+  at: Date;
+}
+
+interface SourceEvents {
+  /** A valid new version of the file. */
+  change: [SchedulesFile];
+  /** A broken edit: the previous version stays current. */
+  invalid: [LoadFailure];
+}
+
+/**
+ * The schedules file as the running processes see it: the last valid version, plus the error of
+ * the last broken edit (cleared by the next valid one). Polls the file's stat, which also catches
+ * editors that save by writing a new file and renaming it over the old one.
+ */
+export class ScheduleSource extends EventEmitter<SourceEvents> {
+  private valid?: SchedulesFile;
+  private failure?: LoadFailure;
+  private lastText?: string;
+  private pending = Promise.resolve();
+  private watching = false;
+
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+    private readonly pollMs = 250,
+  ) {
+    super();
+  }
+
+  get current(): SchedulesFile {
+    if (!this.valid) throw new Error('ScheduleSource.load() has not succeeded yet');
+    return this.valid;
+  }
+
+  get lastError(): LoadFailure | undefined {
+    return this.failure;
+  }
+
+  /** The first load: a broken file throws, since there is no previous version to keep running. */
+  async load(): Promise<SchedulesFile> {
+    this.lastText = await fs.promises.readFile(this.file, 'utf8').catch(() => undefined);
+    this.valid = await loadSchedulesFile(this.file);
+    return this.valid;
+  }
+
+  watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    fs.watchFile(this.file, { interval: this.pollMs }, this.onStat);
+  }
+
+  close(): void {
+    if (this.watching) fs.unwatchFile(this.file, this.onStat);
+    this.watching = false;
+  }
+
+  private readonly onStat = () => {
+    // A listener's failure must not end the chain, or later edits would never load.
+    this.pending = this.pending
+      .then(() => this.reload())
+      .catch((error) => this.log.error({ err: error }, 'applying the reloaded schedules failed'));
+  };
+
+  private async reload(): Promise<void> {
+    const text = await fs.promises.readFile(this.file, 'utf8').catch(() => undefined);
+    if (text === this.lastText) return;
+    this.lastText = text;
+    try {
+      this.valid = await loadSchedulesFile(this.file);
+      this.failure = undefined;
+      this.log.info({ file: this.file, schedules: this.valid.schedules.length }, 'schedules file reloaded');
+      this.emit('change', this.valid);
+    } catch (error) {
+      if (!(error instanceof SchedulesFileError)) throw error;
+      this.failure = { error, at: new Date() };
+      this.log.error(
+        { file: this.file, problems: error.problems },
+        `schedules file has errors; the previous schedules keep running\n${error.message}`,
+      );
+      this.emit('invalid', this.failure);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log/logger';
+import type { Resources } from '../runtime/resources';
+import type { Schedule } from '../schedules/schedule';
+import { JobRunsLog } from './job-runs';
+import { runJob } from './run-job';
+
+/** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
+export const ALLOW_CONCURRENCY = 10;
+
+export interface WorkerPoolOptions {
+  /** A BullMQ-ready connection (see bullConnection); each Worker adds its own blocking one. */
+  connection: Redis;
+  prefix: string;
+  resources: Resources;
+  log: Logger;
+  /**
+   * How long a run's lock lives without renewal. A worker killed mid-run leaves its job active
+   * until the lock expires; the next stalled check (every `stalledInterval`) then retries it.
+   */
+  lockDuration?: number;
+  stalledInterval?: number;
+}
+
+/** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
+export class WorkerPool {
+  private readonly workers = new Map<string, Worker>();
+  private schedules = new Map<string, Schedule>();
+  private readonly runs: JobRunsLog;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.runs = new JobRunsLog(options.resources.db);
+  }
+
+  /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
+  async sync(schedules: Schedule[]): Promise<void> {
+    this.schedules = new Map(schedules.map((s) => [s.name, s]));
+    for (const schedule of schedules) {
+      const worker = this.workers.get(schedule.name);
+      if (worker) worker.concurrency = concurrencyOf(schedule);
+      else this.workers.set(schedule.name, this.startWorker(schedule));
+    }
+    const gone = [...this.workers.keys()].filter((name) => !this.schedules.has(name));
+    await Promise.all(gone.map((name) => this.stopWorker(name)));
+  }
+
+  /** Stops taking runs and waits for the active ones, which their timeout bounds. */
+  async close(): Promise<void> {
+    await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
+  }
+
+  private startWorker(schedule: Schedule): Worker {
+    const { connection, prefix, resources, log } = this.options;
+    const deps = {
+      resources,
+      runs: this.runs,
+      log,
+      timeoutOf: (name: string) => this.schedules.get(name)?.timeout,
+    };
+    const worker = new Worker(schedule.name, (job, _token, signal) => runJob(job, deps, signal), {
+      connection,
+      prefix,
+      concurrency: concurrencyOf(schedule),
+      lockDuration: this.options.lockDuration ?? 10_000,
+      stalledInterval: this.options.stalledInterval ?? 5_000,
+    });
+    worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
+    worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
+    return worker;
+  }
+
+  private async stopWorker(name: string): Promise<void> {
+    const worker = this.workers.get(name);
+    this.workers.delete(name);
+    await worker?.close();
+  }
+}
+
+const concurrencyOf = (schedule: Schedule) => (schedule.overlap === 'skip' ? 1 : ALLOW_CONCURRENCY);

@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../cli';
+import { dueGaps, SchedulerTest, sleep, waitFor } from './support';
+
+let s: SchedulerTest;
+afterEach(() => s.cleanup());
+
+describe('scheduler processes (real Redis and PostgreSQL)', () => {
+  it('two scheduler processes on one file do not double the runs, and stop gracefully on SIGTERM', async () => {
+    s = new SchedulerTest('procs');
+    s.writeSchedules(`schedules:
+  tick:
+    job: sleep
+    every: 200ms
+    params: { ms: 150 }
+`);
+    const schedulers = [1, 2].map(() => s.spawn(['scheduler'], { env: { LOG_LEVEL: 'info' } }));
+    await waitFor(
+      async () => schedulers.every((p) => p.output().includes('scheduler started')),
+      'both schedulers',
+      30_000,
+    );
+    const from = Date.now();
+    await sleep(2_500);
+    for (const p of schedulers) p.process.kill('SIGTERM');
+    expect(await Promise.all(schedulers.map((p) => p.exited))).toEqual([0, 0]);
+
+    const runs = await s.runs('tick');
+    const window = runs.filter((r) => r.scheduled_at.getTime() >= from);
+    expect(new Set(runs.map((r) => r.job_id)).size).toBe(runs.length);
+    expect(window.length).toBeGreaterThanOrEqual(8);
+    expect(window.length).toBeLessThanOrEqual(13);
+    expect(dueGaps(window).every((gap) => gap === 200)).toBe(true);
+    // Both processes ran workers, and shutdown let the active runs finish.
+    expect(new Set(runs.map((r) => r.worker)).size).toBe(2);
+    expect(runs.filter((r) => r.state !== 'completed')).toEqual([]);
+  }, 60_000);
+
+  it('refuses to start on a broken schedules file, printing where the problem is', async () => {
+    s = new SchedulerTest('procs');
+    s.writeSchedules('schedules:\n  tick:\n    job: nope\n    every: 1s\n');
+    const result = await runCli(['scheduler'], s.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /schedules\.yaml:3:10: schedule "tick", field "job": unknown job type "nope"/,
+    );
+  });
+});
+
+describe('tickflow validate | pause | resume (arguments)', () => {
+  it('validate prints each problem with file:line:column and exits 1; a good file exits 0', async () => {
+    s = new SchedulerTest('cli');
+    s.writeSchedules(
+      'schedules:\n  a:\n    job: sleep\n    every: 5 seconds\n  b:\n    job: sleep\n    cron: "0 0 30 2 *"\n',
+    );
+    const bad = await runCli(['validate'], s.env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /schedules\.yaml:4:12: schedule "a", field "every": "5 seconds" is not a duration; write/,
+      ),
+      expect.stringMatching(
+        /schedules\.yaml:7:11: schedule "b", field "cron": cron "0 0 30 2 \*" is invalid or never fires/,
+      ),
+    ]);
+    s.writeSchedules('schedules:\n  a:\n    job: sleep\n    every: 5s\n    enabled: false\n');
+    const good = await runCli(['validate', s.file], s.env);
+    expect(good).toMatchObject({
+      code: 0,
+      stdout: 'a: sleep, every 5s, disabled\nok: 1 schedule(s), 0 topic(s)\n',
+    });
+  });
+
+  it.each([[['pause']], [['resume', 'a', '--colour', 'red']], [['schedulr']]])(
+    'bad arguments %j exit non-zero',
+    async (args) => {
+      s = new SchedulerTest('cli');
+      const result = await runCli(args, s.env);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/error/);
+    },
+  );
+});

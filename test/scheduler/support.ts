@@ -1,0 +1,160 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { type Config, loadConfig } from '../../src/config/config';
+import { createPool } from '../../src/db/pool';
+import {
+  type SchedulerProcess,
+  type SchedulerProcessOptions,
+  startSchedulerProcess,
+} from '../../src/scheduler/process';
+import { bullConnection } from '../../src/scheduler/queues';
+import { type TestEnv, testEnv } from '../support';
+import { deletePrefix } from './redis-keys';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+export interface RunRow {
+  schedule: string;
+  job_id: string;
+  attempt: number;
+  state: 'active' | 'completed' | 'failed';
+  error: string | null;
+  scheduled_at: Date;
+  started_at: Date;
+  finished_at: Date | null;
+  worker: string;
+}
+
+export interface Child {
+  process: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
+/** One isolated scheduler world: its own schedules file, queue prefix and schema; cleaned up after. */
+export class SchedulerTest {
+  readonly t: TestEnv;
+  readonly file: string;
+  readonly config: Config;
+  readonly env: NodeJS.ProcessEnv;
+  readonly db: pg.Pool;
+  readonly redis: Redis;
+  private readonly dir: string;
+  private readonly running = new Set<SchedulerProcess>();
+  private readonly children = new Set<Child>();
+
+  constructor(label: string) {
+    this.t = testEnv(label);
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tickflow-${label}-`));
+    this.file = path.join(this.dir, 'schedules.yaml');
+    // A random web port: once the scheduler serves the UI, parallel schedulers must not collide.
+    const port = String(20_000 + Math.floor(Math.random() * 20_000));
+    this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: port };
+    this.config = loadConfig(this.env);
+    this.db = createPool(this.config, 2);
+    this.redis = bullConnection(this.config.redisUrl);
+  }
+
+  /** Writes the file the way editors do (new file, then rename), so a watcher never sees half of it. */
+  writeSchedules(yaml: string): void {
+    const temporary = `${this.file}.tmp`;
+    fs.writeFileSync(temporary, yaml);
+    fs.renameSync(temporary, this.file);
+  }
+
+  async start(options: Partial<SchedulerProcessOptions> = {}): Promise<SchedulerProcess> {
+    const running = await startSchedulerProcess(this.config, this.t.log, {
+      workers: true,
+      checkEveryMs: 500,
+      ...options,
+    });
+    this.running.add(running);
+    return running;
+  }
+
+  async stop(running: SchedulerProcess): Promise<void> {
+    this.running.delete(running);
+    await running.stop();
+  }
+
+  /** Runs the real CLI as a long-lived child (`scheduler`, `worker`) or a script through tsx. */
+  spawn(args: string[], options: { script?: string; env?: NodeJS.ProcessEnv } = {}): Child {
+    const command = options.script
+      ? [process.execPath, ['--import', 'tsx', path.join(root, options.script), ...args]]
+      : [path.join(root, 'bin/tickflow'), args];
+    // Its own process group: tsx runs the CLI in a child process, and cleanup must kill both.
+    const child = spawn(command[0] as string, command[1] as string[], {
+      env: { ...this.env, ...options.env },
+      cwd: root,
+      detached: true,
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const handle: Child = {
+      process: child,
+      exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+      output: () => output,
+    };
+    this.children.add(handle);
+    void handle.exited.then(() => this.children.delete(handle));
+    return handle;
+  }
+
+  async runs(schedule?: string): Promise<RunRow[]> {
+    const { rows } = await this.db.query<RunRow>(
+      `select schedule, job_id, attempt, state, error, scheduled_at, started_at, finished_at, worker
+       from job_runs where ($1::text is null or schedule = $1) order by scheduled_at, attempt`,
+      [schedule ?? null],
+    );
+    return rows;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const child of this.children) killGroup(child.process);
+    await Promise.all([...this.running].map((running) => running.stop().catch(() => undefined)));
+    await deletePrefix(this.redis, this.config.queuePrefix);
+    this.redis.disconnect();
+    await this.db.end();
+    await this.t.cleanup();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Due times of the first attempts, in order: what the cadence of a schedule is made of. */
+export function dueGaps(runs: RunRow[]): number[] {
+  const due = runs.filter((r) => r.attempt === 1).map((r) => r.scheduled_at.getTime());
+  return due.slice(1).map((time, i) => time - (due[i] ?? time));
+}

@@ -7,6 +7,7 @@ import { createPool } from '../src/db/pool';
 import { createLogger } from '../src/log/logger';
 import { startSchedulerProcess } from '../src/scheduler/process';
 import { bullConnection } from '../src/scheduler/queues';
+import { warnIfCoarseRedisTimer } from '../src/scheduler/redis-hz';
 import { deletePrefix } from '../test/scheduler/redis-keys';
 
 /**
@@ -27,7 +28,10 @@ export default async function schedulingBench(): Promise<void> {
   const log = createLogger('warn', id);
   const db = createPool(config, 2);
   const redis = bullConnection(config.redisUrl);
-  console.log(`${RUNS} runs of the 1s schedule (~${Math.ceil((RUNS * 1.05) / 60)} min), 100ms alongside`);
+  const hz = await warnIfCoarseRedisTimer(redis, log);
+  console.log(
+    `${RUNS} runs of the 1s schedule (~${Math.ceil((RUNS * 1.05) / 60)} min), 100ms alongside; Redis hz ${hz}`,
+  );
   const running = await startSchedulerProcess(config, log, { workers: true });
   try {
     await waitForRuns(db, 'every_1s', RUNS + 1);

@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     ['KAFKA_BROKERS', 'localhost', 'host:port'],
     ['KAFKA_BROKERS', '127.0.0.1:9092,', 'host:port'],
     ['REDIS_URL', 'http://localhost', 'redis://'],
-    ['WEB_PORT', '70000', '1 to 65535'],
+    ['WEB_PORT', '70000', 'to 65535'],
     ['LOG_LEVEL', 'loud', 'info'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });

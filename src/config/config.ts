@@ -19,11 +19,12 @@ const urlWithProtocol = (protocols: string[], example: string) =>
     { message: `expected a URL like ${example}` },
   );
 
+/** 0 asks the system for any free port (tests, several schedulers on one machine). */
 const port = z.coerce
   .number({ message: 'expected a port number' })
   .int('expected a whole number')
-  .min(1, 'expected a port from 1 to 65535')
-  .max(65535, 'expected a port from 1 to 65535');
+  .min(0, 'expected a port from 0 (any free port) to 65535')
+  .max(65535, 'expected a port from 0 (any free port) to 65535');
 
 const sqlName = z
   .string()

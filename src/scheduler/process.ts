@@ -7,6 +7,7 @@ import type { SchedulesFile } from '../schedules/schedule';
 import { ScheduleSource } from '../schedules/source';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
 import { bullConnection } from './queues';
+import { warnIfCoarseRedisTimer } from './redis-hz';
 import { Scheduler } from './scheduler';
 
 export interface SchedulerProcessOptions {
@@ -46,6 +47,7 @@ export async function startSchedulerProcess(
   source.on('change', followTopics);
 
   const connection = bullConnection(config.redisUrl);
+  await warnIfCoarseRedisTimer(connection, log);
   const scheduler = new Scheduler({
     source,
     connection,

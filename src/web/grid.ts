@@ -1,14 +1,6 @@
 import type { RunRecord } from '../db/run-history';
+import type { ScheduleStatus } from '../scheduler/status';
 import { escapeHtml } from './html';
-
-/** What the grid needs to know of a schedule; the scheduler provides it. */
-export interface ScheduleSummary {
-  name: string;
-  job: string;
-  /** `every 5s` or `cron 0 * * * * (UTC)`. */
-  cadence: string;
-  paused: boolean;
-}
 
 const colours: Record<RunRecord['state'], string> = {
   completed: '#2e7d32',
@@ -33,7 +25,7 @@ function cell(run: RunRecord): string {
 
 /** Airflow's grid view: schedules as rows, recent runs as coloured cells (newest on the left). */
 export function renderGrid(
-  schedules: ScheduleSummary[],
+  schedules: ScheduleStatus[],
   runs: RunRecord[],
   loadError: string | undefined,
   boardPath: string,
@@ -44,8 +36,8 @@ export function renderGrid(
     const cells = (bySchedule.get(s.name) ?? []).map(cell).join('');
     const state = s.paused ? '<span class="paused">paused</span>' : '<span class="on">on</span>';
     const link = `${boardPath}/queue/${encodeURIComponent(s.name)}`;
-    return `<tr><th><a href="${escapeHtml(link)}">${escapeHtml(s.name)}</a></th><td>${escapeHtml(s.job)}</td>
-      <td>${escapeHtml(s.cadence)}</td><td>${state}</td>${cells}</tr>`;
+    return `<tr><th><a href="${escapeHtml(link)}">${escapeHtml(s.name)}</a></th><td>${escapeHtml(s.job ?? '-')}</td>
+      <td>${escapeHtml(s.trigger ?? 'not scheduled')}</td><td>${state}</td>${cells}</tr>`;
   });
   const error = loadError ? `<pre class="error">${escapeHtml(loadError)}</pre>` : '';
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">

@@ -30,7 +30,7 @@ describe('web UI (real Redis and PostgreSQL)', () => {
       t.log,
       {
         queues: () => [queue],
-        schedules: async () => [{ name: 'heartbeat', job: 'sleep', cadence: 'every 5s', paused: true }],
+        schedules: async () => [{ name: 'heartbeat', job: 'sleep', trigger: 'every 5s', paused: true }],
         loadError: () => 'schedules.yaml:3:5 bad',
       },
       db,

@@ -9,13 +9,14 @@ import type { Config } from '../config/config';
 import { recentRuns } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
+import type { ScheduleStatus } from '../scheduler/status';
 import { localServices } from '../services/services';
-import { renderGrid, type ScheduleSummary } from './grid';
+import { renderGrid } from './grid';
 
 /** What the web UI reads from the running scheduler. */
 export interface WebSources {
   queues(): Queue[];
-  schedules(): Promise<ScheduleSummary[]>;
+  schedules(): Promise<ScheduleStatus[]>;
   /** The last schedules.yaml load error, shown until a good edit replaces it. */
   loadError(): string | undefined;
 }

@@ -7,7 +7,9 @@ import type { SchedulesFile } from '../schedules/schedule';
 import { ScheduleSource } from '../schedules/source';
 import { WorkerPool, type WorkerPoolOptions } from './worker-pool';
 
-export type WorkerTuning = Partial<Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval'>>;
+export type WorkerTuning = Partial<
+  Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval' | 'onFinished'>
+>;
 
 export interface Workers {
   pool: WorkerPool;

@@ -21,6 +21,8 @@ export interface WorkerPoolOptions {
    */
   lockDuration?: number;
   stalledInterval?: number;
+  /** Told of every finished attempt (for metrics). */
+  onFinished?: (schedule: string, state: 'completed' | 'failed', seconds: number) => void;
 }
 
 /** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
@@ -67,6 +69,13 @@ export class WorkerPool {
     });
     worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
+    const { onFinished } = this.options;
+    if (onFinished) {
+      const seconds = (job: { processedOn?: number; finishedOn?: number }) =>
+        ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+      worker.on('completed', (job) => onFinished(schedule.name, 'completed', seconds(job)));
+      worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job)));
+    }
     return worker;
   }
 

@@ -51,9 +51,8 @@ export class SchedulerTest {
     this.t = testEnv(label);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tickflow-${label}-`));
     this.file = path.join(this.dir, 'schedules.yaml');
-    // A random web port: once the scheduler serves the UI, parallel schedulers must not collide.
-    const port = String(20_000 + Math.floor(Math.random() * 20_000));
-    this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: port };
+    // WEB_PORT 0: each scheduler process serves its UI on a free port, so parallel ones never collide.
+    this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: '0' };
     this.config = loadConfig(this.env);
     this.db = createPool(this.config, 2);
     this.redis = bullConnection(this.config.redisUrl);

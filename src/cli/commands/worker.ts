@@ -9,8 +9,9 @@ export function registerWorker(program: Command): void {
     .description('run workers only (scale out): one per schedule queue of the schedules file')
     .action(
       action(async ({ config, log }) => {
+        const stopSignal = untilSignal(log); // before starting: a SIGTERM during start-up is still graceful
         const running = await startWorkerProcess(config, log);
-        await untilSignal(log);
+        await stopSignal;
         await running.stop();
         log.info('workers stopped');
         return 0;

@@ -1,4 +1,7 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Reason } from '../domain/predictor';
 import { type AccountProfile, accountProfileSchema } from '../domain/profile';
 import type { Scored } from '../domain/scoring';
@@ -28,9 +31,6 @@ export interface AlertRow {
 export class ConcurrentWriteError extends Error {
   override name = 'ConcurrentWriteError';
 }
-
-/** Bulk statements take whole columns as arrays; chunks bound the size of one statement. */
-const CHUNK_ROWS = 20_000;
 
 export async function storedTransactionIds(db: pg.Pool, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
@@ -72,8 +72,7 @@ export async function storedAlerts(db: pg.Pool, ids: string[]): Promise<AlertRow
 
 /**
  * Writes a scored batch in ONE transaction: transactions, predictions, alerts for the flagged ones,
- * and the updated account profiles. Idempotent on transaction_id; if another consumer wrote any of
- * these transactions since they were checked, it rolls back rather than update the history twice.
+ * and the updated account profiles. See ScoringWrite.
  */
 export async function saveScoredBatch(
   db: pg.Pool,
@@ -81,106 +80,202 @@ export async function saveScoredBatch(
   profiles: Map<string, AccountProfile>,
   model: string,
 ): Promise<void> {
-  if (batch.length === 0) return;
-  const client = await db.connect();
-  try {
-    await client.query('begin');
-    for (let start = 0; start < batch.length; start += CHUNK_ROWS) {
-      const chunk = batch.slice(start, start + CHUNK_ROWS);
-      const inserted = await insertTransactions(client, chunk);
-      if (inserted !== chunk.length)
+  const write = new ScoringWrite(db, model);
+  write.add(batch);
+  await write.commit(profiles);
+}
+
+/**
+ * One PostgreSQL transaction that takes scored rows piece by piece, so the caller can score the next
+ * piece while PostgreSQL stores the previous one; nothing is visible until commit().
+ *
+ * Idempotent on transaction_id: the caller leaves out what is already stored, and if another
+ * consumer wrote any of these transactions since they were checked, the primary key stops the COPY
+ * and the whole transaction rolls back rather than update the history twice (ConcurrentWriteError;
+ * the next run skips them).
+ *
+ * Rows go in with COPY straight into the tables: no per-statement array parameters to build and
+ * parse, no conflict handling per row. That is safe because every transaction id added is new
+ * (checked before, enforced by the primary key here), and predictions and alerts are only ever
+ * written here, in the same transaction as their transactions row (see migration 003).
+ */
+export class ScoringWrite {
+  /** Connection and `begin` come with the first rows: a run with nothing new touches nothing. */
+  private client?: pg.PoolClient;
+  /** The COPY statements queued so far, one after another on this transaction's connection. */
+  private queue: Promise<void> = Promise.resolve();
+  private failure?: unknown;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly model: string,
+  ) {}
+
+  /** The first error of a queued COPY, if any: a caller may stop early; commit() throws it anyway. */
+  get failed(): unknown {
+    return this.failure;
+  }
+
+  /** Queues the rows' COPY behind the ones before and returns at once. */
+  add(batch: ScoredTransaction[]): void {
+    if (batch.length === 0) return;
+    this.queue = this.queue.then(async () => {
+      this.client ??= await this.begin();
+      await this.copy(this.client, batch);
+    });
+    this.queue.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+  }
+
+  /** Waits for every queued COPY, writes the profiles, commits; on any error rolls back and throws. */
+  async commit(profiles: Map<string, AccountProfile>): Promise<void> {
+    try {
+      await this.queue;
+      if (!this.client) return;
+      await upsertProfiles(this.client, profiles);
+      await this.client.query('commit');
+    } catch (error) {
+      await this.client?.query('rollback').catch(() => {});
+      throw error;
+    } finally {
+      this.client?.release();
+      this.client = undefined;
+    }
+  }
+
+  /** Abandons the transaction (after a failure elsewhere in the run). */
+  async rollback(): Promise<void> {
+    await this.queue.catch(() => {});
+    if (!this.client) return;
+    await this.client.query('rollback').catch(() => {});
+    this.client.release();
+    this.client = undefined;
+  }
+
+  private async begin(): Promise<pg.PoolClient> {
+    const client = await this.db.connect();
+    try {
+      await client.query('begin');
+      return client;
+    } catch (error) {
+      client.release();
+      throw error;
+    }
+  }
+
+  private async copy(client: pg.PoolClient, batch: ScoredTransaction[]): Promise<void> {
+    await copyInto(client, TRANSACTIONS_COPY, batch, transactionLine).catch((error: unknown) => {
+      if (isUniqueViolation(error, 'transactions_pkey'))
         throw new ConcurrentWriteError(
-          `${chunk.length - inserted} of ${chunk.length} transactions were written by another consumer meanwhile; ` +
+          'some of these transactions were written by another consumer meanwhile; ' +
             'rolled back so account history is not counted twice (the next run skips them)',
         );
-      await insertPredictions(client, chunk, model);
-      await insertAlerts(client, chunk);
-    }
-    await upsertProfiles(client, profiles);
-    await client.query('commit');
-  } catch (error) {
-    await client.query('rollback').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
+      throw error;
+    });
+    await copyInto(client, PREDICTIONS_COPY, batch, (row) => predictionLine(row, this.model)).catch(
+      orphanError,
+    );
+    await copyInto(
+      client,
+      ALERTS_COPY,
+      batch.filter((row) => row.prediction.isFraud),
+      alertLine,
+    ).catch(orphanError);
   }
 }
 
-async function insertTransactions(client: pg.PoolClient, batch: ScoredTransaction[]): Promise<number> {
-  const column = <T>(pick: (row: ScoredTransaction) => T) => batch.map(pick);
-  const result = await client.query(
-    `insert into transactions (transaction_id, account_id, counterparty, amount, currency, merchant, category,
-        channel, country, device_id, occurred_at, source, label_fraud, label_pattern,
-        kafka_topic, kafka_partition, kafka_offset)
-     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::text[], $7::text[],
-        $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::text[], $13::boolean[], $14::text[],
-        $15::text[], $16::integer[], $17::bigint[])
-     on conflict (transaction_id) do nothing`,
-    [
-      column((r) => r.transaction.transactionId),
-      column((r) => r.transaction.accountId),
-      column((r) => r.transaction.counterparty),
-      column((r) => r.transaction.amount),
-      column((r) => r.transaction.currency),
-      column((r) => r.transaction.merchant),
-      column((r) => r.transaction.category),
-      column((r) => r.transaction.channel),
-      column((r) => r.transaction.country),
-      column((r) => r.transaction.deviceId ?? null),
-      column((r) => r.transaction.timestamp),
-      column((r) => r.transaction.source),
-      column((r) => r.transaction.label?.fraud ?? null),
-      column((r) => r.transaction.label?.pattern ?? null),
-      column((r) => r.position.topic),
-      column((r) => r.position.partition),
-      column((r) => r.position.offset),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counterparty, amount, currency, merchant,
+    category, channel, country, device_id, occurred_at, source, label_fraud, label_pattern,
+    kafka_topic, kafka_partition, kafka_offset) from stdin`;
+const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
+const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
 
-async function insertPredictions(
+/** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
+const COPY_PIECE_ROWS = 2_000;
+
+async function copyInto(
   client: pg.PoolClient,
-  batch: ScoredTransaction[],
-  model: string,
+  sql: string,
+  rows: ScoredTransaction[],
+  line: (row: ScoredTransaction) => string,
 ): Promise<void> {
-  await client.query(
-    `insert into predictions (transaction_id, score, is_fraud, reasons, model)
-     select id, score, is_fraud, reasons, $5 from unnest($1::uuid[], $2::float8[], $3::boolean[], $4::jsonb[])
-       as p(id, score, is_fraud, reasons)
-     on conflict (transaction_id) do nothing`,
-    [
-      batch.map((r) => r.transaction.transactionId),
-      batch.map((r) => r.prediction.score),
-      batch.map((r) => r.prediction.isFraud),
-      batch.map((r) => JSON.stringify(r.prediction.reasons)),
-      model,
-    ],
+  if (rows.length === 0) return;
+  const stream = client.query(copyFrom(sql));
+  function* pieces() {
+    for (let start = 0; start < rows.length; start += COPY_PIECE_ROWS) {
+      let text = '';
+      const end = Math.min(start + COPY_PIECE_ROWS, rows.length);
+      for (let i = start; i < end; i++) text += line(rows[i] as ScoredTransaction);
+      yield text;
+    }
+  }
+  await pipeline(Readable.from(pieces()), stream);
+}
+
+function transactionLine({ transaction: t, position }: ScoredTransaction): string {
+  return (
+    `${copyText(t.transactionId)}\t${copyText(t.accountId)}\t${copyText(t.counterparty)}\t${t.amount}\t` +
+    `${copyText(t.currency)}\t${copyText(t.merchant)}\t${copyText(t.category)}\t${copyText(t.channel)}\t` +
+    `${copyText(t.country)}\t${copyNullable(t.deviceId)}\t${copyText(t.timestamp)}\t${copyText(t.source)}\t` +
+    `${t.label ? t.label.fraud : NULL}\t${copyNullable(t.label?.pattern)}\t` +
+    `${copyText(position.topic)}\t${position.partition}\t${position.offset}\n`
   );
 }
 
-async function insertAlerts(client: pg.PoolClient, batch: ScoredTransaction[]): Promise<void> {
-  const flagged = batch.filter((r) => r.prediction.isFraud);
-  if (flagged.length === 0) return;
-  await client.query(
-    `insert into fraud_alerts (transaction_id, account_id, score, reasons)
-     select * from unnest($1::uuid[], $2::text[], $3::float8[], $4::jsonb[])
-     on conflict (transaction_id) do nothing`,
-    [
-      flagged.map((r) => r.transaction.transactionId),
-      flagged.map((r) => r.transaction.accountId),
-      flagged.map((r) => r.prediction.score),
-      flagged.map((r) => JSON.stringify(r.prediction.reasons)),
-    ],
+function predictionLine({ transaction, prediction }: ScoredTransaction, model: string): string {
+  return (
+    `${copyText(transaction.transactionId)}\t${prediction.score}\t${prediction.isFraud}\t` +
+    `${copyText(JSON.stringify(prediction.reasons))}\t${copyText(model)}\n`
   );
 }
 
+function alertLine({ transaction, prediction }: ScoredTransaction): string {
+  return (
+    `${copyText(transaction.transactionId)}\t${copyText(transaction.accountId)}\t${prediction.score}\t` +
+    `${copyText(JSON.stringify(prediction.reasons))}\n`
+  );
+}
+
+/** COPY's text format: NULL is \N; backslash, tab, newline and carriage return are escaped. */
+const NULL = '\\N';
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+export function copyText(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : value;
+}
+
+function copyNullable(value: string | null | undefined): string {
+  return value === null || value === undefined ? NULL : copyText(value);
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const e = error as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === constraint;
+}
+
+/** A prediction or alert row without its transaction row: only a hand edit of the tables makes one. */
+function orphanError(error: unknown): never {
+  const e = error as { code?: string; table?: string; constraint?: string };
+  if (e.code === '23505')
+    throw new Error(
+      `${e.table} already has a row for a transaction that was not stored (${e.constraint}); ` +
+        `delete the ${e.table} rows that have no transactions row to let these messages through`,
+    );
+  throw error;
+}
+
+/**
+ * One JSON object of account id → profile: PostgreSQL parses it once, where a jsonb[] parameter would
+ * be an array literal of escaped JSON strings (about 40 % slower for a run's 5,000 profiles).
+ */
 async function upsertProfiles(client: pg.PoolClient, profiles: Map<string, AccountProfile>): Promise<void> {
   if (profiles.size === 0) return;
   await client.query(
     `insert into account_profiles (account_id, profile)
-     select * from unnest($1::text[], $2::jsonb[])
+     select key, value from jsonb_each($1::jsonb)
      on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
-    [[...profiles.keys()], [...profiles.values()].map((profile) => JSON.stringify(profile))],
+    [JSON.stringify(Object.fromEntries(profiles))],
   );
 }

@@ -38,7 +38,8 @@ function reasonsFor(features: Features): Reason[] {
     });
   if (features.night)
     reasons.push({ signal: 'night', weight: 1.2, detail: 'between midnight and 5 am (EAT)' });
-  return reasons.map((reason) => ({ ...reason, weight: Math.round(reason.weight * 100) / 100 }));
+  for (const reason of reasons) reason.weight = Math.round(reason.weight * 100) / 100;
+  return reasons;
 }
 
 export function scoreFeatures(features: Features): { score: number; reasons: Reason[] } {

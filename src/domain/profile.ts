@@ -41,12 +41,22 @@ export function foldProfile(profile: AccountProfile, transaction: UnlabelledTran
     meanLogAmount: profile.meanLogAmount + weight * (logAmount - profile.meanLogAmount),
     devices: remember(profile.devices, transaction.deviceId, MAX_DEVICES),
     countries: remember(profile.countries, transaction.country, MAX_COUNTRIES),
-    recent: [...profile.recent, Date.parse(transaction.timestamp)].slice(-MAX_RECENT),
+    recent: appendRecent(profile.recent, Date.parse(transaction.timestamp)),
   };
+}
+
+/** The latest MAX_RECENT times, oldest first (one array allocated per transaction, not two). */
+function appendRecent(recent: number[], at: number): number[] {
+  const kept = recent.length >= MAX_RECENT ? recent.slice(recent.length - MAX_RECENT + 1) : recent.slice();
+  kept.push(at);
+  return kept;
 }
 
 /** Most recent first, without duplicates, at most `limit` entries. */
 function remember(known: string[], value: string | undefined, limit: number): string[] {
   if (value === undefined) return known;
+  // The usual case (same device, same country as last time) changes nothing; profiles are never
+  // mutated, so the old and new profile may share the array.
+  if (known[0] === value && known.length <= limit) return known;
   return [value, ...known.filter((item) => item !== value)].slice(0, limit);
 }

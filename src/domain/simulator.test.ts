@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { population } from './population';
-import { isNight, simulate } from './simulator';
+import { isNight, isoTimestamp, Simulation, simulate } from './simulator';
 import { transactionSchema } from './transaction';
 
 const endAt = new Date('2025-03-01T12:00:00Z');
@@ -39,5 +39,28 @@ describe('simulate', () => {
 
   it('makes no fraud at fraudRate 0', () => {
     expect(simulate({ count: 5_000, fraudRate: 0, seed: 2, endAt }).some((t) => t.label?.fraud)).toBe(false);
+  });
+
+  it('draws the same stream piece by piece as in one go', () => {
+    const options = { count: 3_000, fraudRate: 0.1, seed: 11, endAt };
+    const pieces = new Simulation(options);
+    const drawn = [];
+    while (pieces.remaining > 0) drawn.push(...pieces.take(97));
+    expect(drawn).toEqual(simulate(options));
+  });
+});
+
+describe('isoTimestamp', () => {
+  it('writes what Date#toISOString writes', () => {
+    const times = [
+      0,
+      999,
+      86_399_999,
+      86_400_000,
+      Date.parse('2025-03-01T23:59:59.999Z'),
+      253_402_300_799_999,
+    ];
+    for (let i = 0; i < 2_000; i++) times.push(Math.floor(((i * 7919) % 2_000) * 1.7e9 + i * 37));
+    for (const ms of times) expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
   });
 });

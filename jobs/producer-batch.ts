@@ -5,6 +5,7 @@ import { Random } from '../src/domain/random';
 import { Simulation } from '../src/domain/simulator';
 import { PartitionedSender } from '../src/kafka/partitioned-sender';
 import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { SimulatedClock } from '../src/runtime/simulated-clock';
 import { defineJob } from './job';
 
 /** Transactions simulated at a time; a request goes out whenever a partition's batch is full. */
@@ -51,7 +52,13 @@ export const producerBatchJob = defineJob({
     );
     // Made piece by piece while the previous request is in flight: simulating and serialising take
     // about as long as the broker round trip, so they overlap instead of adding up.
-    const simulation = new Simulation({ count: params.count, fraudRate: params.fraudRate, seed });
+    const clock = SimulatedClock.forTopic(
+      ctx.resources.redis,
+      ctx.resources.config.queuePrefix,
+      params.topic,
+    );
+    const startAt = await clock.next();
+    const simulation = new Simulation({ count: params.count, fraudRate: params.fraudRate, seed, startAt });
     const breakage = new Random(seed ^ 0x5bd1e995);
     let fraud = 0;
     let malformedCount = 0;
@@ -67,6 +74,7 @@ export const producerBatchJob = defineJob({
       }
     }
     await sender.finish();
+    await clock.advanceTo(simulation.lastAt);
     return {
       produced: params.count,
       fraud,
@@ -76,6 +84,8 @@ export const producerBatchJob = defineJob({
       requests: sender.requests,
       durationMs: Math.round(performance.now() - started),
       seed,
+      simulatedFrom: startAt.toISOString(),
+      simulatedTo: simulation.lastAt.toISOString(),
     };
   },
 });

@@ -48,6 +48,14 @@ describe('simulate', () => {
     while (pieces.remaining > 0) drawn.push(...pieces.take(97));
     expect(drawn).toEqual(simulate(options));
   });
+
+  it('continues a stream forward from startAt, ending at lastAt', () => {
+    const simulation = new Simulation({ count: 500, fraudRate: 0.05, seed: 5, startAt: endAt });
+    const times = simulation.take(500).map((t) => Date.parse(t.timestamp));
+    expect(Math.min(...times)).toBeGreaterThan(endAt.getTime() - 10 * 60_000); // a burst may start a little before
+    expect(Math.max(...times)).toBe(simulation.lastAt.getTime());
+    expect(simulation.lastAt.getTime()).toBeGreaterThan(endAt.getTime() + 500 * 1_000);
+  });
 });
 
 describe('isoTimestamp', () => {

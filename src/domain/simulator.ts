@@ -8,8 +8,10 @@ export interface SimulationOptions {
   /** Share of messages that are fraud, 0–1. */
   fraudRate: number;
   seed: number;
-  /** The last transaction happens about now; earlier ones go back in simulated time. */
+  /** The last transaction happens at endAt (default now); earlier ones go back in simulated time. */
   endAt?: Date;
+  /** Instead of endAt: the stream starts after this instant and goes forward (a continued stream). */
+  startAt?: Date;
   population?: Population;
 }
 
@@ -53,9 +55,16 @@ export class Simulation {
   constructor(readonly options: SimulationOptions) {
     this.random = new Random(options.seed);
     this.people = options.population ?? population();
-    this.times = eventTimes(options.count, (options.endAt ?? new Date()).getTime(), this.random);
+    this.times = options.startAt
+      ? eventTimesFrom(options.count, options.startAt.getTime(), this.random)
+      : eventTimes(options.count, (options.endAt ?? new Date()).getTime(), this.random);
     this.eventRate =
       options.fraudRate / (MESSAGES_PER_FRAUD_EVENT - options.fraudRate * (MESSAGES_PER_FRAUD_EVENT - 1));
+  }
+
+  /** When the stream's last transaction happens: where a continued stream starts. */
+  get lastAt(): Date {
+    return new Date(this.times[this.options.count - 1] ?? Date.now());
   }
 
   /** How many transactions are left to take. */
@@ -88,6 +97,17 @@ export class Simulation {
     this.made += piece.length;
     return piece;
   }
+}
+
+/** Arrival times going forward from `startAt`, with the same gaps as eventTimes. */
+function eventTimesFrom(count: number, startAt: number, random: Random): Float64Array {
+  const times = new Float64Array(count);
+  let at = startAt;
+  for (let index = 0; index < count; index++) {
+    at += random.exponential(MEAN_GAP_MS) / (isNight(at) ? 0.3 : 1);
+    times[index] = Math.round(at);
+  }
+  return times;
 }
 
 /** Arrival times walked back from `endAt`: fewer transactions at night, as in real life. */

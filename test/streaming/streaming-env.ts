@@ -66,6 +66,9 @@ export async function streamingEnv(label: string): Promise<StreamingEnv> {
       return rows[0]?.n ?? 0;
     },
     async cleanup() {
+      // The producer's simulated clock lives under the test's own prefix.
+      const keys = await env.resources.redis.keys(`${t.id}:*`);
+      if (keys.length) await env.resources.redis.del(...keys);
       await env.resources.close();
       await deleteTopics(createKafka(t.config), Object.values(topics)).catch(() => {});
       await t.cleanup();

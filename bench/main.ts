@@ -7,11 +7,19 @@ import path from 'node:path';
  */
 const dir = import.meta.dirname;
 const wanted = process.argv.slice(2);
-const files = fs
+const available = fs
   .readdirSync(dir)
   .filter((file) => file.endsWith('.bench.ts'))
-  .filter((file) => wanted.length === 0 || wanted.includes(file.replace(/\.bench\.ts$/, '')))
+  .map((file) => file.replace(/\.bench\.ts$/, ''))
   .sort();
+const unknown = wanted.filter((name) => !available.includes(name));
+if (unknown.length) {
+  console.error(`error: no bench named ${unknown.join(', ')}; available: ${available.join(', ')}`);
+  process.exit(2);
+}
+const files = available
+  .filter((name) => wanted.length === 0 || wanted.includes(name))
+  .map((name) => `${name}.bench.ts`);
 
 for (const file of files) {
   console.log(`\n== ${file.replace(/\.bench\.ts$/, '')} ==`);

@@ -4,7 +4,7 @@ import { malformed } from '../src/domain/malformed';
 import { Random } from '../src/domain/random';
 import { Simulation } from '../src/domain/simulator';
 import { PartitionedSender } from '../src/kafka/partitioned-sender';
-import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { SimulatedClock } from '../src/runtime/simulated-clock';
 import { defineJob } from './job';
 
@@ -26,7 +26,7 @@ export const producerBatchJob = defineJob({
   description:
     'simulate `count` transactions (fraud at `fraudRate`) and produce them to Kafka, keyed by account',
   params: z.strictObject({
-    topic: z.string().min(1).default('fraud-detection-transactions'),
+    topic: z.string().min(1).default(STREAMING_DEFAULTS.transactionsTopic),
     count: z.number().int().min(1).max(1_000_000).default(50),
     fraudRate: share('fraudRate').default(0.05),
     /** Same seed, same transactions (ids included). Leave it out so each run makes new ones. */

@@ -20,6 +20,10 @@ describe('parseTransaction', () => {
     [{ transactionId: 'TXN-1' }, 'transactionId: expected a UUID'],
     [{ channel: 'fax' }, 'channel:'],
     [{ extra: 1 }, 'extra'],
+    // Values PostgreSQL would refuse must be caught here, or the batch would fail on every run.
+    [{ amount: 1e12 }, 'amount: expected an amount below'],
+    [{ merchant: 'Shop\u0000' }, 'merchant: must not contain a NUL character'],
+    [{ timestamp: '0000-01-01T00:00:00Z' }, 'timestamp: expected a year from 0001 to 9999'],
   ])('names the field and the fix for %j', (change, expected) => {
     const result = parseTransaction(bytes({ ...sample(), ...change }));
     expect(result.ok).toBe(false);

@@ -1,13 +1,46 @@
 import type { Message, Producer } from 'kafkajs';
 
 /**
- * Messages per request. kafkajs puts one partition's share of a send in one record batch, which must
- * stay under the broker's 1 MB message.max.bytes: 2,000 transactions of ~400 bytes fit even when
- * they all go to one partition (a DLQ has one).
+ * Bytes per request. kafkajs puts one partition's share of a send in one record batch, which must
+ * stay under the broker's 1 MB message.max.bytes even when every message goes to one partition
+ * (a DLQ has one) and carries headers: budget by size, not by count.
  */
-const CHUNK = 2_000;
+const CHUNK_BYTES = 512 * 1024;
 /** A few sends in flight keep the broker busy while the next request is encoded. */
 const IN_FLIGHT = 4;
+
+/** Roughly what a message adds to a request: key, value, headers and a fixed record overhead. */
+export const sizeOf = (message: Message): number => {
+  let bytes = 64 + byteLength(message.key) + byteLength(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + byteLength(value);
+  return bytes;
+};
+
+function byteLength(value: unknown): number {
+  if (value === null || value === undefined) return 0;
+  if (Buffer.isBuffer(value)) return value.length;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + byteLength(item), 0);
+  return Buffer.byteLength(String(value));
+}
+
+/** Splits messages into requests of at most CHUNK_BYTES (a single larger message goes alone). */
+export function chunkBySize(messages: Message[], budget = CHUNK_BYTES): Message[][] {
+  const chunks: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = sizeOf(message);
+    if (current.length > 0 && bytes + size > budget) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(message);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 /**
  * Sends any number of messages in bounded requests; returns the partitions written. The idempotent
@@ -20,11 +53,12 @@ export async function sendChunked(
   signal?: AbortSignal,
 ): Promise<Set<number>> {
   const partitions = new Set<number>();
-  for (let start = 0; start < messages.length; start += CHUNK * IN_FLIGHT) {
+  const chunks = chunkBySize(messages);
+  for (let start = 0; start < chunks.length; start += IN_FLIGHT) {
     signal?.throwIfAborted();
-    const sends = [];
-    for (let offset = start; offset < Math.min(start + CHUNK * IN_FLIGHT, messages.length); offset += CHUNK)
-      sends.push(producer.send({ topic, messages: messages.slice(offset, offset + CHUNK) }));
+    const sends = chunks
+      .slice(start, start + IN_FLIGHT)
+      .map((chunk) => producer.send({ topic, messages: chunk }));
     for (const record of (await Promise.all(sends)).flat()) partitions.add(record.partition);
   }
   return partitions;

@@ -2,6 +2,14 @@ import type { TopicSpec } from './topics';
 
 const DAY_MS = 86_400_000;
 
+/** The names the Airflow DAGs used; the jobs' defaults and `tickflow lag`'s. */
+export const STREAMING_DEFAULTS = {
+  transactionsTopic: 'fraud-detection-transactions',
+  deadLetterTopic: 'fraud-detection-transactions-dlq',
+  alertsTopic: 'fraud-alerts',
+  consumerGroup: 'tickflow-consumer-batch',
+} as const;
+
 /**
  * Defaults for topics the streaming jobs ensure at start. An existing topic is left as it is, so a
  * `topics:` block (or an operator) that created it first wins.

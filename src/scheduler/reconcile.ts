@@ -26,7 +26,12 @@ export async function reconcile(
 ): Promise<Change[]> {
   const changes: Change[] = [];
   for (const schedule of schedules) {
-    changes.push(...(await reconcileOne(schedule, queues.get(schedule.name), memory)));
+    // One schedule Redis refuses must not hold back the others; the next pass tries it again.
+    try {
+      changes.push(...(await reconcileOne(schedule, queues.get(schedule.name), memory)));
+    } catch (error) {
+      log.error({ err: error, schedule: schedule.name }, `could not reconcile schedule ${schedule.name}`);
+    }
   }
   const wanted = new Set(schedules.map((s) => s.name));
   for (const name of await memory.names()) {

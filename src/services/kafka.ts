@@ -79,6 +79,7 @@ const log4jProperties = (logsDir: string) =>
 
 export const kafkaService: LocalService = {
   name: 'kafka',
+  commandMarker: 'kafka.Kafka',
   variable: 'KAFKA_BROKERS',
   address: (config) => splitHostPort(config.kafka.brokers[0] ?? '127.0.0.1:9092'),
   ready: (config) => kafkaReady(config),

@@ -17,6 +17,8 @@ export interface LocalService {
   name: ServiceName;
   /** The environment variable that configures its address (for error messages). */
   variable: string;
+  /** Part of the server's command line, to tell our process from a recycled pid. */
+  commandMarker: string;
   address(config: Config): { host: string; port: number };
   ready(config: Config): Promise<boolean>;
   start(config: Config, log: Logger): Promise<StartedService>;

@@ -35,6 +35,7 @@ async function pgCtl(args: string[], what: string): Promise<void> {
 
 export const postgresService: LocalService = {
   name: 'postgres',
+  commandMarker: 'postgres',
   variable: 'DATABASE_URL',
   address: (config) => urlHostPort(config.databaseUrl, 5432),
   ready: (config) => postgresReady(config.databaseUrl),

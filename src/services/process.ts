@@ -65,6 +65,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether `pid` is still the server we started: after a reboot the recorded pid may belong to
+ * another program, which `services down` must never signal. Without /proc, liveness must do.
+ */
+export function isRunning(pid: number, commandMarker: string): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(commandMarker);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
 /** SIGTERM, then SIGKILL if the process has not gone after `graceMs`. */
 export async function terminate(pid: number, graceMs = 30_000): Promise<void> {
   if (!isAlive(pid)) return;

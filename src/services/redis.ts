@@ -10,6 +10,7 @@ export const REDIS_HZ = 100;
 /** Redis as the docker-compose file runs it: AOF on, never evict (BullMQ must not lose keys). */
 export const redisService: LocalService = {
   name: 'redis',
+  commandMarker: 'redis-server',
   variable: 'REDIS_URL',
   address: (config) => urlHostPort(config.redisUrl, 6379),
   ready: (config) => redisReady(config.redisUrl),

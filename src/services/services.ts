@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger';
 import { kafkaService } from './kafka';
 import type { LocalService, ServiceName, StartedService } from './local-service';
 import { postgresService } from './postgres';
-import { isAlive, ServiceUnavailableError } from './process';
+import { isRunning, ServiceUnavailableError } from './process';
 import { redisService } from './redis';
 
 export const localServices: LocalService[] = [redisService, postgresService, kafkaService];
@@ -60,7 +60,7 @@ export async function servicesUp(
       const address = `${host}:${port}`;
       if (await service.ready(config)) {
         const ours = state[service.name];
-        const owner = ours && isAlive(ours.pid) ? 'started' : 'external';
+        const owner = ours && isRunning(ours.pid, service.commandMarker) ? 'started' : 'external';
         log.info(
           { service: service.name, address },
           `${service.name} already running at ${address}; reusing it`,
@@ -112,7 +112,8 @@ export async function servicesStatus(config: Config, only?: ServiceName[]): Prom
       const { host, port } = service.address(config);
       const ready = await service.ready(config);
       const ours = state[service.name];
-      const owner = ours && isAlive(ours.pid) ? 'started' : ready ? 'external' : 'none';
+      const owner =
+        ours && isRunning(ours.pid, service.commandMarker) ? 'started' : ready ? 'external' : 'none';
       return {
         name: service.name,
         address: `${host}:${port}`,
@@ -135,7 +136,7 @@ export async function servicesDown(
   for (const service of pick(only)) {
     const started = state[service.name];
     if (!started) continue;
-    if (isAlive(started.pid)) {
+    if (isRunning(started.pid, service.commandMarker)) {
       await service.stop(started);
       log.info({ service: service.name, address: started.address }, `stopped ${service.name}`);
       stopped.push(service.name);

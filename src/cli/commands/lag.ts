@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { createKafka } from '../../kafka/client';
 import { partitionLag } from '../../kafka/lag';
+import { STREAMING_DEFAULTS } from '../../kafka/streaming-topics';
 import { action } from '../action';
 
 export function registerLag(program: Command): void {
   program
     .command('lag')
     .description("a consumer group's committed offset, end offset and lag per partition")
-    .option('--topic <name>', 'topic', 'fraud-detection-transactions')
-    .option('--group <id>', 'consumer group', 'tickflow-consumer-batch')
+    .option('--topic <name>', 'topic', STREAMING_DEFAULTS.transactionsTopic)
+    .option('--group <id>', 'consumer group', STREAMING_DEFAULTS.consumerGroup)
     .action(
       action(async ({ config }, options: { topic: string; group: string }) => {
         const admin = createKafka(config).admin();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
@@ -84,7 +85,7 @@ export function registerTrigger(program: Command): void {
               await events?.waitUntilReady();
               const job = await queue.add(template.name, params, {
                 ...template.opts,
-                jobId: `manual-${Date.now()}`,
+                jobId: `manual-${randomUUID()}`,
               });
               console.log(
                 `triggered ${schedule.name} (${schedule.job}) as run ${job.id} with ${JSON.stringify(params)}`,

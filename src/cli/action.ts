@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { type Config, loadConfig } from '../config/config';
 import { createLogger, type Logger } from '../log/logger';
 
@@ -15,6 +16,8 @@ export function action<A extends unknown[]>(
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
+      // A local .env (copied from .env.example) fills in what the environment does not set.
+      if (fs.existsSync('.env')) process.loadEnvFile('.env');
       const config = loadConfig();
       const log = createLogger(config.logLevel);
       const code = await run({ config, log }, ...args);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli';
-import { dueGaps, SchedulerTest, sleep, waitFor } from './support';
+import { dueGaps, SchedulerTest, sleep } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());
@@ -14,12 +14,7 @@ describe('scheduler processes (real Redis and PostgreSQL)', () => {
     every: 200ms
     params: { ms: 150 }
 `);
-    const schedulers = [1, 2].map(() => s.spawn(['scheduler'], { env: { LOG_LEVEL: 'info' } }));
-    await waitFor(
-      async () => schedulers.every((p) => p.output().includes('scheduler started')),
-      'both schedulers',
-      30_000,
-    );
+    const schedulers = await s.spawnReady(2, ['scheduler'], 'scheduler started');
     const from = Date.now();
     await sleep(2_500);
     for (const p of schedulers) p.process.kill('SIGTERM');

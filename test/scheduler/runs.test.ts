@@ -34,12 +34,7 @@ describe('runs (real Redis and PostgreSQL)', () => {
     params: { ms: 250 }
 `);
     await s.start({ workers: false });
-    const workers = [1, 2].map(() => s.spawn(['worker'], { env: { LOG_LEVEL: 'info' } }));
-    await waitFor(
-      async () => workers.every((w) => w.output().includes('workers started')),
-      'both workers',
-      30_000,
-    );
+    const workers = await s.spawnReady(2, ['worker'], 'workers started');
     const before = await waitFor(async () => {
       const rows = finished(await s.runs('busy'));
       return rows.length >= 6 && rows;

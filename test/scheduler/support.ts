@@ -81,6 +81,17 @@ export class SchedulerTest {
   }
 
   /** Runs the real CLI as a long-lived child (`scheduler`, `worker`) or a script through tsx. */
+  /** Starts `count` CLI processes (info logs) and waits until each has logged `readyLine`. */
+  async spawnReady(count: number, args: string[], readyLine: string): Promise<Child[]> {
+    const children = Array.from({ length: count }, () => this.spawn(args, { env: { LOG_LEVEL: 'info' } }));
+    await waitFor(
+      async () => children.every((child) => child.output().includes(readyLine)),
+      `${count} × tickflow ${args.join(' ')}`,
+      30_000,
+    );
+    return children;
+  }
+
   spawn(args: string[], options: { script?: string; env?: NodeJS.ProcessEnv } = {}): Child {
     const command = options.script
       ? [process.execPath, ['--import', 'tsx', path.join(root, options.script), ...args]]

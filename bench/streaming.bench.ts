@@ -5,7 +5,7 @@ import type { JobContext } from '../jobs/job';
 import { producerBatchJob } from '../jobs/producer-batch';
 import { type Config, loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
-import { saveScoredBatch } from '../src/db/scoring-store';
+import { ScoringWrite } from '../src/db/scoring-store';
 import { evaluateSimulation } from '../src/domain/evaluation';
 import { builtinPredictor } from '../src/domain/model';
 import { featurize, score } from '../src/domain/scoring';
@@ -147,7 +147,9 @@ async function benchPostgresWrite(resources: Resources): Promise<void> {
     prediction: scored[i] as (typeof scored)[number],
   }));
   const started = performance.now();
-  await saveScoredBatch(resources.db, batch, profiles, builtinPredictor.name);
+  const write = new ScoringWrite(resources.db, builtinPredictor.name);
+  write.add(batch);
+  await write.commit(profiles);
   const ms = performance.now() - started;
   console.log(
     `PostgreSQL write alone    ${fmt(rate(MESSAGES, ms))} transactions/s (${fmt(MESSAGES)} transactions + predictions ` +

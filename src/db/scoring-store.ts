@@ -71,21 +71,6 @@ export async function storedAlerts(db: pg.Pool, ids: string[]): Promise<AlertRow
 }
 
 /**
- * Writes a scored batch in ONE transaction: transactions, predictions, alerts for the flagged ones,
- * and the updated account profiles. See ScoringWrite.
- */
-export async function saveScoredBatch(
-  db: pg.Pool,
-  batch: ScoredTransaction[],
-  profiles: Map<string, AccountProfile>,
-  model: string,
-): Promise<void> {
-  const write = new ScoringWrite(db, model);
-  write.add(batch);
-  await write.commit(profiles);
-}
-
-/**
  * One PostgreSQL transaction that takes scored rows piece by piece, so the caller can score the next
  * piece while PostgreSQL stores the previous one; nothing is visible until commit().
  *

@@ -9,7 +9,6 @@ import { ScheduleMemory } from './memory';
 import { QueueSet } from './queues';
 import { reconcile } from './reconcile';
 import { type ScheduleStatus, scheduleStatus } from './status';
-import { toggleSchedule } from './toggle';
 
 export interface SchedulerOptions {
   source: ScheduleSource;
@@ -26,10 +25,6 @@ export interface SchedulerState {
   schedules: (ScheduleStatus & { definition: Schedule })[];
   /** The last broken edit of the file, while the previous schedules keep running. */
   loadError?: { message: string; problems: ScheduleProblem[]; at: Date };
-}
-
-export class UnknownScheduleError extends Error {
-  override name = 'UnknownScheduleError';
 }
 
 /**
@@ -80,14 +75,6 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     };
   }
 
-  pause(name: string, note?: string): Promise<void> {
-    return toggleSchedule(this.queueOf(name), this.memory, true, note);
-  }
-
-  resume(name: string, note?: string): Promise<void> {
-    return toggleSchedule(this.queueOf(name), this.memory, false, note);
-  }
-
   /** Runs a reconcile pass now (or waits for the one under way and runs another after it). */
   async reconcileNow(): Promise<void> {
     if (this.running) {
@@ -134,12 +121,5 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
 
   private schedules(): Schedule[] {
     return this.options.source.current.schedules;
-  }
-
-  private queueOf(name: string): Queue {
-    if (!this.schedules().some((s) => s.name === name)) {
-      throw new UnknownScheduleError(`no schedule named "${name}" in ${this.options.source.file}`);
-    }
-    return this.queueSet.get(name);
   }
 }

@@ -31,15 +31,18 @@ export async function loadSchedulesFile(
   file: string,
   jobs: JobRegistry = registeredJobs,
 ): Promise<SchedulesFile> {
-  let text: string;
+  return parseSchedules(await readSchedulesText(file), file, jobs);
+}
+
+/** The file's text; an unreadable file is a SchedulesFileError like any other problem with it. */
+export async function readSchedulesText(file: string): Promise<string> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch (error) {
     throw new SchedulesFileError(file, [
       { file, line: 1, column: 1, message: `cannot read the file (${(error as Error).message})` },
     ]);
   }
-  return parseSchedules(text, file, jobs);
 }
 
 export function parseSchedules(

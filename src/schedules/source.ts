@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger';
-import { loadSchedulesFile } from './load';
+import { parseSchedules, readSchedulesText } from './load';
 import { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
 
@@ -48,8 +48,9 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
 
   /** The first load: a broken file throws, since there is no previous version to keep running. */
   async load(): Promise<SchedulesFile> {
-    this.lastText = await fs.promises.readFile(this.file, 'utf8').catch(() => undefined);
-    this.valid = await loadSchedulesFile(this.file);
+    const text = await readSchedulesText(this.file);
+    this.valid = parseSchedules(text, this.file);
+    this.lastText = text;
     return this.valid;
   }
 
@@ -72,11 +73,13 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
   };
 
   private async reload(): Promise<void> {
-    const text = await fs.promises.readFile(this.file, 'utf8').catch(() => undefined);
+    // Parse the very text compared: a second read could see a newer edit than the one compared.
+    const text = await readSchedulesText(this.file).catch((error: unknown) => error as SchedulesFileError);
     if (text === this.lastText) return;
-    this.lastText = text;
+    this.lastText = typeof text === 'string' ? text : undefined;
     try {
-      this.valid = await loadSchedulesFile(this.file);
+      if (typeof text !== 'string') throw text;
+      this.valid = parseSchedules(text, this.file);
       this.failure = undefined;
       this.log.info({ file: this.file, schedules: this.valid.schedules.length }, 'schedules file reloaded');
       this.emit('change', this.valid);

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { withScheduleStore } from '../../src/cli/schedule-store';
+import { toggleSchedule } from '../../src/scheduler/toggle';
 import { runCli } from '../cli';
 import { SchedulerTest, sleep, waitFor } from './support';
 
@@ -37,7 +39,10 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     expect(list.stdout).toMatch(/tick\s+sleep\s+every 200ms\s+paused\s+\S+\s+paused \S+ db maintenance/);
 
     const resumedAt = Date.now();
-    await running.scheduler.resume('tick', 'done');
+    // The switch `tickflow resume` uses, called in-process for a precise time.
+    await withScheduleStore(s.config, ({ queues, memory }) =>
+      toggleSchedule(queues.get('tick'), memory, false, 'done'),
+    );
     await sleep(1_000);
     const after = (await s.runs('tick')).slice(atPause);
     // Only the one run held by the pause is overdue; the rest follow the cadence (no catch-up burst).

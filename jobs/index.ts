@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { consumerBatchJob } from './consumer-batch';
 import type { JobDefinition } from './job';
 import { producerBatchJob } from './producer-batch';
@@ -10,4 +11,34 @@ export const jobs: Record<string, JobDefinition> = Object.fromEntries(
 
 export function findJob(name: string): JobDefinition | undefined {
   return jobs[name];
+}
+
+/** Params a job's own schema refused; `details` names each field and what it expects, on one line. */
+export class JobParamsError extends Error {
+  override name = 'JobParamsError';
+  constructor(
+    readonly job: string,
+    readonly details: string,
+  ) {
+    super(`params do not fit job ${job}: ${details}`);
+  }
+}
+
+/**
+ * The job type and its params checked by the job's own schema, for every path that starts a run
+ * without going through schedules.yaml (the worker, `tickflow trigger`).
+ */
+export function resolveJob(
+  name: string,
+  input: unknown,
+): { definition: JobDefinition; params: Record<string, unknown> } {
+  const definition = findJob(name);
+  if (!definition) {
+    throw new Error(
+      `unknown job type "${name}"; job types: ${Object.keys(jobs).join(', ')} (see jobs/index.ts)`,
+    );
+  }
+  const parsed = definition.params.safeParse(input);
+  if (!parsed.success) throw new JobParamsError(name, z.prettifyError(parsed.error).replace(/\n/g, ' '));
+  return { definition, params: parsed.data as Record<string, unknown> };
 }

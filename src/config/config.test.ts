@@ -21,6 +21,9 @@ describe('loadConfig', () => {
     ['KAFKA_BROKERS', '127.0.0.1:9092,', 'host:port'],
     ['REDIS_URL', 'http://localhost', 'redis://'],
     ['WEB_PORT', '70000', 'to 65535'],
+    ['WEB_PORT', '', 'expected a port'],
+    ['DATABASE_SCHEMA', 'x; drop', 'SQL identifier'],
+    ['QUEUE_PREFIX', 'a:b', 'letters, digits'],
     ['LOG_LEVEL', 'loud', 'info'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });

@@ -20,11 +20,8 @@ const urlWithProtocol = (protocols: string[], example: string) =>
   );
 
 /** 0 asks the system for any free port (tests, several schedulers on one machine). */
-const port = z.coerce
-  .number({ message: 'expected a port number' })
-  .int('expected a whole number')
-  .min(0, 'expected a port from 0 (any free port) to 65535')
-  .max(65535, 'expected a port from 0 (any free port) to 65535');
+const PORT_RANGE = 'expected a port from 0 (any free port) to 65535';
+const port = z.string().regex(/^\d+$/, PORT_RANGE).transform(Number).pipe(z.number().max(65535, PORT_RANGE));
 
 const sqlName = z
   .string()

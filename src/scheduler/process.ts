@@ -1,3 +1,4 @@
+import type { Kafka } from 'kafkajs';
 import type { Config } from '../config/config';
 import { migrate } from '../db/migrate';
 import { createKafka } from '../kafka/client';
@@ -38,11 +39,12 @@ export async function startSchedulerProcess(
   await migrate(config, log);
   const source = new ScheduleSource(config.schedulesFile, log);
   const file = await source.load();
-  await ensureFileTopics(config, file.topics, log);
+  const topics = new FileTopics(createKafka(config), log);
+  await topics.ensure(file.topics);
   const followTopics = (changed: SchedulesFile) => {
-    ensureFileTopics(config, changed.topics, log).catch((error) =>
-      log.error({ err: error }, 'creating the topics of the schedules file failed'),
-    );
+    topics
+      .ensure(changed.topics)
+      .catch((error) => log.error({ err: error }, 'creating the topics of the schedules file failed'));
   };
   source.on('change', followTopics);
 
@@ -76,8 +78,20 @@ export async function startSchedulerProcess(
   };
 }
 
-async function ensureFileTopics(config: Config, topics: TopicSpec[], log: Logger): Promise<void> {
-  if (topics.length === 0) return;
-  const created = await ensureTopics(createKafka(config), topics);
-  if (created.length) log.info({ topics: created }, `created Kafka topics: ${created.join(', ')}`);
+/** The `topics:` block, ensured at start and again only when an edit changes it. */
+class FileTopics {
+  private ensured = '[]';
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly log: Logger,
+  ) {}
+
+  async ensure(topics: TopicSpec[]): Promise<void> {
+    const wanted = JSON.stringify(topics);
+    if (wanted === this.ensured) return;
+    const created = await ensureTopics(this.kafka, topics);
+    this.ensured = wanted;
+    if (created.length) this.log.info({ topics: created }, `created Kafka topics: ${created.join(', ')}`);
+  }
 }

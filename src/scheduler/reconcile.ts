@@ -4,7 +4,7 @@ import type { Schedule } from '../schedules/schedule';
 import { fileToggle } from './file-toggle';
 import type { ScheduleMemory } from './memory';
 import type { QueueSet } from './queues';
-import { matchesSpec, schedulerSpecOf } from './scheduler-spec';
+import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
 
 export type ChangeKind = 'created' | 'updated' | 'restored' | 'removed' | 'paused' | 'resumed';
 
@@ -54,9 +54,9 @@ async function reconcileOne(schedule: Schedule, queue: Queue, memory: ScheduleMe
     changes.push({ schedule: schedule.name, kind: 'paused' });
   }
   await applyOverlap(queue, schedule);
-  const upsert = await upsertNeeded(queue, schedule, remembered !== undefined);
+  const spec = schedulerSpecOf(schedule);
+  const upsert = await upsertNeeded(queue, schedule.name, spec, remembered !== undefined);
   if (upsert) {
-    const spec = schedulerSpecOf(schedule);
     await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
     changes.push({ schedule: schedule.name, kind: upsert });
   }
@@ -70,12 +70,13 @@ async function reconcileOne(schedule: Schedule, queue: Queue, memory: ScheduleMe
 
 async function upsertNeeded(
   queue: Queue,
-  schedule: Schedule,
+  name: string,
+  spec: SchedulerSpec,
   known: boolean,
 ): Promise<ChangeKind | undefined> {
-  const existing = await queue.getJobScheduler(schedule.name);
+  const existing = await queue.getJobScheduler(name);
   if (!existing) return known ? 'restored' : 'created';
-  if (!matchesSpec(existing, schedulerSpecOf(schedule))) return 'updated';
+  if (!matchesSpec(existing, spec)) return 'updated';
   // A scheduler only produces its next job when the current one starts; with no job left, it is stuck.
   const counts = await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
   const pending = Object.values(counts).reduce((sum, n) => sum + n, 0);

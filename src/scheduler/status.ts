@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { formatDuration } from '../schedules/duration';
+import { describeTrigger } from '../schedules/schedule';
 import type { ScheduleMemory, Toggle } from './memory';
 
 /** What Redis says about one schedule right now: the truth of what runs, whatever the file says. */
@@ -24,9 +24,9 @@ export async function scheduleStatus(queue: Queue, memory: ScheduleMemory): Prom
   ]);
   const trigger =
     scheduler?.every !== undefined
-      ? `every ${formatDuration(Number(scheduler.every))}`
-      : scheduler?.pattern !== undefined
-        ? `cron ${scheduler.pattern} (${scheduler.tz ?? 'UTC'})`
+      ? describeTrigger({ every: Number(scheduler.every) })
+      : scheduler?.pattern
+        ? describeTrigger({ cron: scheduler.pattern, timezone: scheduler.tz ?? 'UTC' })
         : undefined;
   return {
     name: queue.name,

@@ -219,6 +219,17 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
     ]);
   });
 
+  it('a bad defaults.timezone is reported once, where it is written, not again per cron schedule', () => {
+    const cron = (name: string) => `  ${name}:\n    job: sleep\n    cron: "0 * * * *"\n`;
+    expect(problemsOf(`defaults:\n  timezone: Mars/Olympus\nschedules:\n${cron('a')}${cron('b')}`)).toEqual([
+      expect.objectContaining({
+        line: 2,
+        field: 'defaults.timezone',
+        message: expect.stringContaining('IANA'),
+      }),
+    ]);
+  });
+
   it('problems in defaults: and topics:', () => {
     expect(
       problemsOf('defaults:\n  retries: -1\n  job: sleep\ntopics:\n  tx: { partitions: 0 }\nschedules: {}\n'),

@@ -214,10 +214,8 @@ function parseTrigger(
     return undefined;
   }
   if (!isTimeZone(timezone)) {
-    problems.add(
-      entry.timezone === undefined ? ['defaults', 'timezone'] : [...at, 'timezone'],
-      timeZoneMessage(timezone),
-    );
+    // A bad `defaults.timezone` was reported once, where it is written; say it again only for the schedule's own.
+    if (entry.timezone !== undefined) problems.add([...at, 'timezone'], timeZoneMessage(timezone));
     return undefined;
   }
   const problem = cronProblem(entry.cron, timezone);

@@ -31,7 +31,12 @@ export function renderGrid(
   boardPath: string,
 ): string {
   const bySchedule = new Map<string, RunRecord[]>();
-  for (const run of runs) bySchedule.set(run.schedule, [...(bySchedule.get(run.schedule) ?? []), run]);
+  for (const run of runs) {
+    const row = bySchedule.get(run.schedule);
+    if (row) row.push(run);
+    else bySchedule.set(run.schedule, [run]);
+  }
+  const widest = Math.max(1, ...[...bySchedule.values()].map((row) => row.length));
   const rows = schedules.map((s) => {
     const cells = (bySchedule.get(s.name) ?? []).map(cell).join('');
     const state = s.paused ? '<span class="paused">paused</span>' : '<span class="on">on</span>';
@@ -49,6 +54,6 @@ th{text-align:left;padding-right:1rem}td{padding:0 .6rem 0 0}td.run{width:14px;h
 <p><a href="${escapeHtml(boardPath)}">Bull Board</a> (pause a queue there to switch its schedule off) · refreshed every 5 s ·
 <span style="color:${colours.completed}">■</span> completed <span style="color:${colours.failed}">■</span> failed
 <span style="color:${colours.active}">■</span> running</p>${error}
-<table><tr><th>schedule</th><td>job</td><td>cadence</td><td>state</td><td colspan="${Math.max(1, runs.length)}">recent runs, newest first →</td></tr>${rows.join('\n')}</table>
+<table><tr><th>schedule</th><td>job</td><td>cadence</td><td>state</td><td colspan="${widest}">recent runs, newest first →</td></tr>${rows.join('\n')}</table>
 </body></html>`;
 }

@@ -44,18 +44,15 @@ export async function startWebServer(
   syncQueues();
 
   app.get('/', (_req, res) => res.redirect('/schedules'));
-  app.get('/schedules', async (_req, res, next) => {
-    try {
-      const schedules = await sources.schedules();
-      const runs = await recentRuns(
-        db,
-        schedules.map((s) => s.name),
-        RUNS_PER_ROW,
-      );
-      res.type('html').send(renderGrid(schedules, runs, sources.loadError(), BOARD_PATH));
-    } catch (error) {
-      next(error);
-    }
+  // Express 5 passes a rejected async handler to the error handler itself.
+  app.get('/schedules', async (_req, res) => {
+    const schedules = await sources.schedules();
+    const runs = await recentRuns(
+      db,
+      schedules.map((s) => s.name),
+      RUNS_PER_ROW,
+    );
+    res.type('html').send(renderGrid(schedules, runs, sources.loadError(), BOARD_PATH));
   });
   app.get('/health', (_req, res) => res.json({ status: 'ok' }));
   app.get('/ready', async (_req, res) => {

@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { z } from 'zod';
-import { findJob } from '../../jobs/index';
+import { resolveJob } from '../../jobs/index';
 import type { JobDefinition, JobResult } from '../../jobs/job';
 import type { Logger } from '../log/logger';
 import type { Resources } from '../runtime/resources';
@@ -44,7 +43,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const timeout = deps.timeoutOf(schedule) ?? SCHEDULE_DEFAULTS.timeout;
   try {
     await job.log(startLine(attempt, timeout));
-    const { definition, params } = resolveJob(job);
+    const { definition, params } = resolveRun(job);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
         {
@@ -68,14 +67,12 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
 }
 
 /** The job type and its validated params; neither can get better on a retry, so failing is final. */
-function resolveJob(job: Job): { definition: JobDefinition; params: unknown } {
-  const definition = findJob(job.name);
-  if (!definition) throw new UnrecoverableError(`unknown job type "${job.name}"; it is not in jobs/index.ts`);
-  const params = definition.params.safeParse(job.data);
-  if (!params.success) {
-    throw new UnrecoverableError(`params do not fit job ${job.name}: ${z.prettifyError(params.error)}`);
+function resolveRun(job: Job): { definition: JobDefinition; params: unknown } {
+  try {
+    return resolveJob(job.name, job.data);
+  } catch (error) {
+    throw new UnrecoverableError((error as Error).message);
   }
-  return { definition, params: params.data };
 }
 
 async function finish(

@@ -65,8 +65,14 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     // The file still says false, but it did not change: the person's resume stands.
     expect((await running.scheduler.state()).schedules[0]?.paused).toBe(false);
 
+    // A person pauses it; then the file's value changes (false → true), and that change applies.
+    expect((await runCli(['pause', 'tick'], s.env)).code).toBe(0);
+    expect((await running.scheduler.state()).schedules[0]?.paused).toBe(true);
     s.writeSchedules(tick(true));
-    await sleep(800);
+    await waitFor(
+      async () => !(await running.scheduler.state()).schedules[0]?.paused,
+      'the file resuming it',
+    );
     expect((await running.scheduler.state()).schedules[0]?.paused).toBe(false);
     s.writeSchedules(tick(false));
     await waitFor(async () => (await running.scheduler.state()).schedules[0]?.paused, 'the file pausing it');

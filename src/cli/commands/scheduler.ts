@@ -18,14 +18,13 @@ export function registerScheduler(program: Command): void {
         const stopSignal = untilSignal(log);
         await servicesUp(config, log);
         let running: SchedulerProcess | undefined;
-        const metrics = new Metrics(() => running?.scheduler.queues() ?? []);
+        // Metrics exist to be scraped from the web UI: without it, nothing records them.
+        const metrics = options.web ? new Metrics(() => running?.scheduler.queues() ?? []) : undefined;
         running = await startSchedulerProcess(config, log, {
           workers: options.workers,
-          workerTuning: {
-            onFinished: (schedule, state, seconds) => metrics.recordRun(schedule, state, seconds),
-          },
+          workerTuning: metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {},
         });
-        const ui = options.web
+        const ui = metrics
           ? await serveSchedulerUi(config, log, running, metrics).catch(async (error: Error) => {
               await running?.stop();
               throw new Error(

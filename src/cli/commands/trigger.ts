@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
-import { findJob } from '../../../jobs/index';
+import { JobParamsError, resolveJob } from '../../../jobs/index';
 import { schedulerSpecOf } from '../../scheduler/scheduler-spec';
 import { parseDuration } from '../../schedules/duration';
 import { loadSchedulesFile } from '../../schedules/load';
@@ -34,15 +33,13 @@ function durationOption(value: string): number {
 
 /** The schedule's params with the overrides on top, checked by the job's own schema. */
 function paramsFor(schedule: Schedule, overrides: Overrides): Record<string, unknown> {
-  const definition = findJob(schedule.job);
-  if (!definition) throw new Error(`schedule "${schedule.name}" names unknown job type "${schedule.job}"`);
-  const parsed = definition.params.safeParse({ ...schedule.params, ...overrides });
-  if (!parsed.success) {
-    throw new Error(
-      `--param does not fit job ${schedule.job}: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`,
-    );
+  try {
+    return resolveJob(schedule.job, { ...schedule.params, ...overrides }).params;
+  } catch (error) {
+    if (error instanceof JobParamsError)
+      throw new Error(`--param does not fit job ${error.job}: ${error.details}`);
+    throw error;
   }
-  return parsed.data as Record<string, unknown>;
 }
 
 export function registerTrigger(program: Command): void {

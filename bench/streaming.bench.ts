@@ -10,7 +10,7 @@ import { evaluateSimulation } from '../src/domain/evaluation';
 import { builtinPredictor } from '../src/domain/model';
 import { featurize, score } from '../src/domain/scoring';
 import { simulate } from '../src/domain/simulator';
-import { parseTransaction, withoutLabel } from '../src/domain/transaction';
+import { parseTransaction } from '../src/domain/transaction';
 import { deleteTopics } from '../src/kafka/topics';
 import { createLogger } from '../src/log/logger';
 import { Resources } from '../src/runtime/resources';
@@ -95,8 +95,7 @@ async function benchConsumer(
   const run = (batchSize: number, maxWait: number) =>
     consumerBatchJob.run(ctx, consumerBatchJob.params.parse({ ...params, batchSize, maxWait }));
   // Join the group first (once per process in production), then time only the warm runs.
-  await run(1, 0);
-  let consumed = 1;
+  let consumed = (await run(1, 0)).consumed as number;
   let ms = 0;
   let runs = 0;
   const cpuBefore = cpuUsed();
@@ -135,7 +134,7 @@ async function benchPostgresWrite(resources: Resources): Promise<void> {
     return parsed.transaction;
   });
   const profiles = new Map();
-  const items = featurize(transactions.map(withoutLabel), profiles);
+  const items = featurize(transactions, profiles);
   const scored = await score(items, builtinPredictor, 0.5, new AbortController().signal);
   const cpuMs = performance.now() - cpuStarted;
   console.log(

@@ -13,7 +13,7 @@ import { builtinPredictor } from '../src/domain/model';
 import type { Predictor } from '../src/domain/predictor';
 import type { AccountProfile } from '../src/domain/profile';
 import { featurize, score } from '../src/domain/scoring';
-import { parseTransaction, type Transaction, withoutLabel } from '../src/domain/transaction';
+import { parseTransaction, type Transaction } from '../src/domain/transaction';
 import type { ConsumedMessage } from '../src/kafka/bounded-consumer';
 import { deadLetter } from '../src/kafka/dead-letter';
 import { totalLag } from '../src/kafka/lag';
@@ -129,6 +129,7 @@ async function processBatch(
       producer,
       params.dlqTopic,
       invalid.map(({ message, reason }) => deadLetter(message, reason)),
+      ctx.signal,
     );
     // A run past its timeout has already been reported failed: its writes must not land now.
     ctx.signal.throwIfAborted();
@@ -140,7 +141,7 @@ async function processBatch(
   const batch = run.batch;
   // Alerts of redelivered transactions go out again: the run that wrote them may have died before sending.
   const alerts = [...newAlerts(batch), ...(await storedAlerts(ctx.resources.db, run.redelivered))];
-  await sendChunked(producer, params.alertsTopic, alerts.map(alertMessage));
+  await sendChunked(producer, params.alertsTopic, alerts.map(alertMessage), ctx.signal);
   const evaluation = compare(
     batch.map((row) => row.transaction),
     batch.map((row) => row.prediction.isFraud),
@@ -203,7 +204,7 @@ class ScoringRun {
       if (!this.profiles.has(account) && history) this.profiles.set(account, history);
     }
     const items = featurize(
-      fresh.map((v) => withoutLabel(v.transaction)),
+      fresh.map((v) => v.transaction),
       this.profiles,
     );
     const predictions = await score(items, this.predictor, this.params.threshold, this.ctx.signal);

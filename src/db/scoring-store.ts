@@ -83,6 +83,9 @@ export async function storedAlerts(db: pg.Pool, ids: string[]): Promise<AlertRow
  * parse, no conflict handling per row. That is safe because every transaction id added is new
  * (checked before, enforced by the primary key here), and predictions and alerts are only ever
  * written here, in the same transaction as their transactions row (see migration 003).
+ *
+ * (Migration 001's comment still says a redelivered message "upserts", and 003's names
+ * saveScoredBatch: both mean this class now. Applied migrations are checksummed, so they keep their words.)
  */
 export class ScoringWrite {
   /** Connection and `begin` come with the first rows: a run with nothing new touches nothing. */

@@ -2,7 +2,7 @@ import { scoreFeatures } from './model';
 import { toKes } from './money';
 import { featurize } from './scoring';
 import { simulate } from './simulator';
-import { type Transaction, withoutLabel } from './transaction';
+import type { Transaction } from './transaction';
 
 export interface Quality {
   /** Of the flagged, the share really fraud; null when nothing was flagged. */
@@ -82,7 +82,7 @@ export interface SimulationEvaluation {
 /** Simulates a stream, scores it with the built-in model from empty history, and compares. */
 export function evaluateSimulation(options: SimulationEvaluation): Comparison {
   const transactions = simulate(options);
-  const items = featurize(transactions.map(withoutLabel), new Map());
+  const items = featurize(transactions, new Map());
   const flags = items.map(({ features }) => scoreFeatures(features).score >= options.threshold);
   return compare(transactions, flags, options.ruleAmountKes);
 }

@@ -3,9 +3,9 @@ import { closeFakeModelApis, fakeModelApi, type Handler } from '../../test/fake-
 import { createHttpPredictor, httpPredictorOptionsSchema } from './http-predictor';
 import { featurize } from './scoring';
 import { simulate } from './simulator';
-import { withoutLabel } from './transaction';
 
-const items = featurize(simulate({ count: 3, fraudRate: 0, seed: 5 }).map(withoutLabel), new Map());
+// Labelled, as the consumer has them: featurize must strip the label before any predictor sees it.
+const items = featurize(simulate({ count: 3, fraudRate: 0, seed: 5 }), new Map());
 afterEach(closeFakeModelApis);
 
 const signal = new AbortController().signal;

@@ -1,17 +1,16 @@
 import { featuresOf } from './features';
 import type { Prediction, Predictor, ScoringItem } from './predictor';
 import { type AccountProfile, emptyProfile, foldProfile } from './profile';
-import type { UnlabelledTransaction } from './transaction';
+import { type Transaction, withoutLabel } from './transaction';
 
 /**
  * Features for each transaction in stream order, each against the account's history up to the
  * transaction before it. `profiles` is updated in place: afterwards it holds what to save.
+ * The ground-truth label is removed here, the one way into a predictor, so no caller can leak it.
  */
-export function featurize(
-  transactions: UnlabelledTransaction[],
-  profiles: Map<string, AccountProfile>,
-): ScoringItem[] {
-  return transactions.map((transaction) => {
+export function featurize(transactions: Transaction[], profiles: Map<string, AccountProfile>): ScoringItem[] {
+  return transactions.map((labelled) => {
+    const transaction = withoutLabel(labelled);
     const profile = profiles.get(transaction.accountId) ?? emptyProfile();
     profiles.set(transaction.accountId, foldProfile(profile, transaction));
     return { transaction, features: featuresOf(profile, transaction) };

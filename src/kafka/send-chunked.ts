@@ -1,11 +1,12 @@
 import type { Message, Producer } from 'kafkajs';
+import { MAX_BATCH_BYTES } from './partitioned-sender';
 
 /**
- * Bytes per request. kafkajs puts one partition's share of a send in one record batch, which must
- * stay under the broker's 1 MB message.max.bytes even when every message goes to one partition
- * (a DLQ has one) and carries headers: budget by size, not by count.
+ * Bytes per request: the producer's record-batch limit. kafkajs puts one partition's share of a send
+ * in one record batch, which must stay under the broker's message.max.bytes even when every message
+ * goes to one partition (a DLQ has one) and carries headers: budget by size, not by count.
  */
-const CHUNK_BYTES = 512 * 1024;
+const CHUNK_BYTES = MAX_BATCH_BYTES;
 /** A few sends in flight keep the broker busy while the next request is encoded. */
 const IN_FLIGHT = 4;
 

@@ -45,7 +45,11 @@ export class Resources {
     return this.kafkaClient;
   }
 
-  /** The idempotent producer: retries cannot duplicate or reorder messages within a partition. */
+  /**
+   * The idempotent producer: its own retries cannot duplicate or reorder messages within a partition.
+   * Retries are bounded (the client's retry settings), so a send can still fail after a long broker
+   * outage; the run then fails and its messages come again (at-least-once; consumers dedupe by key).
+   */
   producer(): Promise<Producer> {
     this.producerPromise ??= (async () => {
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 5 });

@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simulate } from '../../src/domain/simulator';
+import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
 import { readTopic } from './read-topic';
@@ -86,6 +88,20 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(sum(firstPass, 'alerts')).toBe(alertsBefore);
     expect(await env.count('predictions')).toBe(400);
     expect(await profileTransactionCount(env)).toBe(400);
+  });
+
+  it('stores text with tabs, newlines and backslashes unchanged (COPY escaping)', async () => {
+    const [transaction] = simulate({ count: 1, fraudRate: 0, seed: 21 });
+    const merchant = 'Tab\there \\ back\nslash\r end';
+    await env.resources.ensureTopics([streamingTopicDefaults.transactions(env.topics.transactions)]);
+    const producer = await env.resources.producer();
+    await producer.send({
+      topic: env.topics.transactions,
+      messages: [{ key: transaction?.accountId, value: JSON.stringify({ ...transaction, merchant }) }],
+    });
+    await drain(env, { maxWait: 500 });
+    const { rows } = await env.resources.db.query<{ merchant: string }>('select merchant from transactions');
+    expect(rows).toEqual([{ merchant }]);
   });
 });
 

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { JobParamsError, resolveJob } from './index';
+
+/** The message a schedule author or `tickflow trigger` user sees for bad params. */
+function refusal(job: string, params: unknown): string {
+  try {
+    resolveJob(job, params);
+  } catch (error) {
+    if (error instanceof JobParamsError) return error.details;
+    throw error;
+  }
+  throw new Error(`params were accepted: ${JSON.stringify(params)}`);
+}
+
+describe('job params: bad input is refused naming the field and what it expects', () => {
+  it.each([
+    ['producer-batch', { fraudRate: 2 }, /fraudRate is a share from 0 to 1.*fraudRate/],
+    ['producer-batch', { count: 0 }, /count/],
+    ['producer-batch', { colour: 'red' }, /colour/],
+    ['consumer-batch', { batchSize: 1.5 }, /batchSize/],
+    ['consumer-batch', { predictor: { type: 'oracle' } }, /predictor/],
+    ['consumer-batch', { predictor: { type: 'http', url: 'not a url' } }, /predictor\.url/],
+    ['sleep', { ms: -1 }, /ms/],
+  ])('%s %j', (job, params, expected) => {
+    expect(refusal(job, params)).toMatch(expected);
+  });
+
+  it('names the job types when the type is unknown', () => {
+    expect(() => resolveJob('nope', {})).toThrow(/unknown job type "nope"; job types: .*producer-batch/);
+  });
+
+  it('fills in defaults for what is left out', () => {
+    expect(resolveJob('consumer-batch', {}).params).toMatchObject({
+      batchSize: 100,
+      maxWait: 1_000,
+      threshold: 0.5,
+    });
+  });
+});

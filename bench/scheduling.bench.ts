@@ -8,6 +8,7 @@ import { createLogger } from '../src/log/logger';
 import { startSchedulerProcess } from '../src/scheduler/process';
 import { bullConnection } from '../src/scheduler/queues';
 import { deletePrefix } from '../test/scheduler/redis-keys';
+import { waitFor } from '../test/scheduler/support';
 
 /**
  * Scheduling precision: two `every` schedules (1s and 100ms) run side by side through the real
@@ -32,19 +33,27 @@ export default async function schedulingBench(): Promise<void> {
   console.log(
     `${RUNS} runs of the 1s schedule (~${Math.ceil((RUNS * 1.05) / 60)} min), 100ms alongside; Redis hz ${hz}`,
   );
-  const running = await startSchedulerProcess(config, log, { workers: true });
   try {
-    await waitForRuns(db, 'every_1s', RUNS + 1);
+    const running = await startSchedulerProcess(config, log, { workers: true });
+    try {
+      // Twice the nominal time: a broken worker must end the bench, not hang it.
+      await waitFor(
+        async () => (await completedRuns(db, 'every_1s')) > RUNS,
+        `${RUNS + 1} runs of every_1s`,
+        RUNS * 2_000,
+      );
+    } finally {
+      await running.stop();
+    }
+    for (const [schedule, every] of Object.entries(SCHEDULES))
+      report(schedule, every, await runsOf(db, schedule));
   } finally {
-    await running.stop();
+    await db.query(`drop schema if exists ${pg.escapeIdentifier(id)} cascade`);
+    await db.end();
+    await deletePrefix(redis, id);
+    redis.disconnect();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  for (const [schedule, every] of Object.entries(SCHEDULES))
-    report(schedule, every, await runsOf(db, schedule));
-  await db.query(`drop schema ${pg.escapeIdentifier(id)} cascade`);
-  await db.end();
-  await deletePrefix(redis, id);
-  redis.disconnect();
-  fs.rmSync(dir, { recursive: true, force: true });
 }
 
 function scheduleYaml(): string {
@@ -54,15 +63,12 @@ function scheduleYaml(): string {
   return `schedules:\n${entries.join('')}`;
 }
 
-async function waitForRuns(db: pg.Pool, schedule: string, count: number): Promise<void> {
-  for (;;) {
-    const { rows } = await db.query<{ n: number }>(
-      `select count(*)::int as n from job_runs where schedule = $1 and state = 'completed'`,
-      [schedule],
-    );
-    if ((rows[0]?.n ?? 0) >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
+async function completedRuns(db: pg.Pool, schedule: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from job_runs where schedule = $1 and state = 'completed'`,
+    [schedule],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 interface Run {

@@ -34,6 +34,8 @@ export async function scheduleStatus(queue: Queue, memory: ScheduleMemory): Prom
     ...(scheduler ? { job: scheduler.name } : {}),
     ...(trigger ? { trigger } : {}),
     ...(scheduler?.next ? { nextRunAt: new Date(Number(scheduler.next)) } : {}),
-    ...(lastToggle ? { lastToggle } : {}),
+    // A pause made in Bull Board is not recorded with a note; a toggle that no longer matches the
+    // queue's state is out of date, not the reason for it.
+    ...(lastToggle && lastToggle.paused === paused ? { lastToggle } : {}),
   };
 }

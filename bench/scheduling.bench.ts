@@ -5,8 +5,8 @@ import pg from 'pg';
 import { loadConfig } from '../src/config/config';
 import { createPool } from '../src/db/pool';
 import { createLogger } from '../src/log/logger';
-import { startSchedulerProcess } from '../src/scheduler/process';
-import { bullConnection } from '../src/scheduler/queues';
+import { startSchedulerApp } from '../src/app/scheduler-app';
+import { bullConnection } from '../src/queues/queues';
 import { deletePrefix } from '../test/scheduler/redis-keys';
 import { waitFor } from '../test/scheduler/support';
 
@@ -34,7 +34,7 @@ export default async function schedulingBench(): Promise<void> {
     `${RUNS} runs of the 1s schedule (~${Math.ceil((RUNS * 1.05) / 60)} min), 100ms alongside; Redis hz ${hz}`,
   );
   try {
-    const running = await startSchedulerProcess(config, log, { workers: true });
+    const running = await startSchedulerApp(config, log, { workers: true, web: false });
     try {
       // Twice the nominal time: a broken worker must end the bench, not hang it.
       await waitFor(

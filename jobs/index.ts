@@ -13,12 +13,19 @@ export function findJob(name: string): JobDefinition | undefined {
   return jobs[name];
 }
 
+/** One param the job's schema refused: its path (`predictor.url`) and what it expects. */
+export interface ParamIssue {
+  field: string;
+  message: string;
+}
+
 /** Params a job's own schema refused; `details` names each field and what it expects, on one line. */
 export class JobParamsError extends Error {
   override name = 'JobParamsError';
   constructor(
     readonly job: string,
     readonly details: string,
+    readonly issues: ParamIssue[] = [],
   ) {
     super(`params do not fit job ${job}: ${details}`);
   }
@@ -39,6 +46,13 @@ export function resolveJob(
     );
   }
   const parsed = definition.params.safeParse(input);
-  if (!parsed.success) throw new JobParamsError(name, z.prettifyError(parsed.error).replace(/\n/g, ' '));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => {
+      // An unknown param is reported on its parent; name the param itself.
+      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys.join(', ')] : issue.path;
+      return { field: path.map(String).join('.') || '(params)', message: issue.message };
+    });
+    throw new JobParamsError(name, z.prettifyError(parsed.error).replace(/\n/g, ' '), issues);
+  }
   return { definition, params: parsed.data as Record<string, unknown> };
 }

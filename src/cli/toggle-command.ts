@@ -1,34 +1,30 @@
+import os from 'node:os';
 import type { Command } from 'commander';
-import { toggleSchedule } from '../scheduler/toggle';
+import { withControl } from '../control/control';
+import { setPaused } from '../control/toggle';
 import { action } from './action';
-import { withScheduleStore } from './schedule-store';
+
+/** Who a CLI change is attributed to in schedule_state and the grid. */
+export const cliUser = () => `cli:${os.userInfo().username}`;
 
 /**
- * `tickflow pause` and `tickflow resume`: a person's switch, which stays across scheduler restarts;
- * only a change of the schedule's `enabled:` in the file overrides it.
+ * `tickflow pause` and `tickflow resume`: a person's switch, recorded in PostgreSQL, so it stays
+ * across restarts and Redis loss; only a change of the schedule's `enabled:` in the file overrides it.
  */
 export function registerToggleCommand(program: Command, verb: 'pause' | 'resume', description: string): void {
   program
     .command(verb)
     .description(description)
     .argument('<schedule>', 'schedule name')
-    .option('-n, --note <text>', 'why (shown by `tickflow list`)')
+    .option('-n, --note <text>', 'why (shown by `tickflow list` and the grid)')
     .action(
-      action(async ({ config }, name: string, options: { note?: string }) =>
-        withScheduleStore(config, async ({ queues, memory }) => {
-          const known = await memory.names();
-          if (!known.includes(name)) {
-            process.stderr.write(
-              `error: no schedule named "${name}"; known schedules: ${known.sort().join(', ') || 'none (is the scheduler running?)'}\n`,
-            );
-            return 1;
-          }
-          await toggleSchedule(queues.get(name), memory, verb === 'pause', options.note);
-          console.log(
-            `${verb === 'pause' ? 'paused' : 'resumed'} ${name}${options.note ? ` (${options.note})` : ''}`,
-          );
-          return 0;
-        }),
-      ),
+      action(async ({ config }, name: string, options: { note?: string }) => {
+        const paused = verb === 'pause';
+        await withControl(config, (control) =>
+          setPaused(control, name, { paused, by: cliUser(), ...(options.note ? { note: options.note } : {}) }),
+        );
+        console.log(`${paused ? 'paused' : 'resumed'} ${name}${options.note ? ` (${options.note})` : ''}`);
+        return 0;
+      }),
     );
 }

@@ -23,6 +23,8 @@ const urlWithProtocol = (protocols: string[], example: string) =>
 const PORT_RANGE = 'expected a port from 0 (any free port) to 65535';
 const port = z.string().regex(/^\d+$/, PORT_RANGE).transform(Number).pipe(z.number().max(65535, PORT_RANGE));
 
+const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
+
 const sqlName = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier, e.g. tickflow');
@@ -53,6 +55,13 @@ const envSchema = z.object({
   SCHEDULES_FILE: z.string().min(1).default('schedules.yaml'),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: port.default(3000),
+  WEB_PUBLIC_URL: urlWithProtocol(['http:', 'https:'], 'https://tickflow.example.com').optional(),
+  WEB_USERNAME: z.string().min(1).optional(),
+  WEB_PASSWORD: z.string().min(8, 'expected at least 8 characters').optional(),
+  API_TOKEN: z.string().min(16, 'expected at least 16 characters, e.g. from `openssl rand -hex 24`').optional(),
+  WEB_READ_ONLY: flag.default(false),
+  METRICS_PUBLIC: flag.default(false),
+  WORKER_PORT: port.default(3001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TICKFLOW_HOME: z.string().min(1).default('.tickflow'),
   TICKFLOW_CACHE: z.string().min(1).optional(),
@@ -67,12 +76,27 @@ export interface Config {
   databaseSchema: string;
   queuePrefix: string;
   schedulesFile: string;
-  web: { host: string; port: number };
+  web: WebConfig;
+  /** Where `tickflow worker` serves /health, /ready and /metrics. */
+  workerPort: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   /** Git-ignored folder that holds the state of services `tickflow services up` started. */
   home: string;
   /** Shared download cache (Kafka jars); survives fresh clones. */
   cacheDir: string;
+}
+
+export interface WebConfig {
+  host: string;
+  port: number;
+  /** The address people reach the UI at, for links (failure notifications); default http://host:port. */
+  publicUrl?: string;
+  /** HTTP basic credentials and/or a Bearer token; with neither, only loopback may be served. */
+  auth: { username?: string; password?: string; token?: string };
+  /** Serve everything read-only: no toggles, triggers or Bull Board actions. */
+  readOnly: boolean;
+  /** Serve /metrics without credentials (for a Prometheus without them). */
+  metricsPublic: boolean;
 }
 
 export class ConfigError extends Error {
@@ -90,6 +114,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Configuration error: ${problems.join('; ')} (see .env.example)`);
   }
   const e = parsed.data;
+  if (Boolean(e.WEB_USERNAME) !== Boolean(e.WEB_PASSWORD)) {
+    throw new ConfigError(
+      'Configuration error: WEB_USERNAME and WEB_PASSWORD go together: set both (or neither, and use API_TOKEN) (see .env.example)',
+    );
+  }
   const home = path.resolve(e.TICKFLOW_HOME);
   return {
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
@@ -98,7 +127,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseSchema: e.DATABASE_SCHEMA,
     queuePrefix: e.QUEUE_PREFIX,
     schedulesFile: path.resolve(e.SCHEDULES_FILE),
-    web: { host: e.WEB_HOST, port: e.WEB_PORT },
+    web: {
+      host: e.WEB_HOST,
+      port: e.WEB_PORT,
+      ...(e.WEB_PUBLIC_URL ? { publicUrl: e.WEB_PUBLIC_URL.replace(/\/+$/, '') } : {}),
+      auth: {
+        ...(e.WEB_USERNAME ? { username: e.WEB_USERNAME } : {}),
+        ...(e.WEB_PASSWORD ? { password: e.WEB_PASSWORD } : {}),
+        ...(e.API_TOKEN ? { token: e.API_TOKEN } : {}),
+      },
+      readOnly: e.WEB_READ_ONLY,
+      metricsPublic: e.METRICS_PUBLIC,
+    },
+    workerPort: e.WORKER_PORT,
     logLevel: e.LOG_LEVEL,
     home,
     cacheDir: path.resolve(

@@ -1,31 +1,125 @@
 import type pg from 'pg';
+import type { AttemptView, RunState, RunSummary } from '../control/views';
 
-/** One attempt of a run, as recorded durably in job_runs. */
-export interface RunRecord {
-  schedule: string;
-  jobId: string;
-  attempt: number;
-  state: 'active' | 'completed' | 'failed';
-  startedAt: Date;
+/**
+ * Reads of the durable run history: `runs` (one row per run) and `job_runs` (one per attempt).
+ * Every query is bounded and follows an index (runs_recent or runs_by_state), so the grid and the
+ * run list cost the same at a thousand rows as at millions.
+ */
+
+const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger,
+  triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
+  finished_at as "finishedAt", error,
+  (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
+    as "durationMs"`;
+
+interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt'> {
+  dueAt: Date;
+  startedAt: Date | null;
   finishedAt: Date | null;
-  result: unknown;
-  error: string | null;
 }
 
-/** The last `perSchedule` attempts of each schedule, newest first. */
-export async function recentRuns(
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+function toSummary(row: SummaryRow): RunSummary {
+  return {
+    ...row,
+    dueAt: row.dueAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+  };
+}
+
+export interface RunFilter {
+  states?: RunState[];
+}
+
+/** Each schedule's runs due in [from, to], newest first, at most `perRow` each (the grid). */
+export async function runsInWindow(
   db: pg.Pool,
   schedules: string[],
-  perSchedule: number,
-): Promise<RunRecord[]> {
-  const { rows } = await db.query<RunRecord>(
-    `select schedule, job_id as "jobId", attempt, state, started_at as "startedAt",
-            finished_at as "finishedAt", result, error
-       from (select *, row_number() over (partition by schedule order by started_at desc) as n
-               from job_runs where schedule = any($1)) recent
-      where n <= $2
-      order by schedule, started_at desc`,
-    [schedules, perSchedule],
+  window: { from: Date; to: Date; perRow: number } & RunFilter,
+): Promise<RunSummary[]> {
+  const { rows } = await db.query<SummaryRow>(
+    `select r.* from unnest($1::text[]) as s(name)
+       cross join lateral (
+         select ${SUMMARY} from runs
+          where schedule = s.name and due_at >= $2 and due_at <= $3
+            and ($4::text[] is null or state = any($4))
+          order by due_at desc limit $5) r`,
+    [schedules, window.from, window.to, window.states ?? null, window.perRow],
   );
-  return rows;
+  return rows.map(toSummary);
+}
+
+/** The newest run of each schedule, whenever it was. */
+export async function lastRuns(db: pg.Pool, schedules: string[]): Promise<Map<string, RunSummary>> {
+  const { rows } = await db.query<SummaryRow>(
+    `select r.* from unnest($1::text[]) as s(name)
+       cross join lateral (
+         select ${SUMMARY} from runs where schedule = s.name order by due_at desc limit 1) r`,
+    [schedules],
+  );
+  return new Map(rows.map((row) => [row.schedule, toSummary(row)]));
+}
+
+/** A page of one schedule's runs, newest first, older than the cursor `before`. */
+export async function pageOfRuns(
+  db: pg.Pool,
+  schedule: string,
+  page: { limit: number; before?: { dueAt: Date; runId: string } } & RunFilter,
+): Promise<RunSummary[]> {
+  const { rows } = await db.query<SummaryRow>(
+    `select ${SUMMARY} from runs
+      where schedule = $1 and ($2::text[] is null or state = any($2))
+        and ($3::timestamptz is null or (due_at, run_id) < ($3, $4))
+      order by due_at desc, run_id desc limit $5`,
+    [schedule, page.states ?? null, page.before?.dueAt ?? null, page.before?.runId ?? null, page.limit],
+  );
+  return rows.map(toSummary);
+}
+
+export interface StoredRun {
+  summary: RunSummary;
+  params: unknown;
+  result: unknown;
+  attempts: AttemptView[];
+}
+
+export async function findRun(db: pg.Pool, schedule: string, runId: string): Promise<StoredRun | undefined> {
+  const [run, attempts] = await Promise.all([
+    db.query<SummaryRow & { params: unknown; result: unknown }>(
+      `select ${SUMMARY}, params, result from runs where schedule = $1 and run_id = $2`,
+      [schedule, runId],
+    ),
+    db.query<Omit<AttemptView, 'startedAt' | 'finishedAt'> & { startedAt: Date; finishedAt: Date | null }>(
+      `select attempt, state, started_at as "startedAt", finished_at as "finishedAt", worker, error, result,
+              coalesce(logs, '[]'::jsonb) as logs,
+              (extract(epoch from (finished_at - started_at)) * 1000)::bigint as "durationMs"
+         from job_runs where schedule = $1 and job_id = $2 order by attempt`,
+      [schedule, runId],
+    ),
+  ]);
+  const row = run.rows[0];
+  if (!row) return undefined;
+  const { params, result, ...summary } = row;
+  return {
+    summary: toSummary(summary),
+    params,
+    result,
+    attempts: attempts.rows.map((a) => ({ ...a, startedAt: a.startedAt.toISOString(), finishedAt: iso(a.finishedAt) })),
+  };
+}
+
+/** Failed runs in a row up to now, this one included, counting at most `cap` (failure notifications). */
+export async function failingStreak(db: pg.Pool, schedule: string, cap: number): Promise<number> {
+  const { rows } = await db.query<{ streak: number }>(
+    `select count(*)::int as streak from (
+       select 1 from runs
+        where schedule = $1 and state = 'failed'
+          and due_at > coalesce((select max(due_at) from runs where schedule = $1 and state = 'completed'), '-infinity')
+        limit $2) failed`,
+    [schedule, cap],
+  );
+  return rows[0]?.streak ?? 0;
 }

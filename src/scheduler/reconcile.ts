@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
+import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
+import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
 import { fileToggle } from './file-toggle';
-import type { ScheduleMemory } from './memory';
-import type { QueueSet } from './queues';
 import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
 
 export type ChangeKind = 'created' | 'updated' | 'restored' | 'removed' | 'paused' | 'resumed';
@@ -13,30 +13,36 @@ export interface Change {
   kind: ChangeKind;
 }
 
+/** Who a switch flipped by the file's `enabled:` is attributed to. */
+export const FILE_AUTHOR = 'schedules.yaml';
+
 /**
- * Brings BullMQ in line with the schedules, by difference: a job scheduler is upserted only when
- * it is new, changed or missing (a Redis flush, its pending job deleted by hand); schedules that
- * left the file are removed. Safe to run from several processes at once: every step is idempotent.
+ * Brings BullMQ in line with the schedules and with PostgreSQL's switches, by difference: a job
+ * scheduler is upserted only when it is new, changed or missing (a Redis flush, its pending job
+ * deleted by hand); a queue is paused or resumed only when it differs from schedule_state;
+ * schedules that left the file are removed. Safe to run from several processes at once: each
+ * schedule is handled under its schedule_state row lock and every step is idempotent.
  */
 export async function reconcile(
   schedules: Schedule[],
   queues: QueueSet,
-  memory: ScheduleMemory,
+  states: ScheduleStates,
   log: Logger,
 ): Promise<Change[]> {
   const changes: Change[] = [];
   for (const schedule of schedules) {
     // One schedule Redis refuses must not hold back the others; the next pass tries it again.
     try {
-      changes.push(...(await reconcileOne(schedule, queues.get(schedule.name), memory)));
+      const queue = queues.get(schedule.name);
+      changes.push(...(await states.locked(schedule.name, (state) => reconcileOne(schedule, queue, state))));
     } catch (error) {
       log.error({ err: error, schedule: schedule.name }, `could not reconcile schedule ${schedule.name}`);
     }
   }
   const wanted = new Set(schedules.map((s) => s.name));
-  for (const name of await memory.names()) {
+  for (const name of await states.managed()) {
     if (wanted.has(name)) continue;
-    await removeSchedule(queues.get(name), memory);
+    await states.locked(name, (state) => removeSchedule(queues.get(name), state));
     await queues.drop(name);
     changes.push({ schedule: name, kind: 'removed' });
   }
@@ -44,27 +50,34 @@ export async function reconcile(
   return changes;
 }
 
-async function reconcileOne(schedule: Schedule, queue: Queue, memory: ScheduleMemory): Promise<Change[]> {
+async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState): Promise<Change[]> {
   const changes: Change[] = [];
-  const remembered = await memory.fileEnabled(schedule.name);
-  const toggle = fileToggle(schedule.enabled, remembered);
+  const change = (kind: ChangeKind) => changes.push({ schedule: schedule.name, kind });
+  const toggle = fileToggle(schedule.enabled, state.row?.fileEnabled ?? undefined);
+  const paused = toggle ? toggle === 'pause' : (state.row?.paused ?? false);
+  if (toggle) {
+    const note = schedule.enabled ? null : 'enabled: false in the schedules file';
+    await state.setSwitch({ paused, note, changedBy: FILE_AUTHOR });
+  }
   // Pause before the upsert: a new `every` scheduler's first run is due at once.
-  if (toggle === 'pause') {
+  if (paused && !(await queue.isPaused())) {
     await queue.pause();
-    changes.push({ schedule: schedule.name, kind: 'paused' });
+    change('paused');
   }
   await applyOverlap(queue, schedule);
   const spec = schedulerSpecOf(schedule);
-  const upsert = await upsertNeeded(queue, schedule.name, spec, remembered !== undefined);
+  const upsert = await upsertNeeded(queue, schedule.name, spec, state.row !== undefined);
   if (upsert) {
     await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
-    changes.push({ schedule: schedule.name, kind: upsert });
+    change(upsert);
   }
-  if (toggle === 'resume' && (await queue.isPaused())) {
+  if (!paused && (await queue.isPaused())) {
     await queue.resume();
-    changes.push({ schedule: schedule.name, kind: 'resumed' });
+    change('resumed');
   }
-  if (toggle) await memory.rememberFileEnabled(schedule.name, schedule.enabled);
+  if (upsert || toggle || state.row?.removedAt) {
+    await state.setApplied({ fileEnabled: schedule.enabled, ...(upsert ? { spec } : {}) });
+  }
   return changes;
 }
 
@@ -90,9 +103,10 @@ async function applyOverlap(queue: Queue, schedule: Schedule): Promise<void> {
   if (schedule.overlap === 'allow' && limit !== null) await queue.removeGlobalConcurrency();
 }
 
-async function removeSchedule(queue: Queue, memory: ScheduleMemory): Promise<void> {
+/** The row stays (removed_at set), so a schedule added back keeps a person's pause. */
+async function removeSchedule(queue: Queue, state: LockedState): Promise<void> {
   await queue.removeJobScheduler(queue.name);
   // Also drop a run already waiting (or held by a pause); finished runs stay as history.
   await queue.drain(true);
-  await memory.forget(queue.name);
+  await state.setRemoved();
 }

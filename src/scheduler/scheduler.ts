@@ -1,40 +1,29 @@
 import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
-import type { ScheduleProblem } from '../schedules/problems';
+import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
 import type { ScheduleSource } from '../schedules/source';
-import { ScheduleMemory } from './memory';
-import { QueueSet } from './queues';
 import { reconcile } from './reconcile';
-import { type ScheduleStatus, scheduleStatus } from './status';
 
 export interface SchedulerOptions {
   source: ScheduleSource;
-  /** A BullMQ-ready connection (see bullConnection); the caller closes it. */
-  connection: Redis;
-  prefix: string;
+  /** The schedules' queues; the caller closes them. */
+  queues: QueueSet;
+  /** PostgreSQL's switches, which BullMQ follows. */
+  states: ScheduleStates;
   log: Logger;
-  /** How often to re-check Redis, which restores schedulers lost to a flush. */
+  /** How often to re-check Redis against the file and PostgreSQL (restoring what a flush lost). */
   checkEveryMs?: number;
 }
 
-export interface SchedulerState {
-  file: string;
-  schedules: (ScheduleStatus & { definition: Schedule })[];
-  /** The last broken edit of the file, while the previous schedules keep running. */
-  loadError?: { message: string; problems: ScheduleProblem[]; at: Date };
-}
-
 /**
- * Keeps BullMQ's job schedulers in line with the schedules file: at start, on every valid edit,
- * and every few seconds (to restore what a Redis flush removed). Timing itself lives in BullMQ,
- * so several Scheduler processes on one file never double the runs.
+ * Keeps BullMQ's job schedulers in line with the schedules file and PostgreSQL's switches: at
+ * start, on every valid edit, and every few seconds (to restore what a Redis flush removed).
+ * Timing itself lives in BullMQ, so several Scheduler processes on one file never double the runs.
  */
 export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
-  private readonly queueSet: QueueSet;
-  private readonly memory: ScheduleMemory;
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private rerun = false;
@@ -42,8 +31,6 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
 
   constructor(private readonly options: SchedulerOptions) {
     super();
-    this.queueSet = new QueueSet(options.connection, options.prefix);
-    this.memory = new ScheduleMemory(options.connection, options.prefix);
   }
 
   async start(): Promise<void> {
@@ -54,25 +41,7 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
 
   /** One BullMQ queue per current schedule: what Bull Board shows. */
   queues(): Queue[] {
-    return this.schedules().map((schedule) => this.queueSet.get(schedule.name));
-  }
-
-  async state(): Promise<SchedulerState> {
-    const { source } = this.options;
-    const schedules = await Promise.all(
-      this.schedules().map(async (definition) => ({
-        ...(await scheduleStatus(this.queueSet.get(definition.name), this.memory)),
-        definition,
-      })),
-    );
-    const failure = source.lastError;
-    return {
-      file: source.file,
-      schedules,
-      ...(failure
-        ? { loadError: { message: failure.error.message, problems: failure.error.problems, at: failure.at } }
-        : {}),
-    };
+    return this.schedules().map((schedule) => this.options.queues.get(schedule.name));
   }
 
   /** Runs a reconcile pass now (or waits for the one under way and runs another after it). */
@@ -91,7 +60,6 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     clearInterval(this.timer);
     this.options.source.off('change', this.onChange);
     await this.running;
-    await this.queueSet.close();
   }
 
   private readonly onChange = () => {
@@ -102,7 +70,8 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     do {
       this.rerun = false;
       try {
-        await reconcile(this.schedules(), this.queueSet, this.memory, this.options.log);
+        const { queues, states, log } = this.options;
+        await reconcile(this.schedules(), queues, states, log);
         this.announceQueues();
       } catch (error) {
         this.options.log.error({ err: error }, 'reconcile failed; retrying at the next check');

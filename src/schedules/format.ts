@@ -40,6 +40,27 @@ const keep = z.union(
   { error: 'expected a number of runs (e.g. 100) or { completed: 100, failed: 500 }' },
 );
 
+const NOTIFY_URL_HINT =
+  'expected an http: or https: URL for onFailure, e.g. https://hooks.example.com/tickflow';
+
+/** Where to POST when runs fail, and after how many failed runs in a row (a success ends the streak). */
+const notify = z.strictObject(
+  {
+    onFailure: z.string({ error: NOTIFY_URL_HINT }).refine(isHttpUrl, NOTIFY_URL_HINT),
+    after: z
+      .number({ error: 'expected a whole number of failed runs in a row for after, e.g. 3' })
+      .int('expected a whole number of failed runs in a row for after')
+      .min(1, 'expected after to be 1 or more failed runs in a row (1: on the first failure)')
+      .default(1),
+  },
+  { error: 'expected { onFailure: https://…, after: 3 } (after is optional, default 1)' },
+);
+
+/** The fields of nested maps that reject unknown keys, for "allowed: …" in problems. */
+export const NESTED_FIELD_NAMES: Readonly<Record<string, string[]>> = {
+  notify: Object.keys(notify.shape),
+};
+
 /** Settings a `defaults:` block may give every schedule. */
 const settings = {
   timezone: z.string({ error: 'expected an IANA time zone, e.g. Europe/Paris' }).optional(),
@@ -49,6 +70,7 @@ const settings = {
   backoff: backoff.optional(),
   timeout: duration.optional(),
   keep: keep.optional(),
+  notify: notify.optional(),
 };
 
 export const defaultsSchema = z.strictObject(settings).nullish();
@@ -84,6 +106,12 @@ export const fileSchema = z.strictObject(
   },
   { error: 'expected a map with schedules: (and optionally defaults: and topics:)' },
 );
+
+function isHttpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { protocol, hostname } = new URL(text);
+  return (protocol === 'http:' || protocol === 'https:') && hostname !== '';
+}
 
 export type RawSchedule = z.output<typeof scheduleSchema>;
 export type RawDefaults = NonNullable<z.output<typeof defaultsSchema>>;

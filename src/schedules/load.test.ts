@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { schedulerSpecOf } from '../scheduler/scheduler-spec';
 import { parseSchedules } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';
 
@@ -239,7 +240,8 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
         line: 3,
         column: 3,
         field: 'defaults.job',
-        message: 'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep',
+        message:
+          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify',
       },
       { line: 5, column: 21, field: 'topics.tx.partitions', message: 'expected at least 1 partition' },
     ]);
@@ -267,5 +269,111 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
       ]);
     }
     expect.assertions(1);
+  });
+});
+
+describe('parseSchedules: notify', () => {
+  const schedule = (notify: string) => `  a:\n    job: sleep\n    every: 1s\n    notify: ${notify}\n`;
+
+  it('reads notify, defaulting after to 1, and takes defaults.notify where a schedule sets none', () => {
+    const file = parseSchedules(
+      `defaults:
+  notify: { onFailure: "https://hooks.example.com/t/abc?k=1" }
+schedules:
+  a:
+    job: sleep
+    every: 1s
+    notify: { onFailure: "http://127.0.0.1:9000/hook", after: 3 }
+  b:
+    job: sleep
+    every: 1s
+`,
+      FILE,
+    );
+    expect(file.schedules.map((s) => [s.name, s.notify])).toEqual([
+      ['a', { onFailure: 'http://127.0.0.1:9000/hook', after: 3 }],
+      ['b', { onFailure: 'https://hooks.example.com/t/abc?k=1', after: 1 }],
+    ]);
+  });
+
+  it('leaves notify out when neither the schedule nor defaults set it', () => {
+    const [a] = parseSchedules(`schedules:\n${schedule('{ onFailure: "http://x.test/" }')}`, FILE).schedules;
+    expect(a?.notify).toEqual({ onFailure: 'http://x.test/', after: 1 });
+    const [b] = parseSchedules('schedules:\n  b:\n    job: sleep\n    every: 1s\n', FILE).schedules;
+    expect(b).not.toHaveProperty('notify');
+  });
+
+  it('does not change the BullMQ scheduler spec', () => {
+    const [plain] = parseSchedules('schedules:\n  a:\n    job: sleep\n    every: 1s\n', FILE).schedules;
+    const [notified] = parseSchedules(
+      `schedules:\n${schedule('{ onFailure: "http://127.0.0.1:9000/hook", after: 3 }')}`,
+      FILE,
+    ).schedules;
+    expect(notified?.notify).toBeDefined();
+    expect(schedulerSpecOf(notified as never)).toEqual(schedulerSpecOf(plain as never));
+  });
+
+  it.each([['ftp://example.com/hook'], ['not a url'], ['mailto:ops@example.com'], ['/hook']])(
+    'rejects onFailure %j, saying what is allowed',
+    (url) => {
+      expect(one(`schedules:\n${schedule(`{ onFailure: "${url}" }`)}`)).toEqual({
+        line: 5,
+        column: 26,
+        schedule: 'a',
+        field: 'notify.onFailure',
+        message: 'expected an http: or https: URL for onFailure, e.g. https://hooks.example.com/tickflow',
+      });
+    },
+  );
+
+  it('rejects a missing onFailure and a non-map notify', () => {
+    expect(one(`schedules:\n${schedule('{ after: 2 }')}`)).toMatchObject({
+      line: 5,
+      column: 5,
+      field: 'notify.onFailure',
+      message: expect.stringMatching(/^is missing; expected an http: or https: URL for onFailure/),
+    });
+    expect(one(`schedules:\n${schedule('"http://x.test/"')}`)).toMatchObject({
+      line: 5,
+      column: 13,
+      field: 'notify',
+      message: expect.stringContaining('expected { onFailure:'),
+    });
+  });
+
+  it.each([
+    ['0', 'expected after to be 1 or more failed runs in a row (1: on the first failure)'],
+    ['-2', 'expected after to be 1 or more failed runs in a row (1: on the first failure)'],
+    ['1.5', 'expected a whole number of failed runs in a row for after'],
+    ['three', 'expected a whole number of failed runs in a row for after, e.g. 3'],
+  ])('rejects after: %s', (after, message) => {
+    expect(one(`schedules:\n${schedule(`{ onFailure: "http://x.test/", after: ${after} }`)}`)).toEqual({
+      line: 5,
+      column: 51,
+      schedule: 'a',
+      field: 'notify.after',
+      message,
+    });
+  });
+
+  it('rejects an unknown key inside notify, listing the fields notify allows', () => {
+    expect(one(`schedules:\n${schedule('{ onFailure: "http://x.test/", retries: 2 }')}`)).toEqual({
+      line: 5,
+      column: 44,
+      schedule: 'a',
+      field: 'notify.retries',
+      message: 'unknown field "retries"; allowed: onFailure, after',
+    });
+  });
+
+  it('reports a bad notify in defaults: where it is written', () => {
+    expect(
+      one('defaults:\n  notify:\n    onFailure: "https://x.test/"\n    after: 0\nschedules: {}\n'),
+    ).toEqual({
+      line: 4,
+      column: 12,
+      field: 'defaults.notify.after',
+      message: 'expected after to be 1 or more failed runs in a row (1: on the first failure)',
+    });
   });
 });

@@ -8,6 +8,7 @@ import { cronProblem, isTimeZone } from './cron';
 import {
   defaultsSchema,
   fileSchema,
+  NESTED_FIELD_NAMES,
   type RawSchedule,
   SCHEDULE_NAME,
   SETTING_NAMES,
@@ -118,8 +119,18 @@ function reportZodIssues(
   for (const issue of error.issues) {
     const at = [...base, ...(issue.path as YamlPath)];
     if (issue.code === 'unrecognized_keys') {
+      // An unknown key inside a nested map (notify: { … }) lists that map's fields, not the schedule's.
+      const parent = String(issue.path.at(-1));
+      const nested =
+        noun === 'field' && Object.hasOwn(NESTED_FIELD_NAMES, parent)
+          ? NESTED_FIELD_NAMES[parent]
+          : undefined;
       for (const key of issue.keys) {
-        problems.add([...at, key], `unknown ${noun} "${key}"; ${allowed}`, 'key');
+        problems.add(
+          [...at, key],
+          `unknown ${noun} "${key}"; ${nested ? allowedFields(nested) : allowed}`,
+          'key',
+        );
       }
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       problems.add(at, `is missing; ${issue.message}`);
@@ -190,6 +201,7 @@ function parseSchedule(
       backoff: entry.backoff ?? defaults.backoff,
       timeout: entry.timeout ?? defaults.timeout,
       keep: { ...defaults.keep, ...withoutUndefined(entry.keep ?? {}) },
+      ...notifyOf(entry.notify ?? defaults.notify),
     },
   ];
 }
@@ -257,6 +269,11 @@ function parseTopic(name: string, raw: unknown, problems: ProblemList): TopicSpe
   }
   const { partitions, retention, compact } = parsed.data;
   return [{ name, partitions, compact, ...(retention === undefined ? {} : { retentionMs: retention }) }];
+}
+
+/** A schedule's own notify replaces the defaults' whole; none at all leaves the field out. */
+function notifyOf(notify: Schedule['notify']): Pick<Schedule, 'notify'> {
+  return notify ? { notify: { onFailure: notify.onFailure, after: notify.after } } : {};
 }
 
 const allowedFields = (names: string[]) => `allowed: ${names.join(', ')}`;

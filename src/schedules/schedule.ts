@@ -22,6 +22,11 @@ export interface Schedule {
   timeout: number;
   /** How many finished runs BullMQ keeps (Bull Board's history); job_runs keeps them all. */
   keep: { completed: number; failed: number };
+  /**
+   * POST to `onFailure` when `after` runs in a row have failed (once per streak). Not part of the
+   * BullMQ scheduler: workers read it, so changing it never re-upserts the scheduler.
+   */
+  notify?: { onFailure: string; after: number };
 }
 
 export interface SchedulesFile {
@@ -33,7 +38,7 @@ export interface SchedulesFile {
 /** What a `defaults:` block sets for every schedule. */
 export type ScheduleSettings = Pick<
   Schedule,
-  'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep'
+  'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep' | 'notify'
 > & {
   timezone: string;
 };

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
 import { type LocalService, splitHostPort } from './local-service';
-import { kafkaReady } from './probe';
+import { kafkaReady } from '../health/probes';
 import { findExecutable, missingTool, runChecked, spawnDetached, terminate, waitForServer } from './process';
 
 /** Keep in step with docker-compose.yml (apache/kafka image tag). */

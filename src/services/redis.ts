@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type LocalService, urlHostPort } from './local-service';
-import { redisReady } from './probe';
+import { redisReady } from '../health/probes';
+import { REDIS_HZ } from '../queues/redis-hz';
 import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
-
-/** Redis wakes blocked BullMQ workers at most every 1/hz s: 100 gives ~10 ms scheduling precision (default 10: ~100 ms). */
-export const REDIS_HZ = 100;
 
 /** Redis as the docker-compose file runs it: AOF on, never evict (BullMQ must not lose keys). */
 export const redisService: LocalService = {

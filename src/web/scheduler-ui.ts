@@ -1,36 +1,23 @@
-import type { Config } from '../config/config';
-import { createPool } from '../db/pool';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { Control } from '../control/control';
 import type { Logger } from '../log/logger';
-import type { Metrics } from '../metrics/metrics';
-import type { SchedulerProcess } from '../scheduler/process';
-import { startWebServer } from './server';
+import { API_PATH, apiRouter } from './api';
+import { BOARD_PATH, type Board } from './board';
 
-/** Serves the web UI of a running scheduler; Bull Board follows schedules added or removed by a reload. */
-export async function serveSchedulerUi(
-  config: Config,
-  log: Logger,
-  running: SchedulerProcess,
-  metrics: Metrics,
-): Promise<{ close(): Promise<void> }> {
-  const db = createPool(config, 2);
-  const web = await startWebServer(
-    config,
-    log,
-    {
-      queues: () => running.scheduler.queues(),
-      schedules: async () => (await running.scheduler.state()).schedules,
-      loadError: () => running.source.lastError?.error.message,
-    },
-    db,
-    metrics,
-  );
-  const follow = () => web.syncQueues();
-  running.scheduler.on('queues', follow);
-  return {
-    async close() {
-      running.scheduler.off('queues', follow);
-      await web.close();
-      await db.end();
-    },
+const STATIC_DIR = fileURLToPath(new URL('./static', import.meta.url));
+
+/**
+ * What the scheduler serves behind the credentials: the schedules grid (a static page that draws
+ * itself from the API), the REST API and Bull Board.
+ */
+export function mountSchedulerUi(control: Control, board: Board, log: Logger) {
+  return (app: express.Express) => {
+    app.get('/', (_req, res) => res.redirect('/schedules'));
+    app.get('/schedules', (_req, res) => res.sendFile(path.join(STATIC_DIR, 'grid.html')));
+    app.use('/static', express.static(STATIC_DIR, { index: false, maxAge: '1m' }));
+    app.use(API_PATH, apiRouter(control, log));
+    app.use(BOARD_PATH, board.router);
   };
 }

@@ -1,94 +1,66 @@
 import type { Server } from 'node:http';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import type { Queue } from 'bullmq';
 import express from 'express';
-import type pg from 'pg';
-import type { Config } from '../config/config';
-import { recentRuns } from '../db/run-history';
+import type { WebConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
-import type { ScheduleStatus } from '../scheduler/status';
-import { localServices } from '../services/services';
-import { renderGrid } from './grid';
+import { assertSafeToServe, requireCredentials, sameOriginWrites } from './auth';
 
-/** What the web UI reads from the running scheduler. */
-export interface WebSources {
-  queues(): Queue[];
-  schedules(): Promise<ScheduleStatus[]>;
-  /** The last schedules.yaml load error, shown until a good edit replaces it. */
-  loadError(): string | undefined;
+/** Each dependency's answer to a real request: Redis, PostgreSQL, Kafka. */
+export type Readiness = () => Promise<Record<string, boolean>>;
+
+export interface WebServerParts {
+  metrics: Metrics;
+  ready: Readiness;
+  /** What this process serves behind the credentials (the scheduler's UI and API; nothing for a worker). */
+  mount?: (app: express.Express) => void;
+  /** For the refusal message: "the web UI", "the worker's health port". */
+  what: string;
 }
-
-export const BOARD_PATH = '/ui';
-const RUNS_PER_ROW = 30;
 
 export interface WebServer {
   url: string;
-  /** Call after every reconcile so Bull Board shows exactly the current schedule queues. */
-  syncQueues(): void;
   close(): Promise<void>;
 }
 
-export async function startWebServer(
-  config: Config,
-  log: Logger,
-  sources: WebSources,
-  db: pg.Pool,
-  metrics: Metrics,
-): Promise<WebServer> {
+/**
+ * One HTTP server per process: /health (always open), /ready, /metrics (open with METRICS_PUBLIC)
+ * and, behind the credentials and same-origin writes, whatever the process mounts. Refuses to
+ * listen off loopback without credentials.
+ */
+export async function startWebServer(web: WebConfig, log: Logger, parts: WebServerParts): Promise<WebServer> {
+  assertSafeToServe(web, parts.what);
   const app = express();
-  const board = mountBoard(app);
-  const syncQueues = () => board.replaceQueues(sources.queues().map((queue) => new BullMQAdapter(queue)));
-  syncQueues();
-
-  app.get('/', (_req, res) => res.redirect('/schedules'));
-  // Express 5 passes a rejected async handler to the error handler itself.
-  app.get('/schedules', async (_req, res) => {
-    const schedules = await sources.schedules();
-    const runs = await recentRuns(
-      db,
-      schedules.map((s) => s.name),
-      RUNS_PER_ROW,
-    );
-    res.type('html').send(renderGrid(schedules, runs, sources.loadError(), BOARD_PATH));
+  app.disable('x-powered-by');
+  const credentials = requireCredentials(web.auth);
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
   });
-  app.get('/health', (_req, res) => res.json({ status: 'ok' }));
   app.get('/ready', async (_req, res) => {
-    const checks = Object.fromEntries(
-      await Promise.all(localServices.map(async (s) => [s.name, await s.ready(config)] as const)),
-    );
+    const checks = await parts.ready();
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ ready, checks });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  app.get('/metrics', ...(web.metricsPublic ? [] : [credentials]), async (_req, res) => {
+    res.type(parts.metrics.registry.contentType).send(await parts.metrics.registry.metrics());
   });
+  app.use(credentials, sameOriginWrites);
+  parts.mount?.(app);
 
-  const server = await listen(app, config.web.host, config.web.port);
+  const server = await listen(app, web.host, web.port);
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.web.port;
-  const url = `http://${config.web.host}:${port}`;
-  log.info({ url, board: `${url}${BOARD_PATH}`, grid: `${url}/schedules` }, `web UI at ${url}`);
+  const port = typeof address === 'object' && address ? address.port : web.port;
+  const host = web.host.includes(':') ? `[${web.host}]` : web.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, auth: Boolean(web.auth.token || web.auth.username), readOnly: web.readOnly }, `${parts.what} at ${url}`);
   return {
     url,
-    syncQueues,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Live-update polls keep connections open; they must not hold up a shutdown.
+        server.closeIdleConnections();
+      }),
   };
-}
-
-function mountBoard(app: express.Express) {
-  const serverAdapter = new ExpressAdapter().setBasePath(BOARD_PATH);
-  const board = createBullBoard({
-    queues: [],
-    serverAdapter,
-    options: {
-      uiConfig: { boardTitle: 'tickflow', miscLinks: [{ text: 'Schedules grid', url: '/schedules' }] },
-    },
-  });
-  app.use(BOARD_PATH, serverAdapter.getRouter());
-  return board;
 }
 
 function listen(app: express.Express, host: string, port: number): Promise<Server> {

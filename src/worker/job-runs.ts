@@ -12,11 +12,21 @@ export interface RunAttempt {
   worker: string;
 }
 
-export type RunOutcome = { state: 'completed'; result: unknown } | { state: 'failed'; error: string };
+/** How an attempt ended; `final: false`: it failed but the run will be retried. */
+export type AttemptEnd = { state: 'completed'; result: unknown } | { state: 'failed'; error: string; final: boolean };
+
+/** An attempt's end with its log lines, as job_runs keeps them. */
+export type RunOutcome = AttemptEnd & { logs: string[] };
 
 const STALLED = 'stalled: the worker stopped during this attempt; the run was started again';
 
-/** Durable run history in PostgreSQL, one row per attempt, kept after Redis trims old jobs. */
+/** A manual run's id starts with this; every other run comes from the schedule's job scheduler. */
+export const MANUAL_RUN_PREFIX = 'manual-';
+
+/**
+ * Durable run history in PostgreSQL, kept after Redis trims old jobs: one `runs` row per run and
+ * one `job_runs` row per attempt, each written in one statement so that the two always agree.
+ */
 export class JobRunsLog {
   constructor(private readonly db: pg.Pool) {}
 
@@ -25,12 +35,19 @@ export class JobRunsLog {
     await this.db.query(
       `with stalled as (
          update job_runs set state = 'failed', error = $9, finished_at = $7
-         where schedule = $1 and job_id = $2 and attempt < $3 and state = 'active')
-       insert into job_runs (schedule, job_id, attempt, job_type, state, params, scheduled_at, started_at, worker)
-       values ($1, $2, $3, $4, 'active', $5, $6, $7, $8)
-       on conflict (schedule, job_id, attempt) do update
-         set state = 'active', started_at = excluded.started_at, finished_at = null,
-             result = null, error = null, worker = excluded.worker`,
+         where schedule = $1 and job_id = $2 and attempt < $3 and state = 'active'),
+       attempt as (
+         insert into job_runs (schedule, job_id, attempt, job_type, state, params, scheduled_at, started_at, worker)
+         values ($1, $2, $3, $4, 'active', $5, $6, $7, $8)
+         on conflict (schedule, job_id, attempt) do update
+           set state = 'active', started_at = excluded.started_at, finished_at = null,
+               result = null, error = null, logs = null, worker = excluded.worker)
+       insert into runs (schedule, run_id, job_type, state, trigger, params, attempts, due_at, started_at)
+       values ($1, $2, $4, 'active', $10, $5, $3, coalesce($6, $7), $7)
+       on conflict (schedule, run_id) do update
+         set state = 'active', attempts = greatest(runs.attempts, excluded.attempts),
+             started_at = coalesce(runs.started_at, excluded.started_at), finished_at = null,
+             result = null, error = null`,
       [
         run.schedule,
         run.jobId,
@@ -41,21 +58,28 @@ export class JobRunsLog {
         run.startedAt,
         run.worker,
         STALLED,
+        run.jobId.startsWith(MANUAL_RUN_PREFIX) ? 'manual' : 'schedule',
       ],
     );
   }
 
   async finished(run: RunAttempt, outcome: RunOutcome): Promise<void> {
+    const failed = outcome.state === 'failed';
     await this.db.query(
-      `update job_runs set state = $4, result = $5, error = $6, finished_at = now()
-       where schedule = $1 and job_id = $2 and attempt = $3`,
+      `with attempt as (
+         update job_runs set state = $4, result = $5, error = $6, logs = $8, finished_at = now()
+          where schedule = $1 and job_id = $2 and attempt = $3)
+       update runs set state = $7, result = $5, error = $6, finished_at = now()
+        where schedule = $1 and run_id = $2`,
       [
         run.schedule,
         run.jobId,
         run.attempt,
         outcome.state,
-        outcome.state === 'completed' ? JSON.stringify(outcome.result ?? null) : null,
-        outcome.state === 'failed' ? outcome.error : null,
+        failed ? null : JSON.stringify(outcome.result ?? null),
+        failed ? outcome.error : null,
+        failed && !outcome.final ? 'retrying' : outcome.state,
+        JSON.stringify(outcome.logs),
       ],
     );
   }

@@ -2,12 +2,14 @@ import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { resolveJob } from '../../jobs/index';
 import type { JobDefinition, JobResult } from '../../jobs/job';
+import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
+import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
-import { SCHEDULE_DEFAULTS } from '../schedules/schedule';
-import type { JobRunsLog, RunAttempt, RunOutcome } from './job-runs';
-import { createRunLogger } from './run-log';
+import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
+import type { AttemptEnd, JobRunsLog, RunAttempt } from './job-runs';
+import { createRunLogger, type RunLogger } from './run-log';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
@@ -16,8 +18,9 @@ export interface RunDependencies {
   resources: Resources;
   runs: JobRunsLog;
   log: Logger;
-  /** The schedule's current timeout; it may change with the file while the worker runs. */
-  timeoutOf(schedule: string): number | undefined;
+  notifier: FailureNotifier;
+  /** The schedule as the file says now (timeout, notify); it may change while the worker runs. */
+  scheduleOf(schedule: string): Schedule | undefined;
 }
 
 /**
@@ -40,9 +43,9 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await record(log, () => deps.runs.started(attempt));
   const runLog = createRunLogger(log, (line) => job.log(line));
-  const timeout = deps.timeoutOf(schedule) ?? SCHEDULE_DEFAULTS.timeout;
+  const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
-    await job.log(startLine(attempt, timeout));
+    runLog.note(startLine(attempt, timeout));
     const { definition, params } = resolveRun(job);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
@@ -57,11 +60,14 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
         params,
       ),
     );
-    await finish(job, deps, attempt, runLog.flush, { state: 'completed', result });
+    await finish(deps, attempt, runLog, { state: 'completed', result });
     return result;
   } catch (error) {
     runLog.log.error({ err: error }, `attempt ${attempt.attempt} failed: ${(error as Error).message}`);
-    await finish(job, deps, attempt, runLog.flush, { state: 'failed', error: (error as Error).message });
+    const final = error instanceof UnrecoverableError || attempt.attempt >= (job.opts.attempts ?? 1);
+    const message = (error as Error).message;
+    await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
+    if (final) await notifyFailure(deps, attempt, message);
     throw error;
   }
 }
@@ -76,16 +82,37 @@ function resolveRun(job: Job): { definition: JobDefinition; params: unknown } {
 }
 
 async function finish(
-  job: Job,
   deps: RunDependencies,
   attempt: RunAttempt,
-  flush: () => Promise<void>,
-  outcome: RunOutcome,
+  runLog: RunLogger,
+  outcome: AttemptEnd,
 ): Promise<void> {
-  await flush();
   const ms = Date.now() - attempt.startedAt.getTime();
-  if (outcome.state === 'completed') await job.log(`attempt ${attempt.attempt} completed in ${ms}ms`);
-  await record(deps.log, () => deps.runs.finished(attempt, outcome));
+  if (outcome.state === 'completed') runLog.note(`attempt ${attempt.attempt} completed in ${ms}ms`);
+  await runLog.flush();
+  const logs = runLog.lines();
+  await record(deps.log, () => deps.runs.finished(attempt, { ...outcome, logs }));
+}
+
+/** The schedule's `notify:` hears of a failed run when its failing streak reaches `after`; never waited for. */
+async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: string): Promise<void> {
+  const target = deps.scheduleOf(attempt.schedule)?.notify;
+  if (!target) return;
+  try {
+    const streak = await failingStreak(deps.resources.db, attempt.schedule, target.after + 1);
+    if (!shouldNotify(streak, target.after)) return;
+    void deps.notifier.runFailed(target, {
+      schedule: attempt.schedule,
+      runId: attempt.jobId,
+      jobType: attempt.jobType,
+      attempts: attempt.attempt,
+      error,
+      failedAt: new Date(),
+      consecutiveFailures: streak,
+    });
+  } catch (error) {
+    deps.log.warn({ err: error, schedule: attempt.schedule }, 'could not count the failing streak to notify');
+  }
 }
 
 /** History must not decide a run's fate: a PostgreSQL hiccup is logged, the run goes on. */

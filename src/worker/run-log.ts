@@ -4,7 +4,14 @@ export interface RunLogger {
   log: Logger;
   /** Resolves once every line reached the job log, so that it precedes the run's end in Bull Board. */
   flush(): Promise<void>;
+  /** The lines logged so far (the last MAX_KEPT_LINES), for the durable copy in job_runs. */
+  lines(): string[];
+  /** A line for the run's own log only (its start and end), not the process log. */
+  note(text: string): void;
 }
+
+/** A run's lines kept for job_runs: enough to read what happened, bounded for a chatty job. */
+export const MAX_KEPT_LINES = 500;
 
 interface LogEntry {
   level: number;
@@ -22,13 +29,19 @@ export function createRunLogger(
   writeLine: (line: string) => Promise<unknown>,
 ): RunLogger {
   const pending = new Set<Promise<unknown>>();
+  const kept: string[] = [];
+  const keepAndWrite = (line: string) => {
+    kept.push(line);
+    if (kept.length > MAX_KEPT_LINES) kept.shift();
+    const written = writeLine(line).catch(() => undefined);
+    pending.add(written);
+    void written.finally(() => pending.delete(written));
+  };
   const destination = {
     write(json: string) {
       const entry = JSON.parse(json) as LogEntry;
       forward(processLog, entry);
-      const written = writeLine(formatRunLogLine(entry)).catch(() => undefined);
-      pending.add(written);
-      void written.finally(() => pending.delete(written));
+      keepAndWrite(formatRunLogLine(entry));
     },
   };
   // The job log keeps info lines even when the process log is quieter; forwarding still filters.
@@ -39,6 +52,8 @@ export function createRunLogger(
     async flush() {
       await Promise.all(pending);
     },
+    lines: () => [...kept],
+    note: keepAndWrite,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
+import type { FailureNotifier } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { JobRunsLog } from './job-runs';
@@ -15,6 +16,8 @@ export interface WorkerPoolOptions {
   prefix: string;
   resources: Resources;
   log: Logger;
+  /** Tells a schedule's `notify:` webhook of failing runs. */
+  notifier: FailureNotifier;
   /**
    * How long a run's lock lives without renewal. A worker killed mid-run leaves its job active
    * until the lock expires; the next stalled check (every `stalledInterval`) then retries it.
@@ -53,12 +56,13 @@ export class WorkerPool {
   }
 
   private startWorker(schedule: Schedule): Worker {
-    const { connection, prefix, resources, log } = this.options;
+    const { connection, prefix, resources, log, notifier } = this.options;
     const deps = {
       resources,
       runs: this.runs,
       log,
-      timeoutOf: (name: string) => this.schedules.get(name)?.timeout,
+      notifier,
+      scheduleOf: (name: string) => this.schedules.get(name),
     };
     const worker = new Worker(schedule.name, (job, _token, signal) => runJob(job, deps, signal), {
       connection,

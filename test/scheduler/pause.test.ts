@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { withScheduleStore } from '../../src/cli/schedule-store';
-import { toggleSchedule } from '../../src/scheduler/toggle';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { setPaused } from '../../src/control/toggle';
 import { runCli } from '../cli';
+import { startScratchRedis } from '../scratch-redis';
 import { SchedulerTest, sleep, waitFor } from './support';
 
 let s: SchedulerTest;
@@ -30,19 +31,19 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     running = await s.start();
     await sleep(1_200);
     expect(await count()).toBe(atPause);
-    const state = await running.scheduler.state();
-    expect(state.schedules[0]).toMatchObject({
+    const [view] = await s.schedules(running);
+    expect(view).toMatchObject({
       paused: true,
-      lastToggle: { paused: true, note: 'db maintenance' },
+      switch: { paused: true, note: 'db maintenance', by: expect.stringMatching(/^cli:/) },
     });
     const list = await runCli(['list'], s.env);
-    expect(list.stdout).toMatch(/tick\s+sleep\s+every 200ms\s+paused\s+\S+\s+paused \S+ db maintenance/);
+    expect(list.stdout).toMatch(
+      /tick\s+sleep\s+every 200ms\s+paused\s+-\s+\S+ \S+\s+paused by cli:\S+ \S+ db maintenance/,
+    );
 
     const resumedAt = Date.now();
-    // The switch `tickflow resume` uses, called in-process for a precise time.
-    await withScheduleStore(s.config, ({ queues, memory }) =>
-      toggleSchedule(queues.get('tick'), memory, false, 'done'),
-    );
+    // The operation `tickflow resume` uses, called in-process for a precise time.
+    await setPaused(running.control, 'tick', { paused: false, by: 'test' });
     await sleep(1_000);
     const after = (await s.runs('tick')).slice(atPause);
     // Only the one run held by the pause is overdue; the rest follow the cadence (no catch-up burst).
@@ -63,19 +64,32 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     await s.stop(running);
     running = await s.start();
     // The file still says false, but it did not change: the person's resume stands.
-    expect((await running.scheduler.state()).schedules[0]?.paused).toBe(false);
+    expect((await s.schedules(running))[0]?.paused).toBe(false);
 
     // A person pauses it; then the file's value changes (false → true), and that change applies.
     expect((await runCli(['pause', 'tick'], s.env)).code).toBe(0);
-    expect((await running.scheduler.state()).schedules[0]?.paused).toBe(true);
+    expect((await s.schedules(running))[0]?.paused).toBe(true);
     s.writeSchedules(tick(true));
-    await waitFor(
-      async () => !(await running.scheduler.state()).schedules[0]?.paused,
-      'the file resuming it',
-    );
-    expect((await running.scheduler.state()).schedules[0]?.paused).toBe(false);
+    await waitFor(async () => !(await s.schedules(running))[0]?.paused, 'the file resuming it');
+    expect((await s.schedules(running))[0]?.switch.by).toBe('schedules.yaml');
     s.writeSchedules(tick(false));
-    await waitFor(async () => (await running.scheduler.state()).schedules[0]?.paused, 'the file pausing it');
+    await waitFor(async () => (await s.schedules(running))[0]?.paused, 'the file pausing it');
+  });
+
+  it('a schedule removed from the file and added back keeps a person’s pause', async () => {
+    s = new SchedulerTest('pause');
+    s.writeSchedules(tick());
+    const running = await s.start({ workers: false });
+    expect((await runCli(['pause', 'tick', '-n', 'keep off'], s.env)).code).toBe(0);
+    s.writeSchedules('schedules: {}\n');
+    await waitFor(async () => (await s.schedules(running)).length === 0, 'the removal');
+    s.writeSchedules(tick());
+    const [back] = await waitFor(async () => {
+      const views = await s.schedules(running);
+      return views[0]?.scheduled && views;
+    }, 'the schedule back');
+    expect(back).toMatchObject({ paused: true, switch: { note: 'keep off' } });
+    expect(await running.control.queues.get('tick').isPaused()).toBe(true);
   });
 
   it('pausing an unknown schedule fails and names the known ones', async () => {
@@ -85,5 +99,36 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     const result = await runCli(['pause', 'nope'], s.env);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('no schedule named "nope"; known schedules: tick');
+  });
+});
+
+describe('PostgreSQL is the record of the switch (own Redis, flushed for real)', () => {
+  it('pause → FLUSHALL → still paused and not running; the active one resumes within 5 s', async () => {
+    const redis = await startScratchRedis();
+    onTestFinished(() => redis.stop());
+    s = new SchedulerTest('flush', { REDIS_URL: redis.url });
+    s.writeSchedules(`${tick()}  tock:\n    job: sleep\n    every: 200ms\n`);
+    const running = await s.start();
+    await waitFor(async () => (await s.runs('tock')).length >= 2, 'tock running');
+    expect((await runCli(['pause', 'tick', '-n', 'off before the flush'], s.env)).code).toBe(0);
+    const client = new Redis(redis.url);
+    await client.flushall();
+    const flushedAt = Date.now();
+    await client.quit();
+    const pausedRuns = await count();
+
+    // The active schedule is restored from the file within 5 s ...
+    await waitFor(
+      async () => (await s.runs('tock')).filter((r) => r.scheduled_at.getTime() > flushedAt).length >= 2,
+      'tock running again after the flush',
+      5_000,
+    );
+    // ... and the paused one is restored paused: its queue paused again, and no run since.
+    await waitFor(() => running.control.queues.get('tick').isPaused(), 'tick paused again in Redis', 5_000);
+    await sleep(600);
+    expect(await count()).toBe(pausedRuns);
+    const list = await runCli(['list'], s.env);
+    expect(list.stdout).toMatch(/tick\s+sleep\s+every 200ms\s+paused\s.*off before the flush/);
+    expect(list.stdout).toMatch(/tock\s+sleep\s+every 200ms\s+active/);
   });
 });

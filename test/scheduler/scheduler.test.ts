@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { listSchedules } from '../../src/control/schedules';
+import { reconcile } from '../../src/scheduler/reconcile';
 import { runCli } from '../cli';
 import { deletePrefix } from './redis-keys';
 import { dueGaps, SchedulerTest, sleep, waitFor } from './support';
@@ -48,15 +50,13 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     await waitFor(async () => (await s.runs('tick')).length >= 2, 'two runs');
     s.writeSchedules(every(200).replace('every: 200ms', 'every: often'));
     const state = await waitFor(async () => {
-      const current = await running.scheduler.state();
-      return current.loadError && current;
+      const current = await listSchedules(running.control);
+      return current.fileError ? current : undefined;
     }, 'the load error');
-    expect(state.loadError?.problems).toEqual([
+    expect(state.fileError?.problems).toEqual([
       expect.objectContaining({ line: 4, column: 12, schedule: 'tick', field: 'every' }),
     ]);
-    expect(state.schedules.map((x) => [x.name, x.trigger, x.paused])).toEqual([
-      ['tick', 'every 200ms', false],
-    ]);
+    expect(state.schedules.map((x) => [x.name, x.cadence, x.paused])).toEqual([['tick', 'every 200ms', false]]);
 
     const brokenAt = Date.now();
     await sleep(1_200);
@@ -122,19 +122,14 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     retries: 2
 `);
     const running = await s.start({ workers: false });
-    const state = await running.scheduler.state();
-    expect(state.schedules.map((x) => [x.name, x.trigger, x.paused])).toEqual([
+    const schedules = await s.schedules(running);
+    expect(schedules.map((x) => [x.name, x.cadence, x.paused])).toEqual([
       ['fast', 'every 1m', false],
       ['off', 'every 1m', true],
       ['nightly', 'cron 0 3 * * * (Europe/Paris)', false],
     ]);
-    const { reconcile } = await import('../../src/scheduler/reconcile');
-    const { ScheduleMemory } = await import('../../src/scheduler/memory');
-    const { QueueSet } = await import('../../src/scheduler/queues');
-    const queues = new QueueSet(s.redis, s.config.queuePrefix);
-    const memory = new ScheduleMemory(s.redis, s.config.queuePrefix);
-    const changes = await reconcile(running.source.current.schedules, queues, memory, s.t.log);
-    await queues.close();
+    const { control } = running;
+    const changes = await reconcile(running.source.current.schedules, control.queues, control.states, s.t.log);
     expect(changes).toEqual([]);
   });
 });

@@ -6,12 +6,10 @@ import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config';
 import { createPool } from '../../src/db/pool';
-import {
-  type SchedulerProcess,
-  type SchedulerProcessOptions,
-  startSchedulerProcess,
-} from '../../src/scheduler/process';
-import { bullConnection } from '../../src/scheduler/queues';
+import { type SchedulerApp, type SchedulerAppOptions, startSchedulerApp } from '../../src/app/scheduler-app';
+import { listSchedules } from '../../src/control/schedules';
+import type { ScheduleView } from '../../src/control/views';
+import { bullConnection } from '../../src/queues/queues';
 import { type TestEnv, testEnv } from '../support';
 import { deletePrefix } from './redis-keys';
 
@@ -44,15 +42,16 @@ export class SchedulerTest {
   readonly db: pg.Pool;
   readonly redis: Redis;
   private readonly dir: string;
-  private readonly running = new Set<SchedulerProcess>();
+  private readonly running = new Set<SchedulerApp>();
   private readonly children = new Set<Child>();
 
-  constructor(label: string) {
+  /** `env` overrides the isolation's environment, e.g. a REDIS_URL of the test's own. */
+  constructor(label: string, env: NodeJS.ProcessEnv = {}) {
     this.t = testEnv(label);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tickflow-${label}-`));
     this.file = path.join(this.dir, 'schedules.yaml');
-    // WEB_PORT 0: each scheduler process serves its UI on a free port, so parallel ones never collide.
-    this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: '0' };
+    // Port 0: each process serves its UI or health port on a free port, so parallel ones never collide.
+    this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: '0', WORKER_PORT: '0', ...env };
     this.config = loadConfig(this.env);
     this.db = createPool(this.config, 2);
     this.redis = bullConnection(this.config.redisUrl);
@@ -65,9 +64,11 @@ export class SchedulerTest {
     fs.renameSync(temporary, this.file);
   }
 
-  async start(options: Partial<SchedulerProcessOptions> = {}): Promise<SchedulerProcess> {
-    const running = await startSchedulerProcess(this.config, this.t.log, {
+  /** The scheduler in this process: workers on, web UI off unless asked for. */
+  async start(options: Partial<SchedulerAppOptions> = {}): Promise<SchedulerApp> {
+    const running = await startSchedulerApp(this.config, this.t.log, {
       workers: true,
+      web: false,
       checkEveryMs: 500,
       ...options,
     });
@@ -75,7 +76,12 @@ export class SchedulerTest {
     return running;
   }
 
-  async stop(running: SchedulerProcess): Promise<void> {
+  /** The schedules as the control plane reports them (the API's and `tickflow list`'s view). */
+  async schedules(running: SchedulerApp): Promise<ScheduleView[]> {
+    return (await listSchedules(running.control)).schedules;
+  }
+
+  async stop(running: SchedulerApp): Promise<void> {
     this.running.delete(running);
     await running.stop();
   }

@@ -1,69 +1,46 @@
 import type { Command } from 'commander';
-import { scheduleStatus } from '../../scheduler/status';
-import { loadSchedulesFile } from '../../schedules/load';
-import { formatProblem, SchedulesFileError } from '../../schedules/problems';
-import type { SchedulesFile } from '../../schedules/schedule';
+import { withControl } from '../../control/control';
+import { listSchedules } from '../../control/schedules';
+import type { ScheduleView } from '../../control/views';
+import { formatProblem } from '../../schedules/problems';
 import { action } from '../action';
-import { withScheduleStore } from '../schedule-store';
+import { printTable } from '../table';
 
 export function registerList(program: Command): void {
   program
     .command('list')
-    .description('list the schedules with their state (paused, next run, last toggle) and any file error')
+    .description('list the schedules: switch (and who set it), next run, last run, and any file error')
+    .option('--json', 'print the JSON the API returns')
     .action(
-      action(async ({ config }) => {
-        const file = await loadSchedulesFile(config.schedulesFile).catch((error: unknown) => {
-          if (error instanceof SchedulesFileError) return error;
-          throw error;
-        });
-        const inFile = file instanceof SchedulesFileError ? [] : file.schedules.map((s) => s.name);
-        const rows = await withScheduleStore(config, async ({ queues, memory }) => {
-          const names = [...new Set([...(await memory.names()), ...inFile])].sort();
-          return Promise.all(names.map((name) => scheduleStatus(queues.get(name), memory)));
-        });
+      action(async ({ config }, options: { json?: boolean }) => {
+        const view = await withControl(config, (control) => listSchedules(control));
+        if (options.json) {
+          console.log(JSON.stringify(view, null, 2));
+          return 0;
+        }
         printTable(
-          ['SCHEDULE', 'JOB', 'WHEN', 'STATE', 'NEXT RUN', 'NOTE'],
-          rows.map((s) => [
+          ['SCHEDULE', 'JOB', 'WHEN', 'STATE', 'NEXT RUN', 'LAST RUN', 'NOTE'],
+          view.schedules.map((s) => [
             s.name,
             s.job ?? '-',
-            s.trigger ?? '-',
-            stateOf(s.paused, Boolean(s.trigger), file, s.name),
-            s.nextRunAt && s.trigger ? s.nextRunAt.toISOString() : '-',
-            s.lastToggle
-              ? `${s.lastToggle.paused ? 'paused' : 'resumed'} ${s.lastToggle.at} ${s.lastToggle.note ?? ''}`
-              : '',
+            s.cadence ?? '-',
+            stateOf(s, view.fileError !== null),
+            s.nextRunAt ?? '-',
+            s.lastRun ? `${s.lastRun.state} ${s.lastRun.dueAt}` : '-',
+            s.switch.by ? `${s.paused ? 'paused' : 'resumed'} by ${s.switch.by} ${s.switch.at} ${s.switch.note ?? ''}` : '',
           ]),
         );
-        if (file instanceof SchedulesFileError) {
-          console.log(`\nthe schedules file has errors; the schedules above keep running as they were:`);
-          for (const problem of file.problems) console.log(`  ${formatProblem(problem)}`);
+        if (view.fileError) {
+          console.log('\nthe schedules file has errors; the schedules above keep running as they were:');
+          for (const problem of view.fileError.problems) console.log(`  ${formatProblem(problem)}`);
         }
         return 0;
       }),
     );
 }
 
-function stateOf(
-  paused: boolean,
-  scheduled: boolean,
-  file: SchedulesFile | SchedulesFileError,
-  name: string,
-) {
-  if (!scheduled) return 'not scheduled (is the scheduler running?)';
-  if (!(file instanceof SchedulesFileError) && !file.schedules.some((s) => s.name === name)) {
-    return 'removed from file';
-  }
-  return paused ? 'paused' : 'active';
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]?.length ?? 0)));
-  for (const row of [header, ...rows]) {
-    console.log(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    );
-  }
+function stateOf(s: ScheduleView, fileBroken: boolean): string {
+  if (!s.inFile && !fileBroken) return 'removed from file';
+  if (!s.scheduled) return 'not scheduled (is the scheduler running?)';
+  return s.paused ? 'paused' : 'active';
 }

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { createPool } from '../../db/pool';
-import { recentRuns } from '../../db/run-history';
+import { withControl } from '../../control/control';
+import { getRun, listRuns } from '../../control/runs';
+import { RUN_STATES, type RunState, type RunSummary } from '../../control/views';
 import { action } from '../action';
 
 export function positiveInt(value: string): number {
@@ -9,35 +10,44 @@ export function positiveInt(value: string): number {
   return parsed;
 }
 
-const seconds = (from: Date, to: Date | null) =>
-  to ? `${((to.getTime() - from.getTime()) / 1000).toFixed(2)}s` : 'running';
+function runStates(value: string): RunState[] {
+  const states = value.split(',');
+  const wrong = states.filter((state) => !(RUN_STATES as readonly string[]).includes(state));
+  if (wrong.length) throw new InvalidArgumentError(`expected states from ${RUN_STATES.join(', ')} (got ${wrong.join(', ')})`);
+  return states as RunState[];
+}
+
+const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(2)}s`);
+
+function line(run: RunSummary): string {
+  const outcome = run.error ?? '';
+  const attempts = run.attempts > 1 ? `${run.attempts} attempts` : '';
+  return [run.dueAt, run.runId.padEnd(30), run.state.padEnd(9), seconds(run.durationMs).padStart(8), attempts, outcome]
+    .join('  ')
+    .trimEnd();
+}
 
 export function registerRuns(program: Command): void {
   program
     .command('runs')
-    .description('recent runs of a schedule from the durable history (job_runs), newest first')
+    .description('runs of a schedule from the durable history, newest first; with a run id, that run in full')
     .argument('<schedule>', 'schedule name')
-    .option('-n, --limit <count>', 'how many attempts to show', positiveInt, 20)
-    .option('--json', 'print JSON lines instead of a table')
+    .argument('[runId]', 'one run: params, result, error, attempts and log lines')
+    .option('-n, --limit <count>', 'how many runs to show', positiveInt, 20)
+    .option('-s, --state <states>', `only runs in these states (comma-separated: ${RUN_STATES.join(', ')})`, runStates)
+    .option('--json', 'print JSON (as the API returns it)')
     .action(
-      action(async ({ config }, schedule: string, options: { limit: number; json?: boolean }) => {
-        const db = createPool(config, 1);
-        try {
-          const runs = await recentRuns(db, [schedule], options.limit);
-          if (runs.length === 0) console.log(`no runs recorded for '${schedule}'`);
-          for (const run of runs) {
-            if (options.json) console.log(JSON.stringify(run));
-            else {
-              const outcome = run.error ?? JSON.stringify(run.result ?? null);
-              console.log(
-                `${run.startedAt.toISOString()}  ${run.jobId.padEnd(24)} #${run.attempt}  ${run.state.padEnd(9)} ${seconds(run.startedAt, run.finishedAt).padStart(8)}  ${outcome}`,
-              );
-            }
+      action(async ({ config }, schedule: string, runId: string | undefined, options: { limit: number; state?: RunState[]; json?: boolean }) => {
+        await withControl(config, async (control) => {
+          if (runId) {
+            console.log(JSON.stringify(await getRun(control, schedule, runId), null, 2));
+            return;
           }
-          return 0;
-        } finally {
-          await db.end();
-        }
+          const page = await listRuns(control, schedule, { limit: options.limit, ...(options.state ? { states: options.state } : {}) });
+          if (page.runs.length === 0) console.log(`no runs recorded for '${schedule}'`);
+          for (const run of page.runs) console.log(options.json ? JSON.stringify(run) : line(run));
+        });
+        return 0;
       }),
     );
 }

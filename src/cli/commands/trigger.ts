@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
-import { JobParamsError, resolveJob } from '../../../jobs/index';
-import { schedulerSpecOf } from '../../scheduler/scheduler-spec';
+import { withControl } from '../../control/control';
+import { triggerRun } from '../../control/trigger';
 import { parseDuration } from '../../schedules/duration';
-import { loadSchedulesFile } from '../../schedules/load';
-import type { Schedule } from '../../schedules/schedule';
 import { action } from '../action';
-import { withScheduleStore } from '../schedule-store';
+import { cliUser } from '../toggle-command';
 
 type Overrides = Record<string, unknown>;
 
@@ -31,17 +28,6 @@ function durationOption(value: string): number {
   return ms;
 }
 
-/** The schedule's params with the overrides on top, checked by the job's own schema. */
-function paramsFor(schedule: Schedule, overrides: Overrides): Record<string, unknown> {
-  try {
-    return resolveJob(schedule.job, { ...schedule.params, ...overrides }).params;
-  } catch (error) {
-    if (error instanceof JobParamsError)
-      throw new Error(`--param does not fit job ${error.job}: ${error.details}`);
-    throw error;
-  }
-}
-
 export function registerTrigger(program: Command): void {
   program
     .command('trigger')
@@ -61,42 +47,23 @@ export function registerTrigger(program: Command): void {
           name: string,
           options: { param?: Overrides; wait?: boolean; waitTimeout: number },
         ) => {
-          const file = await loadSchedulesFile(config.schedulesFile);
-          const schedule = file.schedules.find((s) => s.name === name);
-          if (!schedule) {
-            const known = file.schedules.map((s) => s.name).join(', ') || 'none';
-            throw new Error(`no schedule named "${name}" in ${file.file}; known schedules: ${known}`);
-          }
-          const params = paramsFor(schedule, options.param ?? {});
-          const { template } = schedulerSpecOf(schedule);
-          return withScheduleStore(config, async ({ queues }) => {
-            const queue = queues.get(schedule.name);
+          return withControl(config, async (control) => {
             // Listen before adding, so a run that finishes at once is not missed.
             const events = options.wait
-              ? new QueueEvents(schedule.name, {
-                  connection: { url: config.redisUrl },
-                  prefix: config.queuePrefix,
-                })
+              ? new QueueEvents(name, { connection: { url: config.redisUrl }, prefix: config.queuePrefix })
               : undefined;
             try {
               await events?.waitUntilReady();
-              const job = await queue.add(template.name, params, {
-                ...template.opts,
-                jobId: `manual-${randomUUID()}`,
-              });
-              console.log(
-                `triggered ${schedule.name} (${schedule.job}) as run ${job.id} with ${JSON.stringify(params)}`,
-              );
-              if (await queue.isPaused())
-                console.log(`note: ${schedule.name} is paused; the run waits until it is resumed`);
+              const run = await triggerRun(control, name, { params: options.param ?? {}, by: cliUser() });
+              console.log(`triggered ${name} as run ${run.runId} with ${JSON.stringify(run.params)}`);
+              if (run.waitsForResume) console.log(`note: ${name} is paused; the run waits until it is resumed`);
               if (!events) return 0;
+              const job = await control.queues.get(name).getJob(run.runId);
               try {
-                console.log(
-                  JSON.stringify(await job.waitUntilFinished(events, options.waitTimeout), null, 2),
-                );
+                console.log(JSON.stringify(await job?.waitUntilFinished(events, options.waitTimeout), null, 2));
                 return 0;
               } catch (error) {
-                process.stderr.write(`error: run ${job.id} failed: ${(error as Error).message}\n`);
+                process.stderr.write(`error: run ${run.runId} failed: ${(error as Error).message}\n`);
                 return 1;
               }
             } finally {

@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
-import { REDIS_HZ } from '../services/redis';
+
+/** Redis wakes blocked BullMQ workers at most every 1/hz s: 100 gives ~10 ms scheduling precision (default 10: ~100 ms). */
+export const REDIS_HZ = 100;
 
 /**
  * A due run starts when Redis wakes the worker blocked on it, which Redis checks `hz` times a

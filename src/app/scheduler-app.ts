@@ -1,0 +1,127 @@
+import type { Config } from '../config/config';
+import type { Control } from '../control/control';
+import { migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { ScheduleStates } from '../db/schedule-states';
+import type { Logger } from '../log/logger';
+import { Metrics } from '../metrics/metrics';
+import { bullConnection, QueueSet } from '../queues/queues';
+import { warnIfCoarseRedisTimer } from '../queues/redis-hz';
+import { Scheduler } from '../scheduler/scheduler';
+import { ScheduleSource } from '../schedules/source';
+import { BOARD_PATH, createBoard } from '../web/board';
+import { mountSchedulerUi } from '../web/scheduler-ui';
+import { startWebServer, type WebServer } from '../web/server';
+import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
+import { Closers } from './closers';
+import { FileTopics } from './file-topics';
+import { readinessOf } from './readiness';
+
+export interface SchedulerAppOptions {
+  /** Run workers in this process too (the default for `npm run scheduler`). */
+  workers: boolean;
+  /** Serve the web UI, the API and /metrics (the default). */
+  web: boolean;
+  workerTuning?: WorkerTuning;
+  /** How often the scheduler re-checks Redis against the file and PostgreSQL. */
+  checkEveryMs?: number;
+}
+
+export interface SchedulerApp {
+  scheduler: Scheduler;
+  source: ScheduleSource;
+  /** The control plane of this process: what its API and grid call. */
+  control: Control;
+  workers?: Workers;
+  web?: WebServer;
+  /** Stops in the reverse order of the start: web, file watch, scheduler, workers, connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `tickflow scheduler` once services are up: migrations, the schedules file and its topics, the
+ * reconciling Scheduler, the file watch, the workers and the web UI. A broken schedules file at
+ * start throws: there is no previous version to keep running.
+ */
+export async function startSchedulerApp(config: Config, log: Logger, options: SchedulerAppOptions): Promise<SchedulerApp> {
+  const closers = new Closers();
+  return closers.starting(async () => {
+    await migrate(config, log);
+    const source = new ScheduleSource(config.schedulesFile, log);
+    const file = await source.load();
+    const topics = new FileTopics(config, log);
+    closers.add(() => topics.close());
+    await topics.follow(source, file);
+
+    const db = createPool(config, 4);
+    closers.add(() => db.end());
+    const connection = bullConnection(config.redisUrl);
+    closers.add(() => connection.disconnect());
+    const queues = new QueueSet(connection, config.queuePrefix);
+    closers.add(() => queues.close());
+    await warnIfCoarseRedisTimer(connection, log);
+
+    const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
+    const workers = options.workers
+      ? await startWorkers(source, connection, config, log, {
+          ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
+          ...options.workerTuning,
+        })
+      : undefined;
+    if (workers) closers.add(() => workers.stop());
+
+    const states = new ScheduleStates(db);
+    const scheduler = new Scheduler({ source, queues, states, log, ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}) });
+    await scheduler.start();
+    closers.add(() => scheduler.stop());
+    source.watch();
+    closers.add(() => source.close());
+
+    const control: Control = {
+      db,
+      queues,
+      states,
+      file: () => ({
+        path: source.file,
+        current: source.current,
+        ...(source.lastError ? { error: source.lastError } : {}),
+      }),
+      boardPath: BOARD_PATH,
+      readOnly: config.web.readOnly,
+    };
+    const web = metrics ? await serveUi(config, log, { control, scheduler, metrics, closers }) : undefined;
+    log.info({ file: source.file, schedules: file.schedules.length, workers: options.workers }, 'scheduler started');
+    return {
+      scheduler,
+      source,
+      control,
+      ...(workers ? { workers } : {}),
+      ...(web ? { web } : {}),
+      stop: () => closers.closeAll(),
+    };
+  });
+}
+
+async function serveUi(
+  config: Config,
+  log: Logger,
+  parts: { control: Control; scheduler: Scheduler; metrics: Metrics; closers: Closers },
+): Promise<WebServer> {
+  const { control, scheduler, metrics, closers } = parts;
+  const board = createBoard(control, config.web.readOnly);
+  board.setQueues(scheduler.queues());
+  scheduler.on('queues', board.setQueues);
+  closers.add(() => {
+    scheduler.off('queues', board.setQueues);
+  });
+  const web = await startWebServer(config.web, log, {
+    metrics,
+    ready: readinessOf(control.queues.connection, control.db, config),
+    mount: mountSchedulerUi(control, board, log),
+    what: 'the web UI',
+  }).catch((error: Error) => {
+    throw new Error(`cannot serve the web UI on ${config.web.host}:${config.web.port} (WEB_HOST/WEB_PORT): ${error.message}`);
+  });
+  closers.add(() => web.close());
+  return web;
+}

@@ -1,0 +1,58 @@
+import type { Config } from '../config/config';
+import { migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+import type { Logger } from '../log/logger';
+import { Metrics } from '../metrics/metrics';
+import { bullConnection } from '../queues/queues';
+import { ScheduleSource } from '../schedules/source';
+import { startWebServer, type WebServer } from '../web/server';
+import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
+import { Closers } from './closers';
+import { readinessOf } from './readiness';
+
+export interface WorkerApp {
+  workers: Workers;
+  web?: WebServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * `tickflow worker`: workers alone, to scale out, following the schedules file; with its own
+ * /health, /ready and /metrics on WORKER_PORT so that each worker process can be watched.
+ */
+export async function startWorkerApp(
+  config: Config,
+  log: Logger,
+  options: { web: boolean; tuning?: WorkerTuning },
+): Promise<WorkerApp> {
+  const closers = new Closers();
+  return closers.starting(async () => {
+    await migrate(config, log);
+    const source = new ScheduleSource(config.schedulesFile, log);
+    await source.load();
+    source.watch();
+    closers.add(() => source.close());
+    const connection = bullConnection(config.redisUrl);
+    closers.add(() => connection.disconnect());
+    const metrics = options.web ? new Metrics(() => []) : undefined;
+    const workers = await startWorkers(source, connection, config, log, {
+      ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
+      ...options.tuning,
+    });
+    closers.add(() => workers.stop());
+    let web: WebServer | undefined;
+    if (metrics) {
+      // A pool of one for /ready: the runs' own pool lives in the workers' Resources.
+      const db = createPool(config, 1);
+      closers.add(() => db.end());
+      web = await startWebServer({ ...config.web, port: config.workerPort }, log, {
+        metrics,
+        ready: readinessOf(connection, db, config),
+        what: "the worker's health port",
+      });
+      closers.add(() => web?.close());
+    }
+    log.info({ schedules: source.current.schedules.length, health: web?.url }, 'workers started');
+    return { workers, ...(web ? { web } : {}), stop: () => closers.closeAll() };
+  });
+}

@@ -1,0 +1,68 @@
+import type pg from 'pg';
+import type { Config } from '../config/config';
+import { createPool } from '../db/pool';
+import { ScheduleStates } from '../db/schedule-states';
+import { bullConnection, QueueSet } from '../queues/queues';
+import { loadSchedulesFile } from '../schedules/load';
+import { SchedulesFileError } from '../schedules/problems';
+import type { SchedulesFile } from '../schedules/schedule';
+
+/** The schedules file as a process knows it: the last valid version and the last broken edit. */
+export interface FileState {
+  path: string;
+  current?: SchedulesFile;
+  error?: { error: SchedulesFileError; at?: Date };
+}
+
+/**
+ * What every control-plane operation works on. The CLI, the REST API and the web UI each build
+ * one and call the same functions (schedules.ts, toggle.ts, trigger.ts, runs.ts) with it.
+ */
+export interface Control {
+  db: pg.Pool;
+  queues: QueueSet;
+  states: ScheduleStates;
+  file(): FileState;
+  /** Where Bull Board is served, for links to a run; undefined when no web UI runs. */
+  boardPath?: string;
+  /** WEB_READ_ONLY: every operation that changes state is refused. */
+  readOnly?: boolean;
+}
+
+/** A Control for a one-shot command: reads the file once; `close()` ends its connections. */
+export async function openControl(config: Config): Promise<Control & { close(): Promise<void> }> {
+  const file = await readFileState(config.schedulesFile);
+  const db = createPool(config, 2);
+  const connection = bullConnection(config.redisUrl);
+  const queues = new QueueSet(connection, config.queuePrefix);
+  return {
+    db,
+    queues,
+    states: new ScheduleStates(db),
+    file: () => file,
+    async close() {
+      await queues.close();
+      connection.disconnect();
+      await db.end();
+    },
+  };
+}
+
+async function readFileState(path: string): Promise<FileState> {
+  try {
+    return { path, current: await loadSchedulesFile(path) };
+  } catch (error) {
+    if (error instanceof SchedulesFileError) return { path, error: { error } };
+    throw error;
+  }
+}
+
+/** Runs `work` with a one-shot Control and closes it afterwards. */
+export async function withControl<T>(config: Config, work: (control: Control) => Promise<T>): Promise<T> {
+  const control = await openControl(config);
+  try {
+    return await work(control);
+  } finally {
+    await control.close();
+  }
+}

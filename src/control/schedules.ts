@@ -1,0 +1,118 @@
+import type { Queue } from 'bullmq';
+import { lastRuns, runsInWindow } from '../db/run-history';
+import type { ScheduleState } from '../db/schedule-states';
+import { describeTrigger, type Schedule } from '../schedules/schedule';
+import type { Control, FileState } from './control';
+import { unknownSchedule } from './errors';
+import type { FileErrorView, RunState, RunSummary, ScheduleView, SchedulesView } from './views';
+
+export interface GridWindow {
+  from: Date;
+  to: Date;
+  /** At most this many runs per schedule (the newest). */
+  perRow: number;
+  states?: RunState[];
+}
+
+/**
+ * Every schedule with its switch (PostgreSQL), its next run (BullMQ) and its last run (`runs`);
+ * with a window, also each schedule's runs due in it: what the grid draws.
+ */
+export async function listSchedules(control: Control, window?: GridWindow): Promise<SchedulesView> {
+  const file = control.file();
+  const [states, managed] = await Promise.all([control.states.all(), control.states.managed()]);
+  const inFile = file.current?.schedules ?? [];
+  // The file's order first (as people wrote it), then schedules still being removed.
+  const names = [...new Set([...inFile.map((s) => s.name), ...managed])];
+  const [views, runs] = await Promise.all([
+    viewsOf(control, names, states),
+    window ? runsInWindow(control.db, names, window) : Promise.resolve([]),
+  ]);
+  return {
+    file: file.path,
+    fileError: fileErrorOf(file),
+    readOnly: control.readOnly ?? false,
+    schedules: views,
+    ...(window ? { window: windowOf(window, names, runs) } : {}),
+  };
+}
+
+export async function getSchedule(control: Control, name: string): Promise<ScheduleView> {
+  const inFile = control.file().current?.schedules.some((s) => s.name === name);
+  const state = await control.states.get(name);
+  if (!inFile && (!state || state.removedAt || !state.appliedAt)) throw unknownSchedule(name, await knownNames(control));
+  const [view] = await viewsOf(control, [name], state ? [state] : []);
+  return view as ScheduleView;
+}
+
+/** Schedules a person may address: in the file, or set up by the scheduler and not removed. */
+export async function knownNames(control: Control): Promise<string[]> {
+  const inFile = control.file().current?.schedules.map((s) => s.name) ?? [];
+  return [...new Set([...inFile, ...(await control.states.managed())])];
+}
+
+async function viewsOf(control: Control, names: string[], states: ScheduleState[]): Promise<ScheduleView[]> {
+  const byName = new Map(states.map((state) => [state.schedule, state]));
+  const definitions = new Map((control.file().current?.schedules ?? []).map((s) => [s.name, s]));
+  const last = await lastRuns(control.db, names);
+  return Promise.all(
+    names.map((name) =>
+      viewOf(name, definitions.get(name), byName.get(name), control.queues.get(name), last.get(name)),
+    ),
+  );
+}
+
+async function viewOf(
+  name: string,
+  definition: Schedule | undefined,
+  state: ScheduleState | undefined,
+  queue: Queue,
+  lastRun: RunSummary | undefined,
+): Promise<ScheduleView> {
+  const scheduler = await queue.getJobScheduler(name);
+  const paused = state?.appliedAt ? state.paused : !(definition?.enabled ?? true);
+  const cadence = definition
+    ? describeTrigger(definition.trigger)
+    : scheduler?.every !== undefined
+      ? describeTrigger({ every: Number(scheduler.every) })
+      : scheduler?.pattern
+        ? describeTrigger({ cron: scheduler.pattern, timezone: scheduler.tz ?? 'UTC' })
+        : null;
+  return {
+    name,
+    job: definition?.job ?? scheduler?.name ?? null,
+    description: definition?.description ?? null,
+    cadence,
+    inFile: definition !== undefined,
+    params: definition?.params ?? null,
+    switch: {
+      paused,
+      note: state?.note ?? null,
+      by: state?.changedBy ?? null,
+      at: state?.changedBy ? state.changedAt.toISOString() : null,
+    },
+    paused,
+    scheduled: scheduler !== undefined,
+    // While paused the pending run waits for the resume; its slot is not a promise.
+    nextRunAt: scheduler?.next && !paused ? new Date(Number(scheduler.next)).toISOString() : null,
+    lastRun: lastRun ?? null,
+    notify: definition?.notify ?? null,
+  };
+}
+
+function fileErrorOf(file: FileState): FileErrorView | null {
+  if (!file.error) return null;
+  const { error, at } = file.error;
+  return { message: error.message, problems: error.problems, at: at?.toISOString() ?? null };
+}
+
+function windowOf(window: GridWindow, names: string[], runs: RunSummary[]): NonNullable<SchedulesView['window']> {
+  const bySchedule: Record<string, RunSummary[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (const run of runs) bySchedule[run.schedule]?.push(run);
+  return {
+    from: window.from.toISOString(),
+    to: window.to.toISOString(),
+    runs: bySchedule,
+    capped: names.filter((name) => (bySchedule[name]?.length ?? 0) >= window.perRow),
+  };
+}

@@ -1,0 +1,31 @@
+import type { Control } from './control';
+import { ReadOnlyError, unknownSchedule } from './errors';
+import { getSchedule, knownNames } from './schedules';
+import type { ScheduleView } from './views';
+
+export interface ToggleRequest {
+  paused: boolean;
+  /** Why, shown next to the switch (`tickflow pause --note`, the grid's note field). */
+  note?: string;
+  /** Who: `cli:<user>`, `api:<user>`, `bull-board:<user>`. */
+  by: string;
+}
+
+/**
+ * A person's switch (CLI, API, grid, Bull Board), written to PostgreSQL first and applied to the
+ * queue under the same row lock, so a reconcile pass never sees half of it. While paused, the one
+ * due run waits in the queue and no more are made, so a resume runs at most one late run.
+ */
+export async function setPaused(control: Control, name: string, request: ToggleRequest): Promise<ScheduleView> {
+  if (control.readOnly) throw new ReadOnlyError();
+  const known = await knownNames(control);
+  if (!known.includes(name)) throw unknownSchedule(name, known);
+  await control.states.locked(name, async (state) => {
+    if (!state.row) throw unknownSchedule(name, known.filter((n) => n !== name));
+    const queue = control.queues.get(name);
+    if (request.paused) await queue.pause();
+    else await queue.resume();
+    await state.setSwitch({ paused: request.paused, note: request.note ?? null, changedBy: request.by });
+  });
+  return getSchedule(control, name);
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+
+/**
+ * What the control plane answers: the shapes the REST API returns as JSON (and documents in its
+ * OpenAPI document, generated from these schemas), the CLI prints and the grid draws. Dates are
+ * ISO 8601 strings so that every consumer sees the same thing.
+ */
+
+const when = z.iso.datetime();
+const maybeWhen = when.nullable();
+
+export const RUN_STATES = ['queued', 'active', 'retrying', 'completed', 'failed'] as const;
+export const runState = z.enum(RUN_STATES);
+export type RunState = z.infer<typeof runState>;
+
+export const switchView = z
+  .object({
+    paused: z.boolean(),
+    note: z.string().nullable().describe('why, as given with the pause'),
+    by: z.string().nullable().describe('cli:<user>, api:<user>, grid:<user>, bull-board:<user> or schedules.yaml'),
+    at: maybeWhen,
+  })
+  .describe("A schedule's switch: who turned it on or off last, when and why");
+export type SwitchView = z.infer<typeof switchView>;
+
+export const runSummary = z
+  .object({
+    schedule: z.string(),
+    runId: z.string(),
+    jobType: z.string(),
+    state: runState,
+    trigger: z.enum(['schedule', 'manual']).describe('schedule: made by the job scheduler; manual: a trigger'),
+    triggeredBy: z.string().nullable(),
+    attempts: z.number().int(),
+    dueAt: when.describe('the slot of a scheduled run; the trigger time of a manual one'),
+    startedAt: maybeWhen,
+    finishedAt: maybeWhen,
+    durationMs: z.number().nullable().describe("first attempt's start to last attempt's end (or now)"),
+    error: z.string().nullable(),
+  })
+  .describe('One run (all its attempts) in a list');
+export type RunSummary = z.infer<typeof runSummary>;
+
+export const attemptView = z.object({
+  attempt: z.number().int(),
+  state: z.enum(['active', 'completed', 'failed']),
+  startedAt: when,
+  finishedAt: maybeWhen,
+  durationMs: z.number().nullable(),
+  worker: z.string().nullable(),
+  error: z.string().nullable(),
+  result: z.unknown(),
+  logs: z.array(z.string()),
+});
+export type AttemptView = z.infer<typeof attemptView>;
+
+export const runDetail = runSummary
+  .extend({
+    params: z.unknown(),
+    result: z.unknown(),
+    attemptList: z.array(attemptView),
+    logs: z.array(z.string()).describe("Bull Board's copy while Redis keeps the job, else the durable copy"),
+    boardUrl: z.string().nullable().describe('the run in Bull Board, while Redis keeps it'),
+  })
+  .describe('One run in full');
+export type RunDetail = z.infer<typeof runDetail>;
+
+export const scheduleView = z.object({
+  name: z.string(),
+  job: z.string().nullable(),
+  description: z.string().nullable(),
+  cadence: z.string().nullable().describe('every 5s, or cron 0 * * * * (UTC)'),
+  inFile: z.boolean().describe('in the current schedules file'),
+  params: z.record(z.string(), z.unknown()).nullable(),
+  switch: switchView.describe('as PostgreSQL records it; BullMQ follows within seconds'),
+  paused: z.boolean(),
+  scheduled: z.boolean().describe('BullMQ has its job scheduler'),
+  nextRunAt: maybeWhen,
+  lastRun: runSummary.nullable(),
+  notify: z.object({ onFailure: z.string(), after: z.number().int() }).nullable(),
+});
+export type ScheduleView = z.infer<typeof scheduleView>;
+
+export const fileErrorView = z
+  .object({
+    message: z.string(),
+    problems: z.array(
+      z.object({
+        file: z.string(),
+        line: z.number().int(),
+        column: z.number().int(),
+        schedule: z.string().optional(),
+        field: z.string().optional(),
+        message: z.string(),
+      }),
+    ),
+    at: maybeWhen,
+  })
+  .describe('The last broken edit of schedules.yaml, while the previous schedules keep running');
+export type FileErrorView = z.infer<typeof fileErrorView>;
+
+export const schedulesView = z.object({
+  file: z.string(),
+  fileError: fileErrorView.nullable(),
+  readOnly: z.boolean(),
+  schedules: z.array(scheduleView),
+  window: z
+    .object({
+      from: when,
+      to: when,
+      runs: z.record(z.string(), z.array(runSummary)),
+      capped: z.array(z.string()).describe('schedules with more runs in the window than shown'),
+    })
+    .optional()
+    .describe("with ?window=: each schedule's runs due in it, newest first"),
+});
+export type SchedulesView = z.infer<typeof schedulesView>;
+
+export const runPage = z.object({
+  runs: z.array(runSummary),
+  next: z.string().nullable().describe('pass as ?before= for the next (older) page; null on the last'),
+});
+export type RunPage = z.infer<typeof runPage>;
+
+export const triggeredRun = z.object({
+  schedule: z.string(),
+  runId: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  waitsForResume: z.boolean().describe('the schedule is paused: the run waits for the resume'),
+});
+export type TriggeredRun = z.infer<typeof triggeredRun>;
+
+export const errorView = z.object({
+  error: z.string(),
+  issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});

@@ -1,0 +1,107 @@
+import { type ZodType, z } from 'zod';
+import { errorView, runDetail, runPage, scheduleView, schedulesView, triggeredRun } from '../control/views';
+import { API_PATH, apiInputs } from './api';
+
+const schema = (type: ZodType) => z.toJSONSchema(type, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
+
+const json = (type: ZodType, description: string) => ({
+  description,
+  content: { 'application/json': { schema: schema(type) } },
+});
+
+const errors = {
+  '400': json(errorView, 'invalid input: `issues` names each field'),
+  '401': json(errorView, 'credentials required (HTTP basic or Bearer token)'),
+  '403': json(errorView, 'read-only server, or a cross-origin write'),
+  '404': json(errorView, 'no such schedule or run'),
+};
+
+/** Query parameters from a zod object: one parameter per field. */
+function queryOf(object: z.ZodObject) {
+  const { properties = {}, required = [] } = schema(object) as {
+    properties?: Record<string, { description?: string }>;
+    required?: string[];
+  };
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: required.includes(name),
+    ...(property.description ? { description: property.description } : {}),
+    schema: property,
+  }));
+}
+
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'schedule name' };
+const runIdParam = { name: 'runId', in: 'path', required: true, schema: { type: 'string' } };
+const body = (object: z.ZodObject) => ({ required: false, content: { 'application/json': { schema: schema(object) } } });
+
+/** The OpenAPI 3.0 document of the REST API, generated from the same zod schemas that validate it. */
+export function openApiDocument() {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'tickflow',
+      version: '1',
+      description:
+        'Schedules, their switches and their runs. Writes need content-type: application/json and, when ' +
+        'credentials are configured, HTTP basic (WEB_USERNAME/WEB_PASSWORD) or a Bearer token (API_TOKEN).',
+    },
+    servers: [{ url: API_PATH }],
+    components: {
+      securitySchemes: { basic: { type: 'http', scheme: 'basic' }, bearer: { type: 'http', scheme: 'bearer' } },
+    },
+    security: [{ basic: [] }, { bearer: [] }],
+    paths: {
+      '/schedules': {
+        get: {
+          summary: 'List schedules: switch, cadence, next run, last run; with ?window=, their recent runs',
+          parameters: queryOf(apiInputs.listSchedules),
+          responses: { '200': json(schedulesView, 'the schedules'), ...errors },
+        },
+      },
+      '/schedules/{name}': {
+        get: {
+          summary: 'One schedule',
+          parameters: [nameParam],
+          responses: { '200': json(scheduleView, 'the schedule'), ...errors },
+        },
+      },
+      '/schedules/{name}/pause': {
+        post: {
+          summary: 'Switch the schedule off (recorded in PostgreSQL; survives restarts and Redis loss)',
+          parameters: [nameParam],
+          requestBody: body(apiInputs.pause),
+          responses: { '200': json(scheduleView, 'the schedule, paused'), ...errors },
+        },
+      },
+      '/schedules/{name}/resume': {
+        post: {
+          summary: 'Switch the schedule on: at most one late run, then its cadence',
+          parameters: [nameParam],
+          requestBody: body(apiInputs.resume),
+          responses: { '200': json(scheduleView, 'the schedule, on'), ...errors },
+        },
+      },
+      '/schedules/{name}/runs': {
+        get: {
+          summary: "A page of the schedule's runs, newest first",
+          parameters: [nameParam, ...queryOf(apiInputs.listRuns)],
+          responses: { '200': json(runPage, 'the runs'), ...errors },
+        },
+        post: {
+          summary: "Trigger a run now with the schedule's params and these overrides (checked by the job's schema)",
+          parameters: [nameParam],
+          requestBody: body(apiInputs.trigger),
+          responses: { '201': json(triggeredRun, 'the run, queued'), ...errors },
+        },
+      },
+      '/schedules/{name}/runs/{runId}': {
+        get: {
+          summary: 'One run: params, result, error, attempts, log lines',
+          parameters: [nameParam, runIdParam],
+          responses: { '200': json(runDetail, 'the run'), ...errors },
+        },
+      },
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { bullConnection, QueueSet } from '../queues/queues';
 import { warnIfCoarseRedisTimer } from '../queues/redis-hz';
 import { Scheduler } from '../scheduler/scheduler';
 import { ScheduleSource } from '../schedules/source';
+import { assertSafeToServe } from '../web/auth';
 import { BOARD_PATH, createBoard } from '../web/board';
 import { mountSchedulerUi } from '../web/scheduler-ui';
 import { startWebServer, type WebServer } from '../web/server';
@@ -44,6 +45,8 @@ export interface SchedulerApp {
  * start throws: there is no previous version to keep running.
  */
 export async function startSchedulerApp(config: Config, log: Logger, options: SchedulerAppOptions): Promise<SchedulerApp> {
+  // Before anything starts: an unsafe address is a configuration error, not a half-started process.
+  if (options.web) assertSafeToServe(config.web);
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);

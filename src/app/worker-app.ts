@@ -5,6 +5,7 @@ import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
 import { bullConnection } from '../queues/queues';
 import { ScheduleSource } from '../schedules/source';
+import { assertSafeToServe } from '../web/auth';
 import { startWebServer, type WebServer } from '../web/server';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
 import { Closers } from './closers';
@@ -25,6 +26,8 @@ export async function startWorkerApp(
   log: Logger,
   options: { web: boolean; tuning?: WorkerTuning },
 ): Promise<WorkerApp> {
+  const web = { ...config.web, port: config.workerPort };
+  if (options.web) assertSafeToServe(web, "the worker's health port");
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);
@@ -40,19 +43,19 @@ export async function startWorkerApp(
       ...options.tuning,
     });
     closers.add(() => workers.stop());
-    let web: WebServer | undefined;
+    let server: WebServer | undefined;
     if (metrics) {
       // A pool of one for /ready: the runs' own pool lives in the workers' Resources.
       const db = createPool(config, 1);
       closers.add(() => db.end());
-      web = await startWebServer({ ...config.web, port: config.workerPort }, log, {
+      server = await startWebServer(web, log, {
         metrics,
         ready: readinessOf(connection, db, config),
         what: "the worker's health port",
       });
-      closers.add(() => web?.close());
+      closers.add(() => server?.close());
     }
-    log.info({ schedules: source.current.schedules.length, health: web?.url }, 'workers started');
-    return { workers, ...(web ? { web } : {}), stop: () => closers.closeAll() };
+    log.info({ schedules: source.current.schedules.length, health: server?.url }, 'workers started');
+    return { workers, ...(server ? { web: server } : {}), stop: () => closers.closeAll() };
   });
 }

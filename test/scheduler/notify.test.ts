@@ -1,0 +1,55 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { SchedulerTest, sleep, waitFor } from './support';
+
+let s: SchedulerTest;
+afterEach(() => s.cleanup());
+
+/** A webhook receiver on loopback that records each JSON body it gets. */
+async function webhook(): Promise<{ url: string; bodies: Record<string, unknown>[] }> {
+  const bodies: Record<string, unknown>[] = [];
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk) => {
+      text += chunk;
+    });
+    req.on('end', () => {
+      bodies.push(JSON.parse(text) as Record<string, unknown>);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=secret`, bodies };
+}
+
+describe('failure notifications (real Redis and PostgreSQL, a real webhook)', () => {
+  it('POSTs once when the failing streak reaches `after`, with the run, its error and a link', async () => {
+    const hook = await webhook();
+    s = new SchedulerTest('notify', { WEB_PUBLIC_URL: 'http://tickflow.test:3000' });
+    s.writeSchedules(`schedules:
+  broken:
+    job: sleep
+    every: 150ms
+    params: { failAttempts: 99 }
+    notify: { onFailure: "${hook.url}", after: 2 }
+`);
+    await s.start();
+    await waitFor(async () => (await s.runs('broken')).filter((r) => r.state === 'failed').length >= 5, 'five failed runs');
+    await waitFor(async () => hook.bodies.length >= 1, 'the notification');
+    await sleep(300);
+    expect(hook.bodies).toHaveLength(1);
+    const [body] = hook.bodies;
+    const second = (await s.runs('broken'))[1];
+    expect(body).toMatchObject({
+      event: 'run_failed',
+      schedule: 'broken',
+      runId: second?.job_id,
+      jobType: 'sleep',
+      consecutiveFailures: 2,
+      error: 'failing attempt 1 on purpose (failAttempts=99)',
+      link: `http://tickflow.test:3000/schedules#run=broken/${encodeURIComponent(second?.job_id ?? '')}`,
+    });
+  });
+});

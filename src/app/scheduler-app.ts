@@ -44,7 +44,11 @@ export interface SchedulerApp {
  * reconciling Scheduler, the file watch, the workers and the web UI. A broken schedules file at
  * start throws: there is no previous version to keep running.
  */
-export async function startSchedulerApp(config: Config, log: Logger, options: SchedulerAppOptions): Promise<SchedulerApp> {
+export async function startSchedulerApp(
+  config: Config,
+  log: Logger,
+  options: SchedulerAppOptions,
+): Promise<SchedulerApp> {
   // Before anything starts: an unsafe address is a configuration error, not a half-started process.
   if (options.web) assertSafeToServe(config.web);
   const closers = new Closers();
@@ -74,7 +78,13 @@ export async function startSchedulerApp(config: Config, log: Logger, options: Sc
     if (workers) closers.add(() => workers.stop());
 
     const states = new ScheduleStates(db);
-    const scheduler = new Scheduler({ source, queues, states, log, ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}) });
+    const scheduler = new Scheduler({
+      source,
+      queues,
+      states,
+      log,
+      ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}),
+    });
     await scheduler.start();
     closers.add(() => scheduler.stop());
     source.watch();
@@ -93,7 +103,10 @@ export async function startSchedulerApp(config: Config, log: Logger, options: Sc
       readOnly: config.web.readOnly,
     };
     const web = metrics ? await serveUi(config, log, { control, scheduler, metrics, closers }) : undefined;
-    log.info({ file: source.file, schedules: file.schedules.length, workers: options.workers }, 'scheduler started');
+    log.info(
+      { file: source.file, schedules: file.schedules.length, workers: options.workers },
+      'scheduler started',
+    );
     return {
       scheduler,
       source,
@@ -123,7 +136,9 @@ async function serveUi(
     mount: mountSchedulerUi(control, board, log),
     what: 'the web UI',
   }).catch((error: Error) => {
-    throw new Error(`cannot serve the web UI on ${config.web.host}:${config.web.port} (WEB_HOST/WEB_PORT): ${error.message}`);
+    throw new Error(
+      `cannot serve the web UI on ${config.web.host}:${config.web.port} (WEB_HOST/WEB_PORT): ${error.message}`,
+    );
   });
   closers.add(() => web.close());
   return web;

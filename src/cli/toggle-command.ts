@@ -21,7 +21,11 @@ export function registerToggleCommand(program: Command, verb: 'pause' | 'resume'
       action(async ({ config }, name: string, options: { note?: string }) => {
         const paused = verb === 'pause';
         await withControl(config, (control) =>
-          setPaused(control, name, { paused, by: cliUser(), ...(options.note ? { note: options.note } : {}) }),
+          setPaused(control, name, {
+            paused,
+            by: cliUser(),
+            ...(options.note ? { note: options.note } : {}),
+          }),
         );
         console.log(`${paused ? 'paused' : 'resumed'} ${name}${options.note ? ` (${options.note})` : ''}`);
         return 0;

@@ -58,7 +58,10 @@ const envSchema = z.object({
   WEB_PUBLIC_URL: urlWithProtocol(['http:', 'https:'], 'https://tickflow.example.com').optional(),
   WEB_USERNAME: z.string().min(1).optional(),
   WEB_PASSWORD: z.string().min(8, 'expected at least 8 characters').optional(),
-  API_TOKEN: z.string().min(16, 'expected at least 16 characters, e.g. from `openssl rand -hex 24`').optional(),
+  API_TOKEN: z
+    .string()
+    .min(16, 'expected at least 16 characters, e.g. from `openssl rand -hex 24`')
+    .optional(),
   WEB_READ_ONLY: flag.default(false),
   METRICS_PUBLIC: flag.default(false),
   WORKER_PORT: port.default(3001),

@@ -62,6 +62,12 @@ export async function withControl<T>(config: Config, work: (control: Control) =>
   const control = await openControl(config);
   try {
     return await work(control);
+  } catch (error) {
+    // 42P01 undefined_table: nothing has migrated this database and schema yet.
+    if ((error as { code?: string }).code !== '42P01') throw error;
+    throw new Error(
+      `schema "${config.databaseSchema}" of DATABASE_URL has no tickflow tables yet: run \`tickflow migrate\` (the scheduler does it at start)`,
+    );
   } finally {
     await control.close();
   }

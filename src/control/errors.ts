@@ -16,7 +16,9 @@ export class InvalidInputError extends Error {
     message: string,
     readonly issues: InputIssue[],
   ) {
-    super(issues.length ? `${message}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` : message);
+    super(
+      issues.length ? `${message}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` : message,
+    );
   }
 }
 

@@ -4,7 +4,7 @@ import type { ScheduleState } from '../db/schedule-states';
 import { describeTrigger, type Schedule } from '../schedules/schedule';
 import type { Control, FileState } from './control';
 import { unknownSchedule } from './errors';
-import type { FileErrorView, RunState, RunSummary, ScheduleView, SchedulesView } from './views';
+import type { FileErrorView, RunState, RunSummary, SchedulesView, ScheduleView } from './views';
 
 export interface GridWindow {
   from: Date;
@@ -40,7 +40,8 @@ export async function listSchedules(control: Control, window?: GridWindow): Prom
 export async function getSchedule(control: Control, name: string): Promise<ScheduleView> {
   const inFile = control.file().current?.schedules.some((s) => s.name === name);
   const state = await control.states.get(name);
-  if (!inFile && (!state || state.removedAt || !state.appliedAt)) throw unknownSchedule(name, await knownNames(control));
+  if (!inFile && (!state || state.removedAt || !state.appliedAt))
+    throw unknownSchedule(name, await knownNames(control));
   const [view] = await viewsOf(control, [name], state ? [state] : []);
   return view as ScheduleView;
 }
@@ -106,7 +107,11 @@ function fileErrorOf(file: FileState): FileErrorView | null {
   return { message: error.message, problems: error.problems, at: at?.toISOString() ?? null };
 }
 
-function windowOf(window: GridWindow, names: string[], runs: RunSummary[]): NonNullable<SchedulesView['window']> {
+function windowOf(
+  window: GridWindow,
+  names: string[],
+  runs: RunSummary[],
+): NonNullable<SchedulesView['window']> {
   const bySchedule: Record<string, RunSummary[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (const run of runs) bySchedule[run.schedule]?.push(run);
   return {

@@ -16,12 +16,20 @@ export interface ToggleRequest {
  * queue under the same row lock, so a reconcile pass never sees half of it. While paused, the one
  * due run waits in the queue and no more are made, so a resume runs at most one late run.
  */
-export async function setPaused(control: Control, name: string, request: ToggleRequest): Promise<ScheduleView> {
+export async function setPaused(
+  control: Control,
+  name: string,
+  request: ToggleRequest,
+): Promise<ScheduleView> {
   if (control.readOnly) throw new ReadOnlyError();
   const known = await knownNames(control);
   if (!known.includes(name)) throw unknownSchedule(name, known);
   await control.states.locked(name, async (state) => {
-    if (!state.row) throw unknownSchedule(name, known.filter((n) => n !== name));
+    if (!state.row)
+      throw unknownSchedule(
+        name,
+        known.filter((n) => n !== name),
+      );
     const queue = control.queues.get(name);
     if (request.paused) await queue.pause();
     else await queue.resume();

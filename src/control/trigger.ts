@@ -17,7 +17,11 @@ export interface TriggerRequest {
  * overrides on top, validated by the job's schema; the run obeys the schedule's overlap, retries
  * and timeout, and waits while the schedule is paused. Every manual run comes through here.
  */
-export async function triggerRun(control: Control, name: string, request: TriggerRequest): Promise<TriggeredRun> {
+export async function triggerRun(
+  control: Control,
+  name: string,
+  request: TriggerRequest,
+): Promise<TriggeredRun> {
   if (control.readOnly) throw new ReadOnlyError();
   const file = control.file();
   const schedule = file.current?.schedules.find((s) => s.name === name);
@@ -25,7 +29,10 @@ export async function triggerRun(control: Control, name: string, request: Trigge
   const params = paramsFor(schedule.job, { ...schedule.params, ...request.params });
   const { template } = schedulerSpecOf(schedule);
   const queue = control.queues.get(name);
-  const job = await queue.add(template.name, params, { ...template.opts, jobId: `${MANUAL_RUN_PREFIX}${randomUUID()}` });
+  const job = await queue.add(template.name, params, {
+    ...template.opts,
+    jobId: `${MANUAL_RUN_PREFIX}${randomUUID()}`,
+  });
   const runId = String(job.id);
   // After the add: a worker may already have recorded the run, and only who triggered it is ours to add.
   await control.db.query(
@@ -41,7 +48,8 @@ function paramsFor(job: string, params: Record<string, unknown>): Record<string,
   try {
     return resolveJob(job, params).params;
   } catch (error) {
-    if (error instanceof JobParamsError) throw new InvalidInputError(`params do not fit job ${job}`, error.issues);
+    if (error instanceof JobParamsError)
+      throw new InvalidInputError(`params do not fit job ${job}`, error.issues);
     throw error;
   }
 }

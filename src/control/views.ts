@@ -17,7 +17,10 @@ export const switchView = z
   .object({
     paused: z.boolean(),
     note: z.string().nullable().describe('why, as given with the pause'),
-    by: z.string().nullable().describe('cli:<user>, api:<user>, grid:<user>, bull-board:<user> or schedules.yaml'),
+    by: z
+      .string()
+      .nullable()
+      .describe('cli:<user>, api:<user>, grid:<user>, bull-board:<user> or schedules.yaml'),
     at: maybeWhen,
   })
   .describe("A schedule's switch: who turned it on or off last, when and why");
@@ -29,7 +32,9 @@ export const runSummary = z
     runId: z.string(),
     jobType: z.string(),
     state: runState,
-    trigger: z.enum(['schedule', 'manual']).describe('schedule: made by the job scheduler; manual: a trigger'),
+    trigger: z
+      .enum(['schedule', 'manual'])
+      .describe('schedule: made by the job scheduler; manual: a trigger'),
     triggeredBy: z.string().nullable(),
     attempts: z.number().int(),
     dueAt: when.describe('the slot of a scheduled run; the trigger time of a manual one'),

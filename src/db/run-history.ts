@@ -107,7 +107,11 @@ export async function findRun(db: pg.Pool, schedule: string, runId: string): Pro
     summary: toSummary(summary),
     params,
     result,
-    attempts: attempts.rows.map((a) => ({ ...a, startedAt: a.startedAt.toISOString(), finishedAt: iso(a.finishedAt) })),
+    attempts: attempts.rows.map((a) => ({
+      ...a,
+      startedAt: a.startedAt.toISOString(),
+      finishedAt: iso(a.finishedAt),
+    })),
   };
 }
 

@@ -37,7 +37,9 @@ export class ScheduleStates {
   constructor(private readonly db: pg.Pool) {}
 
   async all(): Promise<ScheduleState[]> {
-    const { rows } = await this.db.query<ScheduleState>(`select ${COLUMNS} from schedule_state order by schedule`);
+    const { rows } = await this.db.query<ScheduleState>(
+      `select ${COLUMNS} from schedule_state order by schedule`,
+    );
     return rows;
   }
 
@@ -86,7 +88,11 @@ export class ScheduleStates {
   }
 }
 
-function lockedStatements(client: pg.PoolClient, schedule: string, row: ScheduleState | undefined): LockedState {
+function lockedStatements(
+  client: pg.PoolClient,
+  schedule: string,
+  row: ScheduleState | undefined,
+): LockedState {
   return {
     row,
     async setSwitch({ paused, note, changedBy }) {

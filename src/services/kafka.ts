@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config';
+import { kafkaReady } from '../health/probes';
 import type { Logger } from '../log/logger';
 import { type LocalService, splitHostPort } from './local-service';
-import { kafkaReady } from '../health/probes';
 import { findExecutable, missingTool, runChecked, spawnDetached, terminate, waitForServer } from './process';
 
 /** Keep in step with docker-compose.yml (apache/kafka image tag). */

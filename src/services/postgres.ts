@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config';
-import { type LocalService, type StartedService, urlHostPort } from './local-service';
 import { postgresReady } from '../health/probes';
+import { type LocalService, type StartedService, urlHostPort } from './local-service';
 import { findExecutable, missingTool, runChecked, waitForServer } from './process';
 
 /** Debian keeps the server binaries off PATH, one folder per major version. */

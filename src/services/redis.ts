@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { type LocalService, urlHostPort } from './local-service';
 import { redisReady } from '../health/probes';
 import { REDIS_HZ } from '../queues/redis-hz';
+import { type LocalService, urlHostPort } from './local-service';
 import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
 
 /** Redis as the docker-compose file runs it: AOF on, never evict (BullMQ must not lose keys). */

@@ -21,7 +21,9 @@ const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
 const states = z
   .string()
   .transform((text) => text.split(',').filter(Boolean))
-  .pipe(z.array(z.enum(RUN_STATES, { error: `expected a comma-separated list of ${RUN_STATES.join(', ')}` })));
+  .pipe(
+    z.array(z.enum(RUN_STATES, { error: `expected a comma-separated list of ${RUN_STATES.join(', ')}` })),
+  );
 
 const windowDuration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -35,9 +37,17 @@ const windowDuration = z.string().transform((text, ctx) => {
 /** The inputs of every route, validated with zod; the OpenAPI document is generated from them. */
 export const apiInputs = {
   listSchedules: z.strictObject({
-    window: windowDuration.optional().describe("include each schedule's runs due in the last <window> (e.g. 5m)"),
+    window: windowDuration
+      .optional()
+      .describe("include each schedule's runs due in the last <window> (e.g. 5m)"),
     state: states.optional().describe('only runs in these states (comma-separated)'),
-    perRow: z.coerce.number().int().min(1).max(MAX_PER_ROW).default(200).describe('runs per schedule, at most'),
+    perRow: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PER_ROW)
+      .default(200)
+      .describe('runs per schedule, at most'),
   }),
   pause: z.strictObject({ note: z.string().max(500).optional().describe('why, shown next to the switch') }),
   resume: z.strictObject({ note: z.string().max(500).optional() }),
@@ -86,12 +96,20 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   router.post(
     '/schedules/:name/pause',
     jsonOnly,
-    route((req, res) => setPaused(control, name(req), { paused: true, by: by(res), ...apiInputs.pause.parse(req.body ?? {}) })),
+    route((req, res) =>
+      setPaused(control, name(req), { paused: true, by: by(res), ...apiInputs.pause.parse(req.body ?? {}) }),
+    ),
   );
   router.post(
     '/schedules/:name/resume',
     jsonOnly,
-    route((req, res) => setPaused(control, name(req), { paused: false, by: by(res), ...apiInputs.resume.parse(req.body ?? {}) })),
+    route((req, res) =>
+      setPaused(control, name(req), {
+        paused: false,
+        by: by(res),
+        ...apiInputs.resume.parse(req.body ?? {}),
+      }),
+    ),
   );
   router.post(
     '/schedules/:name/runs',
@@ -138,6 +156,9 @@ const routeWith = (log: Logger) => (work: (req: Request, res: Response) => Promi
 
 /** A JSON body only: a cross-site form cannot send one without a CORS preflight, which we never allow. */
 function jsonOnly(req: Request, res: Response, next: () => void): void {
-  if (req.is('application/json')) return next();
-  res.status(415).json({ error: 'send the body as JSON with content-type: application/json (it may be {})' });
+  if (req.is('application/json')) next();
+  else
+    res
+      .status(415)
+      .json({ error: 'send the body as JSON with content-type: application/json (it may be {})' });
 }

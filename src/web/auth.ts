@@ -44,16 +44,25 @@ function authenticate(header: string | undefined, auth: WebConfig['auth']): stri
 export function requireCredentials(auth: WebConfig['auth']): RequestHandler {
   const configured = Boolean((auth.username && auth.password) || auth.token);
   return (req: Request, res: Response, next: NextFunction) => {
-    if (!configured) return next();
+    if (!configured) {
+      next();
+      return;
+    }
     const user = authenticate(req.headers.authorization, auth);
     if (user) {
       res.locals.user = user;
-      return next();
+      next();
+      return;
     }
+    const accepted = [
+      auth.username ? 'HTTP basic (WEB_USERNAME/WEB_PASSWORD)' : undefined,
+      auth.token ? 'Authorization: Bearer <API_TOKEN>' : undefined,
+    ].filter(Boolean);
     const challenge = auth.username ? 'Basic realm="tickflow", charset="UTF-8"' : 'Bearer realm="tickflow"';
-    res.status(401).set('WWW-Authenticate', challenge).json({
-      error: `credentials required: ${auth.username ? 'HTTP basic (WEB_USERNAME/WEB_PASSWORD)' : ''}${auth.username && auth.token ? ' or ' : ''}${auth.token ? 'Authorization: Bearer <API_TOKEN>' : ''}`,
-    });
+    res
+      .status(401)
+      .set('WWW-Authenticate', challenge)
+      .json({ error: `credentials required: ${accepted.join(' or ')}` });
   };
 }
 
@@ -64,12 +73,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * page makes: a request that changes state must come from this origin (CSRF protection).
  */
 export function sameOriginWrites(req: Request, res: Response, next: NextFunction): void {
-  if (SAFE_METHODS.has(req.method)) return next();
+  if (SAFE_METHODS.has(req.method)) {
+    next();
+    return;
+  }
   const origin = req.headers.origin;
   const site = req.headers['sec-fetch-site'];
   const crossOrigin = origin ? hostOf(origin) !== req.headers.host : site === 'cross-site';
-  if (!crossOrigin) return next();
-  res.status(403).json({ error: 'cross-origin requests may not change state' });
+  if (crossOrigin) res.status(403).json({ error: 'cross-origin requests may not change state' });
+  else next();
 }
 
 function hostOf(origin: string): string | undefined {

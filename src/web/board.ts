@@ -60,7 +60,8 @@ export function createBoard(control: Control, readOnly: boolean): Board {
   router.use(serverAdapter.getRouter());
   return {
     router,
-    setQueues: (queues) => board.replaceQueues(queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly }))),
+    setQueues: (queues) =>
+      board.replaceQueues(queues.map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly }))),
   };
 }
 
@@ -73,12 +74,19 @@ function routeThroughControl(router: express.Router, control: Control): void {
       } catch (error) {
         const { status, body } = httpErrorOf(error);
         // Bull Board shows `error` as the toast's title and `message` as its text.
-        res.status(status).json({ error: body.error, message: body.issues?.map((i) => `${i.field}: ${i.message}`).join('; ') });
+        res.status(status).json({
+          error: body.error,
+          message: body.issues?.map((i) => `${i.field}: ${i.message}`).join('; '),
+        });
       }
     };
   const toggle = (paused: boolean) =>
     answer((req, res) =>
-      setPaused(control, String(req.params.queueName), { paused, by: by(res), note: paused ? 'paused in Bull Board' : undefined }),
+      setPaused(control, String(req.params.queueName), {
+        paused,
+        by: by(res),
+        note: paused ? 'paused in Bull Board' : undefined,
+      }),
     );
   const toggleAll = (paused: boolean) =>
     answer(async (_req, res) => {
@@ -114,7 +122,11 @@ function withoutExternalFonts(req: Request, res: Response, next: NextFunction): 
   if (req.method === 'GET' && !req.path.startsWith('/api') && !req.path.startsWith('/static')) {
     const send = res.send.bind(res);
     res.send = (body?: unknown) =>
-      send(typeof body === 'string' ? body.replace(/<link[^>]+fonts\.(googleapis|gstatic)\.com[^>]*>/g, '') : body);
+      send(
+        typeof body === 'string'
+          ? body.replace(/<link[^>]+fonts\.(googleapis|gstatic)\.com[^>]*>/g, '')
+          : body,
+      );
   }
   next();
 }

@@ -8,10 +8,17 @@ export interface HttpError {
 
 /** The HTTP answer to an error of the control plane; anything unexpected is a 500 without details. */
 export function httpErrorOf(error: unknown): HttpError {
-  if (error instanceof InvalidInputError) return { status: 400, body: { error: error.message, issues: error.issues } };
+  if (error instanceof InvalidInputError)
+    return { status: 400, body: { error: error.message, issues: error.issues } };
   if (error instanceof ZodError) {
-    const issues = error.issues.map((issue) => ({ field: issue.path.map(String).join('.') || '(body)', message: issue.message }));
-    return { status: 400, body: { error: `invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues } };
+    const issues = error.issues.map((issue) => ({
+      field: issue.path.map(String).join('.') || '(body)',
+      message: issue.message,
+    }));
+    return {
+      status: 400,
+      body: { error: `invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues },
+    };
   }
   if (error instanceof NotFoundError) return { status: 404, body: { error: error.message } };
   if (error instanceof ReadOnlyError) return { status: 403, body: { error: error.message } };

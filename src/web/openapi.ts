@@ -1,8 +1,9 @@
 import { type ZodType, z } from 'zod';
-import { errorView, runDetail, runPage, scheduleView, schedulesView, triggeredRun } from '../control/views';
+import { errorView, runDetail, runPage, schedulesView, scheduleView, triggeredRun } from '../control/views';
 import { API_PATH, apiInputs } from './api';
 
-const schema = (type: ZodType) => z.toJSONSchema(type, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
+const schema = (type: ZodType) =>
+  z.toJSONSchema(type, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
 
 const json = (type: ZodType, description: string) => ({
   description,
@@ -31,9 +32,18 @@ function queryOf(object: z.ZodObject) {
   }));
 }
 
-const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'schedule name' };
+const nameParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'schedule name',
+};
 const runIdParam = { name: 'runId', in: 'path', required: true, schema: { type: 'string' } };
-const body = (object: z.ZodObject) => ({ required: false, content: { 'application/json': { schema: schema(object) } } });
+const body = (object: z.ZodObject) => ({
+  required: false,
+  content: { 'application/json': { schema: schema(object) } },
+});
 
 /** The OpenAPI 3.0 document of the REST API, generated from the same zod schemas that validate it. */
 export function openApiDocument() {
@@ -48,7 +58,10 @@ export function openApiDocument() {
     },
     servers: [{ url: API_PATH }],
     components: {
-      securitySchemes: { basic: { type: 'http', scheme: 'basic' }, bearer: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        basic: { type: 'http', scheme: 'basic' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
     },
     security: [{ basic: [] }, { bearer: [] }],
     paths: {
@@ -89,7 +102,8 @@ export function openApiDocument() {
           responses: { '200': json(runPage, 'the runs'), ...errors },
         },
         post: {
-          summary: "Trigger a run now with the schedule's params and these overrides (checked by the job's schema)",
+          summary:
+            "Trigger a run now with the schedule's params and these overrides (checked by the job's schema)",
           parameters: [nameParam],
           requestBody: body(apiInputs.trigger),
           responses: { '201': json(triggeredRun, 'the run, queued'), ...errors },

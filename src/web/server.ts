@@ -51,7 +51,10 @@ export async function startWebServer(web: WebConfig, log: Logger, parts: WebServ
   const port = typeof address === 'object' && address ? address.port : web.port;
   const host = web.host.includes(':') ? `[${web.host}]` : web.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, auth: Boolean(web.auth.token || web.auth.username), readOnly: web.readOnly }, `${parts.what} at ${url}`);
+  log.info(
+    { url, auth: Boolean(web.auth.token || web.auth.username), readOnly: web.readOnly },
+    `${parts.what} at ${url}`,
+  );
   return {
     url,
     close: () =>

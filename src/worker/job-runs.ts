@@ -13,7 +13,9 @@ export interface RunAttempt {
 }
 
 /** How an attempt ended; `final: false`: it failed but the run will be retried. */
-export type AttemptEnd = { state: 'completed'; result: unknown } | { state: 'failed'; error: string; final: boolean };
+export type AttemptEnd =
+  | { state: 'completed'; result: unknown }
+  | { state: 'failed'; error: string; final: boolean };
 
 /** An attempt's end with its log lines, as job_runs keeps them. */
 export type RunOutcome = AttemptEnd & { logs: string[] };

@@ -7,7 +7,9 @@ import type { SchedulesFile } from '../schedules/schedule';
 import type { ScheduleSource } from '../schedules/source';
 import { WorkerPool, type WorkerPoolOptions } from './worker-pool';
 
-export type WorkerTuning = Partial<Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval' | 'onFinished'>>;
+export type WorkerTuning = Partial<
+  Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval' | 'onFinished'>
+>;
 
 export interface Workers {
   pool: WorkerPool;
@@ -24,8 +26,18 @@ export async function startWorkers(
   tuning: WorkerTuning = {},
 ): Promise<Workers> {
   const resources = new Resources(config);
-  const notifier = new FailureNotifier({ log, linkBase: config.web.publicUrl ?? `http://${config.web.host}:${config.web.port}` });
-  const pool = new WorkerPool({ connection, prefix: config.queuePrefix, resources, log, notifier, ...tuning });
+  const notifier = new FailureNotifier({
+    log,
+    linkBase: config.web.publicUrl ?? `http://${config.web.host}:${config.web.port}`,
+  });
+  const pool = new WorkerPool({
+    connection,
+    prefix: config.queuePrefix,
+    resources,
+    log,
+    notifier,
+    ...tuning,
+  });
   await pool.sync(source.current.schedules);
   const follow = (file: SchedulesFile) => {
     pool.sync(file.schedules).catch((error) => log.error({ err: error }, 'updating the workers failed'));

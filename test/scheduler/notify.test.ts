@@ -36,7 +36,10 @@ describe('failure notifications (real Redis and PostgreSQL, a real webhook)', ()
     notify: { onFailure: "${hook.url}", after: 2 }
 `);
     await s.start();
-    await waitFor(async () => (await s.runs('broken')).filter((r) => r.state === 'failed').length >= 5, 'five failed runs');
+    await waitFor(
+      async () => (await s.runs('broken')).filter((r) => r.state === 'failed').length >= 5,
+      'five failed runs',
+    );
     await waitFor(async () => hook.bodies.length >= 1, 'the notification');
     await sleep(300);
     expect(hook.bodies).toHaveLength(1);

@@ -56,7 +56,9 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     expect(state.fileError?.problems).toEqual([
       expect.objectContaining({ line: 4, column: 12, schedule: 'tick', field: 'every' }),
     ]);
-    expect(state.schedules.map((x) => [x.name, x.cadence, x.paused])).toEqual([['tick', 'every 200ms', false]]);
+    expect(state.schedules.map((x) => [x.name, x.cadence, x.paused])).toEqual([
+      ['tick', 'every 200ms', false],
+    ]);
 
     const brokenAt = Date.now();
     await sleep(1_200);
@@ -129,7 +131,12 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
       ['nightly', 'cron 0 3 * * * (Europe/Paris)', false],
     ]);
     const { control } = running;
-    const changes = await reconcile(running.source.current.schedules, control.queues, control.states, s.t.log);
+    const changes = await reconcile(
+      running.source.current.schedules,
+      control.queues,
+      control.states,
+      s.t.log,
+    );
     expect(changes).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/db/migrate';
 import { runCli } from '../cli';
 import { SchedulerTest } from './support';
 
@@ -15,29 +16,39 @@ describe('tickflow trigger and runs (real Redis and PostgreSQL)', () => {
       const result = await runCli(['trigger', 'nap', '--param', 'ms=30', '--wait'], s.env);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(
-        /triggered nap \(sleep\) as run manual-\S+ with \{"ms":30,"failAttempts":0\}/,
-      );
+      expect(result.stdout).toMatch(/triggered nap as run manual-\S+ with \{"ms":30,"failAttempts":0\}/);
       expect(JSON.parse(result.stdout.slice(result.stdout.indexOf('{\n')))).toMatchObject({ attempt: 1 });
 
       const runs = await runCli(['runs', 'nap'], s.env);
       expect(runs.code).toBe(0);
-      expect(runs.stdout).toMatch(/manual-\S+\s+#1\s+completed/);
+      expect(runs.stdout).toMatch(/manual-\S+\s+completed\s+\d+\.\d\ds/);
     } finally {
       await s.stop(running);
     }
   });
 
   it.each([
-    [['trigger', 'nap', '--param', 'ms=-1'], /--param does not fit job sleep: .*ms/],
+    [['trigger', 'nap', '--param', 'ms=-1'], /params do not fit job sleep: ms: /],
     [['trigger', 'nap', '--param', 'nonsense'], /expected key=value/],
-    [['trigger', 'nope'], /no schedule named "nope" .*known schedules: nap/],
+    [['trigger', 'nope'], /no schedule named "nope"; known schedules: nap/],
     [['runs', 'nap', '--limit', 'zero'], /expected a whole number/],
+    [['runs', 'nap', '--state', 'done'], /expected states from queued, active/],
+    [['runs', 'nope'], /no schedule named "nope"; known schedules: nap/],
+    [['pause', 'nope'], /no schedule named "nope"; known schedules: nap/],
   ])('%j exits non-zero and says why', async (args, message) => {
     s = new SchedulerTest('trigger');
     s.writeSchedules('schedules:\n  nap:\n    job: sleep\n    every: 1h\n');
+    await migrate(s.config, s.t.log);
     const result = await runCli(args, s.env);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('a command on a database never migrated says what to run', async () => {
+    s = new SchedulerTest('trigger');
+    s.writeSchedules('schedules:\n  nap:\n    job: sleep\n    every: 1h\n');
+    const result = await runCli(['list'], s.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/has no tickflow tables yet: run `tickflow migrate`/);
   });
 });

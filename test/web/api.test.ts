@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
-import type { RunDetail, RunPage, ScheduleView, SchedulesView, TriggeredRun } from '../../src/control/views';
+import type { RunDetail, RunPage, SchedulesView, ScheduleView, TriggeredRun } from '../../src/control/views';
 import { runCli } from '../cli';
 import { SchedulerTest, waitFor } from '../scheduler/support';
 
@@ -30,7 +30,10 @@ async function startWithWeb(env: NodeJS.ProcessEnv = {}) {
 }
 
 function client(app: SchedulerApp, headers: Record<string, string> = {}) {
-  return async <T = unknown>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
+  return async <T = unknown>(
+    path: string,
+    init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ) => {
     const response = await fetch(`${app.web?.url}${path}`, {
       method: init.method ?? 'GET',
       headers: {
@@ -41,7 +44,12 @@ function client(app: SchedulerApp, headers: Record<string, string> = {}) {
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     });
     const text = await response.text();
-    return { status: response.status, headers: response.headers, text, json: (() => JSON.parse(text)) as () => T };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text,
+      json: (() => JSON.parse(text)) as () => T,
+    };
   };
 }
 
@@ -49,11 +57,22 @@ describe('REST API (real Redis and PostgreSQL)', () => {
   it('lists schedules, triggers with params (400 naming the field), pages runs and shows one in full', async () => {
     const { call } = await startWithWeb();
 
-    const bad = await call('/api/v1/schedules/nap/runs', { method: 'POST', body: { params: { ms: 'long', nope: 1 } } });
+    const bad = await call<{ issues: { field: string }[] }>('/api/v1/schedules/nap/runs', {
+      method: 'POST',
+      body: { params: { ms: 'long', nope: 1 } },
+    });
     expect(bad.status).toBe(400);
-    expect(bad.json<{ issues: { field: string }[] }>().issues.map((i) => i.field).sort()).toEqual(['ms', 'nope']);
+    expect(
+      bad
+        .json()
+        .issues.map((i) => i.field)
+        .sort(),
+    ).toEqual(['ms', 'nope']);
 
-    const triggered = await call<TriggeredRun>('/api/v1/schedules/nap/runs', { method: 'POST', body: { params: { ms: 20 } } });
+    const triggered = await call<TriggeredRun>('/api/v1/schedules/nap/runs', {
+      method: 'POST',
+      body: { params: { ms: 20 } },
+    });
     expect(triggered.status).toBe(201);
     const { runId, params } = triggered.json();
     expect(params).toEqual({ ms: 20, failAttempts: 0 });
@@ -62,7 +81,12 @@ describe('REST API (real Redis and PostgreSQL)', () => {
       const detail = (await call<RunDetail>(`/api/v1/schedules/nap/runs/${runId}`)).json();
       return detail.state === 'completed' && detail;
     }, 'the triggered run to complete');
-    expect(run).toMatchObject({ trigger: 'manual', triggeredBy: 'api:local', params: { ms: 20 }, attempts: 1 });
+    expect(run).toMatchObject({
+      trigger: 'manual',
+      triggeredBy: 'api:local',
+      params: { ms: 20 },
+      attempts: 1,
+    });
     expect(run.result).toMatchObject({ attempt: 1 });
     expect(run.attemptList).toHaveLength(1);
     expect(run.logs.join('\n')).toMatch(/attempt 1 of sleep started/);
@@ -75,8 +99,10 @@ describe('REST API (real Redis and PostgreSQL)', () => {
     }, 'three failed runs of flaky');
     const first = (await call<RunPage>('/api/v1/schedules/flaky/runs?state=failed&limit=2')).json();
     expect(first.runs.every((r) => r.state === 'failed' && r.attempts === 2)).toBe(true);
-    const older = (await call<RunPage>(`/api/v1/schedules/flaky/runs?state=failed&limit=2&before=${first.next}`)).json();
-    expect(older.runs[0]?.dueAt < (first.runs[1]?.dueAt ?? '')).toBe(true);
+    const older = (
+      await call<RunPage>(`/api/v1/schedules/flaky/runs?state=failed&limit=2&before=${first.next}`)
+    ).json();
+    expect((older.runs[0]?.dueAt ?? '') < (first.runs[1]?.dueAt ?? '')).toBe(true);
     const failed = (await call<RunDetail>(`/api/v1/schedules/flaky/runs/${first.runs[0]?.runId}`)).json();
     expect(failed.error).toMatch(/failing attempt 2 on purpose/);
     expect(failed.attemptList.map((a) => a.state)).toEqual(['failed', 'failed']);
@@ -104,13 +130,21 @@ describe('REST API (real Redis and PostgreSQL)', () => {
 
   it('pause with a note and resume, as the CLI sees it; writes must be same-origin JSON', async () => {
     const { call } = await startWithWeb();
-    const paused = await call<ScheduleView>('/api/v1/schedules/flaky/pause', { method: 'POST', body: { note: 'noisy' } });
+    const paused = await call<ScheduleView>('/api/v1/schedules/flaky/pause', {
+      method: 'POST',
+      body: { note: 'noisy' },
+    });
     expect(paused.json()).toMatchObject({ paused: true, switch: { note: 'noisy', by: 'api:local' } });
-    expect((await runCli(['list'], s.env)).stdout).toMatch(/flaky\s+sleep\s+every 300ms\s+paused.*api:local.*noisy/);
+    expect((await runCli(['list'], s.env)).stdout).toMatch(
+      /flaky\s+sleep\s+every 300ms\s+paused.*api:local.*noisy/,
+    );
     const resumed = await call<ScheduleView>('/api/v1/schedules/flaky/resume', { method: 'POST', body: {} });
     expect(resumed.json()).toMatchObject({ paused: false, switch: { by: 'api:local' } });
 
-    const form = await call('/api/v1/schedules/flaky/pause', { method: 'POST', headers: { 'content-type': 'text/plain' } });
+    const form = await call('/api/v1/schedules/flaky/pause', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(form.status).toBe(415);
     const crossSite = await call('/api/v1/schedules/flaky/pause', {
       method: 'POST',
@@ -125,7 +159,11 @@ describe('REST API (real Redis and PostgreSQL)', () => {
 describe('auth', () => {
   it('with credentials set, everything but /health needs them: basic or Bearer', async () => {
     const token = 'a-token-of-sixteen-or-more';
-    const { app, call } = await startWithWeb({ WEB_USERNAME: 'ops', WEB_PASSWORD: 'correct-horse', API_TOKEN: token });
+    const { app, call } = await startWithWeb({
+      WEB_USERNAME: 'ops',
+      WEB_PASSWORD: 'correct-horse',
+      API_TOKEN: token,
+    });
     for (const path of ['/api/v1/schedules', '/schedules', '/ui', '/metrics', '/api/v1/openapi.json']) {
       const response = await call(path);
       expect(response.status, path).toBe(401);
@@ -134,15 +172,22 @@ describe('auth', () => {
     expect((await call('/schedules')).headers.get('www-authenticate')).toMatch(/^Basic/);
     expect((await call('/health')).status).toBe(200);
 
-    const basic = client(app, { authorization: `Basic ${Buffer.from('ops:correct-horse').toString('base64')}` });
-    const wrong = client(app, { authorization: `Basic ${Buffer.from('ops:wrong-horse!').toString('base64')}` });
+    const basic = client(app, {
+      authorization: `Basic ${Buffer.from('ops:correct-horse').toString('base64')}`,
+    });
+    const wrong = client(app, {
+      authorization: `Basic ${Buffer.from('ops:wrong-horse!').toString('base64')}`,
+    });
     const bearer = client(app, { authorization: `Bearer ${token}` });
     expect((await basic('/api/v1/schedules')).status).toBe(200);
     expect((await basic('/metrics')).status).toBe(200);
     expect((await wrong('/api/v1/schedules')).status).toBe(401);
     const pause = await bearer<ScheduleView>('/api/v1/schedules/nap/pause', { method: 'POST', body: {} });
     expect(pause.json().switch.by).toBe('api:token');
-    expect((await basic<ScheduleView>('/api/v1/schedules/nap/resume', { method: 'POST', body: {} })).json().switch.by).toBe('api:ops');
+    expect(
+      (await basic<ScheduleView>('/api/v1/schedules/nap/resume', { method: 'POST', body: {} })).json().switch
+        .by,
+    ).toBe('api:ops');
   });
 
   it('read-only: the API and Bull Board refuse changes, reads still work', async () => {
@@ -180,7 +225,10 @@ describe('Bull Board, coherent with the control plane', () => {
 
     const runNow = await call('/ui/api/queues/nap/job-schedulers/nap/run', { method: 'PUT' });
     expect(runNow.status).toBe(200);
-    const badAdd = await call<{ message: string }>('/ui/api/queues/nap/add', { method: 'POST', body: { name: 'x', data: { ms: -1 } } });
+    const badAdd = await call<{ message: string }>('/ui/api/queues/nap/add', {
+      method: 'POST',
+      body: { name: 'x', data: { ms: -1 } },
+    });
     expect(badAdd.status).toBe(400);
     expect(badAdd.json().message).toMatch(/^ms: /);
     const runs = await waitFor(async () => {
@@ -189,7 +237,10 @@ describe('Bull Board, coherent with the control plane', () => {
     }, 'the Run-now run');
     expect(runs[0]).toMatchObject({ trigger: 'manual', triggeredBy: 'bull-board:local' });
 
-    const edit = await call<{ message: string }>('/ui/api/queues/nap/job-schedulers/nap', { method: 'PATCH', body: {} });
+    const edit = await call<{ message: string }>('/ui/api/queues/nap/job-schedulers/nap', {
+      method: 'PATCH',
+      body: {},
+    });
     expect(edit.status).toBe(403);
     expect(edit.json().message).toMatch(/schedules\.yaml owns timing/);
     expect((await call('/ui/api/queues/nap/job-schedulers/nap/remove', { method: 'PUT' })).status).toBe(403);

@@ -43,11 +43,36 @@ afterAll(async () => {
 
 describe('the grid and run-list queries follow an index (plans at 200k runs)', () => {
   it.each([
-    ['grid window', (d: pg.Pool) => runsInWindow(d, ['producer', 'consumer'], { from: new Date(Date.now() - 300_000), to: new Date(), perRow: 200 })],
-    ['grid window, failed only', (d: pg.Pool) => runsInWindow(d, ['producer'], { from: new Date(Date.now() - 3_600_000), to: new Date(), perRow: 200, states: ['failed'] })],
+    [
+      'grid window',
+      (d: pg.Pool) =>
+        runsInWindow(d, ['producer', 'consumer'], {
+          from: new Date(Date.now() - 300_000),
+          to: new Date(),
+          perRow: 200,
+        }),
+    ],
+    [
+      'grid window, failed only',
+      (d: pg.Pool) =>
+        runsInWindow(d, ['producer'], {
+          from: new Date(Date.now() - 3_600_000),
+          to: new Date(),
+          perRow: 200,
+          states: ['failed'],
+        }),
+    ],
     ['last run per schedule', (d: pg.Pool) => lastRuns(d, ['producer', 'consumer', 'heartbeat'])],
     ['run list page', (d: pg.Pool) => pageOfRuns(d, 'consumer', { limit: 51 })],
-    ['run list page, by state, after a cursor', (d: pg.Pool) => pageOfRuns(d, 'consumer', { limit: 51, states: ['failed'], before: { dueAt: new Date(Date.now() - 60_000), runId: 'repeat:60' } })],
+    [
+      'run list page, by state, after a cursor',
+      (d: pg.Pool) =>
+        pageOfRuns(d, 'consumer', {
+          limit: 51,
+          states: ['failed'],
+          before: { dueAt: new Date(Date.now() - 60_000), runId: 'repeat:60' },
+        }),
+    ],
     ['one run', (d: pg.Pool) => findRun(d, 'consumer', 'repeat:3')],
     ['failing streak', (d: pg.Pool) => failingStreak(d, 'consumer', 4)],
   ])('%s', async (_what, query) => {

@@ -27,7 +27,9 @@ export function registerList(program: Command): void {
             stateOf(s, view.fileError !== null),
             s.nextRunAt ?? '-',
             s.lastRun ? `${s.lastRun.state} ${s.lastRun.dueAt}` : '-',
-            s.switch.by ? `${s.paused ? 'paused' : 'resumed'} by ${s.switch.by} ${s.switch.at} ${s.switch.note ?? ''}` : '',
+            s.switch.by
+              ? `${s.paused ? 'paused' : 'resumed'} by ${s.switch.by} ${s.switch.at} ${s.switch.note ?? ''}`
+              : '',
           ]),
         );
         if (view.fileError) {

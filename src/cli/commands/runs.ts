@@ -13,7 +13,8 @@ export function positiveInt(value: string): number {
 function runStates(value: string): RunState[] {
   const states = value.split(',');
   const wrong = states.filter((state) => !(RUN_STATES as readonly string[]).includes(state));
-  if (wrong.length) throw new InvalidArgumentError(`expected states from ${RUN_STATES.join(', ')} (got ${wrong.join(', ')})`);
+  if (wrong.length)
+    throw new InvalidArgumentError(`expected states from ${RUN_STATES.join(', ')} (got ${wrong.join(', ')})`);
   return states as RunState[];
 }
 
@@ -22,7 +23,14 @@ const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFix
 function line(run: RunSummary): string {
   const outcome = run.error ?? '';
   const attempts = run.attempts > 1 ? `${run.attempts} attempts` : '';
-  return [run.dueAt, run.runId.padEnd(30), run.state.padEnd(9), seconds(run.durationMs).padStart(8), attempts, outcome]
+  return [
+    run.dueAt,
+    run.runId.padEnd(30),
+    run.state.padEnd(9),
+    seconds(run.durationMs).padStart(8),
+    attempts,
+    outcome,
+  ]
     .join('  ')
     .trimEnd();
 }
@@ -34,20 +42,34 @@ export function registerRuns(program: Command): void {
     .argument('<schedule>', 'schedule name')
     .argument('[runId]', 'one run: params, result, error, attempts and log lines')
     .option('-n, --limit <count>', 'how many runs to show', positiveInt, 20)
-    .option('-s, --state <states>', `only runs in these states (comma-separated: ${RUN_STATES.join(', ')})`, runStates)
+    .option(
+      '-s, --state <states>',
+      `only runs in these states (comma-separated: ${RUN_STATES.join(', ')})`,
+      runStates,
+    )
     .option('--json', 'print JSON (as the API returns it)')
     .action(
-      action(async ({ config }, schedule: string, runId: string | undefined, options: { limit: number; state?: RunState[]; json?: boolean }) => {
-        await withControl(config, async (control) => {
-          if (runId) {
-            console.log(JSON.stringify(await getRun(control, schedule, runId), null, 2));
-            return;
-          }
-          const page = await listRuns(control, schedule, { limit: options.limit, ...(options.state ? { states: options.state } : {}) });
-          if (page.runs.length === 0) console.log(`no runs recorded for '${schedule}'`);
-          for (const run of page.runs) console.log(options.json ? JSON.stringify(run) : line(run));
-        });
-        return 0;
-      }),
+      action(
+        async (
+          { config },
+          schedule: string,
+          runId: string | undefined,
+          options: { limit: number; state?: RunState[]; json?: boolean },
+        ) => {
+          await withControl(config, async (control) => {
+            if (runId) {
+              console.log(JSON.stringify(await getRun(control, schedule, runId), null, 2));
+              return;
+            }
+            const page = await listRuns(control, schedule, {
+              limit: options.limit,
+              ...(options.state ? { states: options.state } : {}),
+            });
+            if (page.runs.length === 0) console.log(`no runs recorded for '${schedule}'`);
+            for (const run of page.runs) console.log(options.json ? JSON.stringify(run) : line(run));
+          });
+          return 0;
+        },
+      ),
     );
 }

@@ -56,11 +56,14 @@ export function registerTrigger(program: Command): void {
               await events?.waitUntilReady();
               const run = await triggerRun(control, name, { params: options.param ?? {}, by: cliUser() });
               console.log(`triggered ${name} as run ${run.runId} with ${JSON.stringify(run.params)}`);
-              if (run.waitsForResume) console.log(`note: ${name} is paused; the run waits until it is resumed`);
+              if (run.waitsForResume)
+                console.log(`note: ${name} is paused; the run waits until it is resumed`);
               if (!events) return 0;
               const job = await control.queues.get(name).getJob(run.runId);
               try {
-                console.log(JSON.stringify(await job?.waitUntilFinished(events, options.waitTimeout), null, 2));
+                console.log(
+                  JSON.stringify(await job?.waitUntilFinished(events, options.waitTimeout), null, 2),
+                );
                 return 0;
               } catch (error) {
                 process.stderr.write(`error: run ${run.runId} failed: ${(error as Error).message}\n`);

@@ -6,7 +6,9 @@ import { untilSignal } from '../until-signal';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run workers only (scale out): one per schedule queue of the schedules file; /health, /ready, /metrics on WORKER_PORT')
+    .description(
+      'run workers only (scale out): one per schedule queue of the schedules file; /health, /ready, /metrics on WORKER_PORT',
+    )
     .option('--no-web', 'do not serve /health, /ready and /metrics')
     .action(
       action(async ({ config, log }, options: { web: boolean }) => {

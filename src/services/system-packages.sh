@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs, with apt, the system programs the native service launcher needs and this
-# machine lacks: Java and Maven (Kafka from Maven Central), redis-server, PostgreSQL.
+# Installs, with apt, the system programs the native service launcher and the tests need and this
+# machine lacks: Java and Maven (Kafka from Maven Central), redis-server, PostgreSQL, and Chromium
+# with a font (the grid's browser tests drive Debian's chromium through playwright-core).
 # Does nothing when all are present. Used by .ci/run; safe to run by hand (as root).
 set -euo pipefail
 
@@ -11,6 +12,8 @@ command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v redis-server >/dev/null || need+=(redis-server)
 have_pg || need+=(postgresql)
+command -v chromium >/dev/null || need+=(chromium)
+[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || need+=(fonts-dejavu-core)
 
 if ((${#need[@]} == 0)); then exit 0; fi
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SchedulerApp } from '../../src/app/scheduler-app';
+import { SchedulerTest, sleep, waitFor } from '../scheduler/support';
+
+/** Screenshots of each step, kept as test artifacts (git-ignored). */
+const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const SCHEDULES = `schedules:
+  tick:
+    job: sleep
+    description: ticks every 400 ms
+    every: 400ms
+    params: { ms: 30 }
+  broken:
+    job: sleep
+    description: always fails
+    every: 700ms
+    params: { failAttempts: 99 }
+  nap:
+    job: sleep
+    description: runs only when triggered
+    cron: "0 0 * * *"
+    params: { ms: 5 }
+`;
+
+let browser: Browser;
+let s: SchedulerTest;
+
+beforeAll(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+afterAll(() => browser?.close());
+afterEach(() => s.cleanup());
+
+/** A page that records console errors and any request leaving the machine. */
+async function openPage(app: SchedulerApp, pathname: string) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const consoleErrors: string[] = [];
+  const external: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(error.message));
+  page.on('request', (request) => {
+    const host = new URL(request.url()).hostname;
+    if (!['127.0.0.1', 'localhost'].includes(host) && !request.url().startsWith('data:'))
+      external.push(request.url());
+  });
+  await page.goto(`${app.web?.url}${pathname}`);
+  return { page, consoleErrors, external };
+}
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(ARTIFACTS, `grid-${name}.png`), fullPage: true });
+const bars = (page: Page, schedule: string, state = '') =>
+  page.locator(`.strip button.bar${state ? `.state-${state}` : ''}[data-schedule="${schedule}"]`);
+const completedRuns = async (schedule: string) =>
+  (await s.runs(schedule)).filter((run) => run.state === 'completed').length;
+
+describe('the schedules grid in a real Chromium (real Redis and PostgreSQL)', () => {
+  it('shows runs live, toggles a schedule off and on, triggers with params, opens a failed run', async () => {
+    s = new SchedulerTest('grid');
+    s.writeSchedules(SCHEDULES);
+    const app = await s.start({ web: true });
+    const { page, consoleErrors, external } = await openPage(app, '/schedules?window=1m');
+
+    // Runs appear without reloading the page.
+    await page.locator('tr.schedule-row[data-schedule="tick"]').waitFor();
+    await waitFor(
+      async () => (await bars(page, 'tick', 'completed').count()) >= 3,
+      'three tick bars',
+      20_000,
+    );
+    await shot(page, '1-live');
+
+    // Off: the switch asks for a note, then no run for three intervals.
+    await page.locator('input.switch[aria-label="toggle tick"]').click();
+    await page.locator('form.pause-form input[name=note]').fill('quiet please');
+    await page.locator('form.pause-form button[type=submit]').click();
+    await page
+      .locator('tr.schedule-row[data-schedule="tick"] .col-note', { hasText: 'quiet please' })
+      .waitFor();
+    // Let a run that had already started finish, then count.
+    await waitFor(
+      async () => !(await s.runs('tick')).some((r) => r.state === 'active'),
+      'no tick run active',
+    );
+    const atPause = (await s.runs('tick')).length;
+    await sleep(3 * 400 + 200);
+    expect((await s.runs('tick')).length).toBe(atPause);
+    expect(await page.locator('input.switch[aria-label="toggle tick"]').isChecked()).toBe(false);
+    await shot(page, '2-paused');
+
+    // On again: runs resume.
+    await page.locator('input.switch[aria-label="toggle tick"]').click();
+    await waitFor(async () => (await s.runs('tick')).length >= atPause + 2, 'tick running again', 10_000);
+
+    // Trigger with params: a bad one is shown inline by name, a good one runs and shows its result.
+    await page.locator('button.trigger-button[aria-label="Trigger nap"]').click();
+    const form = page.locator('#trigger-form');
+    await form.locator('textarea[name=params]').fill('{ "ms": "long" }');
+    await form.locator('button[type=submit]').click();
+    await form.locator('li.field-error', { hasText: 'ms' }).waitFor();
+    await shot(page, '3-trigger-error');
+    await form.locator('textarea[name=params]').fill('{ "ms": 42 }');
+    await form.locator('button[type=submit]').click();
+    await form.locator('.form-ok', { hasText: 'triggered run' }).waitFor();
+    await waitFor(async () => (await completedRuns('nap')) === 1, 'the triggered nap run');
+    await bars(page, 'nap', 'completed').first().waitFor();
+    await bars(page, 'nap', 'completed').first().click();
+    const detail = page.locator('#run-detail');
+    await detail.locator('.part-result', { hasText: 'sleptMs' }).waitFor();
+    await expect(detail.locator('.part-params').textContent()).resolves.toContain('42');
+    await shot(page, '4-triggered-run');
+
+    // A failed run: its error, from the bar (after closing the open run).
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'hidden' });
+    await bars(page, 'broken', 'failed').first().click();
+    await detail.locator('.run-error', { hasText: 'failing attempt 1 on purpose' }).waitFor();
+    expect(page.url()).toMatch(/#run=broken\//);
+    await shot(page, '5-failed-run');
+
+    // Only the 400 of the bad trigger may show as a console error; nothing left the machine.
+    expect(consoleErrors.filter((text) => !/status of 400/.test(text))).toEqual([]);
+    expect(external).toEqual([]);
+
+    // Bull Board loads offline too (its Google Fonts link is removed).
+    const board = await openPage(app, '/ui');
+    await board.page.getByText('tick').first().waitFor();
+    await shot(board.page, '6-bull-board');
+    expect(board.external).toEqual([]);
+    expect(board.consoleErrors).toEqual([]);
+  }, 90_000);
+});

@@ -60,7 +60,7 @@ export default async function gridBench(): Promise<void> {
       metrics: new Metrics(() => []),
       ready: async () => ({}),
       mount: mountSchedulerUi(control, board, log),
-      what: 'bench web UI',
+      exposure: { what: 'the bench web UI' },
     });
     try {
       const time = (label: string, url: string) => timeRequests(label, `${web.url}${url}`);

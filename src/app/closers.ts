@@ -10,8 +10,18 @@ export class Closers {
     this.stack.push(close);
   }
 
+  /** Closes everything, even past a closer that fails; the failures are thrown together at the end. */
   async closeAll(): Promise<void> {
-    for (let close = this.stack.pop(); close; close = this.stack.pop()) await close();
+    const failures: unknown[] = [];
+    for (let close = this.stack.pop(); close; close = this.stack.pop()) {
+      try {
+        await close();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new AggregateError(failures, `${failures.length} parts failed to stop`);
   }
 
   /** Runs a start-up; if it throws, closes everything opened so far and rethrows. */

@@ -68,15 +68,6 @@ export async function startSchedulerApp(
     closers.add(() => queues.close());
     await warnIfCoarseRedisTimer(connection, log);
 
-    const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
-    const workers = options.workers
-      ? await startWorkers(source, connection, config, log, {
-          ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
-          ...options.workerTuning,
-        })
-      : undefined;
-    if (workers) closers.add(() => workers.stop());
-
     const states = new ScheduleStates(db);
     const scheduler = new Scheduler({
       source,
@@ -87,6 +78,15 @@ export async function startSchedulerApp(
     });
     await scheduler.start();
     closers.add(() => scheduler.stop());
+    // Workers after the first reconcile: a queue PostgreSQL says is paused is paused before any run.
+    const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
+    const workers = options.workers
+      ? await startWorkers(source, connection, config, log, {
+          ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
+          ...options.workerTuning,
+        })
+      : undefined;
+    if (workers) closers.add(() => workers.stop());
     source.watch();
     closers.add(() => source.close());
 
@@ -134,7 +134,7 @@ async function serveUi(
     metrics,
     ready: readinessOf(control.queues.connection, control.db, config),
     mount: mountSchedulerUi(control, board, log),
-    what: 'the web UI',
+    exposure: { what: 'the web UI' },
   }).catch((error: Error) => {
     throw new Error(
       `cannot serve the web UI on ${config.web.host}:${config.web.port} (WEB_HOST/WEB_PORT): ${error.message}`,

@@ -27,7 +27,8 @@ export async function startWorkerApp(
   options: { web: boolean; tuning?: WorkerTuning },
 ): Promise<WorkerApp> {
   const web = { ...config.web, port: config.workerPort };
-  if (options.web) assertSafeToServe(web, "the worker's health port");
+  const exposure = { what: `the worker's /metrics (WORKER_PORT; or --no-web)`, risk: 'read its metrics' };
+  if (options.web) assertSafeToServe(web, exposure.what, exposure.risk);
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);
@@ -51,7 +52,7 @@ export async function startWorkerApp(
       server = await startWebServer(web, log, {
         metrics,
         ready: readinessOf(connection, db, config),
-        what: "the worker's health port",
+        exposure,
       });
       closers.add(() => server?.close());
     }

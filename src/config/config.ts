@@ -1,23 +1,18 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { HTTP, urlWith } from './url';
 
 /** A `host:port` pair, as used by KAFKA_BROKERS. */
 const hostPort = z
   .string()
   .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9092');
 
-const urlWithProtocol = (protocols: string[], example: string) =>
-  z.string().refine(
-    (value) => {
-      try {
-        const url = new URL(value);
-        return protocols.includes(url.protocol) && url.hostname !== '';
-      } catch {
-        return false;
-      }
-    },
-    { message: `expected a URL like ${example}` },
-  );
+const urlWithProtocol = (protocols: readonly string[], example: string) =>
+  z
+    .string()
+    .refine((value) => urlWith(value, protocols) !== undefined, {
+      message: `expected a URL like ${example}`,
+    });
 
 /** 0 asks the system for any free port (tests, several schedulers on one machine). */
 const PORT_RANGE = 'expected a port from 0 (any free port) to 65535';
@@ -55,7 +50,7 @@ const envSchema = z.object({
   SCHEDULES_FILE: z.string().min(1).default('schedules.yaml'),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: port.default(3000),
-  WEB_PUBLIC_URL: urlWithProtocol(['http:', 'https:'], 'https://tickflow.example.com').optional(),
+  WEB_PUBLIC_URL: urlWithProtocol(HTTP, 'https://tickflow.example.com').optional(),
   WEB_USERNAME: z.string().min(1).optional(),
   WEB_PASSWORD: z.string().min(8, 'expected at least 8 characters').optional(),
   API_TOKEN: z

@@ -30,7 +30,7 @@ export interface Control {
 }
 
 /** A Control for a one-shot command: reads the file once; `close()` ends its connections. */
-export async function openControl(config: Config): Promise<Control & { close(): Promise<void> }> {
+async function openControl(config: Config): Promise<Control & { close(): Promise<void> }> {
   const file = await readFileState(config.schedulesFile);
   const db = createPool(config, 2);
   const connection = bullConnection(config.redisUrl);

@@ -1,7 +1,7 @@
 import { findRun, pageOfRuns } from '../db/run-history';
 import type { Control } from './control';
-import { InvalidInputError, NotFoundError, unknownSchedule } from './errors';
-import { knownNames } from './schedules';
+import { InvalidInputError, NotFoundError } from './errors';
+import { requireSchedule } from './schedules';
 import type { RunDetail, RunPage, RunState } from './views';
 
 export interface RunQuery {
@@ -13,7 +13,7 @@ export interface RunQuery {
 
 /** A page of a schedule's runs, newest first: `tickflow runs` and `GET .../runs`. */
 export async function listRuns(control: Control, name: string, query: RunQuery): Promise<RunPage> {
-  await assertKnown(control, name);
+  await requireSchedule(control, name, { removedToo: true });
   const before = query.before === undefined ? undefined : decodeCursor(query.before);
   const rows = await pageOfRuns(control.db, name, {
     limit: query.limit + 1,
@@ -29,7 +29,7 @@ export async function listRuns(control: Control, name: string, query: RunQuery):
 export async function getRun(control: Control, name: string, runId: string): Promise<RunDetail> {
   const stored = await findRun(control.db, name, runId);
   if (!stored) {
-    await assertKnown(control, name);
+    await requireSchedule(control, name, { removedToo: true });
     throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
   }
   const queue = control.queues.get(name);
@@ -49,14 +49,6 @@ export async function getRun(control: Control, name: string, runId: string): Pro
         ? `${control.boardPath}/queue/${encodeURIComponent(name)}/${encodeURIComponent(runId)}`
         : null,
   };
-}
-
-async function assertKnown(control: Control, name: string): Promise<void> {
-  const known = await knownNames(control);
-  if (known.includes(name)) return;
-  // A schedule gone from the file still has its history.
-  const state = await control.states.get(name);
-  if (!state) throw unknownSchedule(name, known);
 }
 
 const encodeCursor = (dueAt: string, runId: string) =>

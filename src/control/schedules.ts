@@ -26,7 +26,8 @@ export async function listSchedules(control: Control, window?: GridWindow): Prom
   const names = [...new Set([...inFile.map((s) => s.name), ...managed])];
   const [views, runs] = await Promise.all([
     viewsOf(control, names, states),
-    window ? runsInWindow(control.db, names, window) : Promise.resolve([]),
+    // One more than shown: whether a row has older runs in the window is then known, not guessed.
+    window ? runsInWindow(control.db, names, { ...window, perRow: window.perRow + 1 }) : Promise.resolve([]),
   ]);
   return {
     file: file.path,
@@ -38,10 +39,8 @@ export async function listSchedules(control: Control, window?: GridWindow): Prom
 }
 
 export async function getSchedule(control: Control, name: string): Promise<ScheduleView> {
-  const inFile = control.file().current?.schedules.some((s) => s.name === name);
+  await requireSchedule(control, name);
   const state = await control.states.get(name);
-  if (!inFile && (!state || state.removedAt || !state.appliedAt))
-    throw unknownSchedule(name, await knownNames(control));
   const [view] = await viewsOf(control, [name], state ? [state] : []);
   return view as ScheduleView;
 }
@@ -50,6 +49,21 @@ export async function getSchedule(control: Control, name: string): Promise<Sched
 export async function knownNames(control: Control): Promise<string[]> {
   const inFile = control.file().current?.schedules.map((s) => s.name) ?? [];
   return [...new Set([...inFile, ...(await control.states.managed())])];
+}
+
+/**
+ * Throws NotFoundError naming the known schedules unless `name` is one; `removedToo` also accepts
+ * a schedule gone from the file, whose history is still there to read.
+ */
+export async function requireSchedule(
+  control: Control,
+  name: string,
+  options: { removedToo?: boolean } = {},
+): Promise<void> {
+  const known = await knownNames(control);
+  if (known.includes(name)) return;
+  if (options.removedToo && (await control.states.get(name))) return;
+  throw unknownSchedule(name, known);
 }
 
 async function viewsOf(control: Control, names: string[], states: ScheduleState[]): Promise<ScheduleView[]> {
@@ -114,10 +128,7 @@ function windowOf(
 ): NonNullable<SchedulesView['window']> {
   const bySchedule: Record<string, RunSummary[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (const run of runs) bySchedule[run.schedule]?.push(run);
-  return {
-    from: window.from.toISOString(),
-    to: window.to.toISOString(),
-    runs: bySchedule,
-    capped: names.filter((name) => (bySchedule[name]?.length ?? 0) >= window.perRow),
-  };
+  const capped = names.filter((name) => (bySchedule[name]?.length ?? 0) > window.perRow);
+  for (const rows of Object.values(bySchedule)) rows.splice(window.perRow);
+  return { from: window.from.toISOString(), to: window.to.toISOString(), runs: bySchedule, capped };
 }

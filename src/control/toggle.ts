@@ -1,6 +1,6 @@
 import type { Control } from './control';
-import { ReadOnlyError, unknownSchedule } from './errors';
-import { getSchedule, knownNames } from './schedules';
+import { NotFoundError, ReadOnlyError } from './errors';
+import { getSchedule, requireSchedule } from './schedules';
 import type { ScheduleView } from './views';
 
 export interface ToggleRequest {
@@ -22,14 +22,9 @@ export async function setPaused(
   request: ToggleRequest,
 ): Promise<ScheduleView> {
   if (control.readOnly) throw new ReadOnlyError();
-  const known = await knownNames(control);
-  if (!known.includes(name)) throw unknownSchedule(name, known);
+  await requireSchedule(control, name);
   await control.states.locked(name, async (state) => {
-    if (!state.row)
-      throw unknownSchedule(
-        name,
-        known.filter((n) => n !== name),
-      );
+    if (!state.row || state.row.removedAt) throw notSetUp(name);
     const queue = control.queues.get(name);
     if (request.paused) await queue.pause();
     else await queue.resume();
@@ -37,3 +32,8 @@ export async function setPaused(
   });
   return getSchedule(control, name);
 }
+
+const notSetUp = (name: string) =>
+  new NotFoundError(
+    `schedule "${name}" is in the schedules file but not set up (or being removed): start \`tickflow scheduler\` and try again`,
+  );

@@ -13,7 +13,7 @@ export const RUN_STATES = ['queued', 'active', 'retrying', 'completed', 'failed'
 export const runState = z.enum(RUN_STATES);
 export type RunState = z.infer<typeof runState>;
 
-export const switchView = z
+const switchView = z
   .object({
     paused: z.boolean(),
     note: z.string().nullable().describe('why, as given with the pause'),
@@ -46,7 +46,7 @@ export const runSummary = z
   .describe('One run (all its attempts) in a list');
 export type RunSummary = z.infer<typeof runSummary>;
 
-export const attemptView = z.object({
+const attemptView = z.object({
   attempt: z.number().int(),
   state: z.enum(['active', 'completed', 'failed']),
   startedAt: when,
@@ -86,7 +86,7 @@ export const scheduleView = z.object({
 });
 export type ScheduleView = z.infer<typeof scheduleView>;
 
-export const fileErrorView = z
+const fileErrorView = z
   .object({
     message: z.string(),
     problems: z.array(

@@ -22,7 +22,8 @@ export interface LockedState {
   /** The row as it was when locked; undefined for a schedule never seen before. */
   row: ScheduleState | undefined;
   setSwitch(change: Pick<ScheduleSwitch, 'paused' | 'note' | 'changedBy'>): Promise<void>;
-  setApplied(applied: { fileEnabled: boolean; spec?: unknown }): Promise<void>;
+  /** What the reconciler applied: the file's `enabled:` and the scheduler spec now in BullMQ. */
+  setApplied(applied: { fileEnabled: boolean; spec: unknown }): Promise<void>;
   setRemoved(): Promise<void>;
 }
 
@@ -104,11 +105,9 @@ function lockedStatements(
     },
     async setApplied({ fileEnabled, spec }) {
       await client.query(
-        `update schedule_state
-            set file_enabled = $2, removed_at = null,
-                spec = coalesce($3, spec), applied_at = case when $3::jsonb is null then applied_at else now() end
+        `update schedule_state set file_enabled = $2, spec = $3, applied_at = now(), removed_at = null
           where schedule = $1`,
-        [schedule, fileEnabled, spec === undefined ? null : JSON.stringify(spec)],
+        [schedule, fileEnabled, JSON.stringify(spec)],
       );
     },
     async setRemoved() {

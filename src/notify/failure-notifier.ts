@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HTTP, urlWith } from '../config/url';
 import type { Logger } from '../log/logger';
 
 /** A schedule's `notify:` from schedules.yaml. */
@@ -83,7 +84,7 @@ export class FailureNotifier {
 
   private async send(target: NotifyTarget, run: FailedRun): Promise<NotifyOutcome> {
     const context = { schedule: run.schedule, runId: run.runId };
-    const url = parseHttpUrl(target.onFailure);
+    const url = urlWith(target.onFailure, HTTP);
     if (!url) {
       this.log.warn(context, 'failure notification not sent: notify.onFailure is not an http(s) URL');
       return 'failed';
@@ -153,10 +154,4 @@ export class FailureNotifier {
     const text = err?.cause?.code ?? err?.cause?.message ?? err?.message ?? String(error);
     return text.split(url.href).join(url.origin);
   }
-}
-
-function parseHttpUrl(text: string): URL | undefined {
-  if (!URL.canParse(text)) return undefined;
-  const url = new URL(text);
-  return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
 }

@@ -14,7 +14,7 @@ export interface Change {
 }
 
 /** Who a switch flipped by the file's `enabled:` is attributed to. */
-export const FILE_AUTHOR = 'schedules.yaml';
+const FILE_AUTHOR = 'schedules.yaml';
 
 /**
  * Brings BullMQ in line with the schedules and with PostgreSQL's switches, by difference: a job
@@ -42,9 +42,13 @@ export async function reconcile(
   const wanted = new Set(schedules.map((s) => s.name));
   for (const name of await states.managed()) {
     if (wanted.has(name)) continue;
-    await states.locked(name, (state) => removeSchedule(queues.get(name), state));
-    await queues.drop(name);
-    changes.push({ schedule: name, kind: 'removed' });
+    try {
+      await states.locked(name, (state) => removeSchedule(queues.get(name), state));
+      await queues.drop(name);
+      changes.push({ schedule: name, kind: 'removed' });
+    } catch (error) {
+      log.error({ err: error, schedule: name }, `could not remove schedule ${name}`);
+    }
   }
   for (const change of changes) log.info(change, `schedule ${change.schedule} ${change.kind}`);
   return changes;
@@ -53,8 +57,10 @@ export async function reconcile(
 async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState): Promise<Change[]> {
   const changes: Change[] = [];
   const change = (kind: ChangeKind) => changes.push({ schedule: schedule.name, kind });
-  const toggle = fileToggle(schedule.enabled, state.row?.fileEnabled ?? undefined);
-  const paused = toggle ? toggle === 'pause' : (state.row?.paused ?? false);
+  const adopted = state.row ? undefined : await adoptFromRedis(queue, schedule, state);
+  const fileEnabled = state.row?.fileEnabled ?? adopted?.fileEnabled;
+  const toggle = fileToggle(schedule.enabled, fileEnabled ?? undefined);
+  const paused = toggle ? toggle === 'pause' : (state.row?.paused ?? adopted?.paused ?? false);
   if (toggle) {
     const note = schedule.enabled ? null : 'enabled: false in the schedules file';
     await state.setSwitch({ paused, note, changedBy: FILE_AUTHOR });
@@ -66,7 +72,12 @@ async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState
   }
   await applyOverlap(queue, schedule);
   const spec = schedulerSpecOf(schedule);
-  const upsert = await upsertNeeded(queue, schedule.name, spec, state.row !== undefined);
+  const upsert = await upsertNeeded(
+    queue,
+    schedule.name,
+    spec,
+    state.row !== undefined || adopted !== undefined,
+  );
   if (upsert) {
     await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
     change(upsert);
@@ -75,10 +86,25 @@ async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState
     await queue.resume();
     change('resumed');
   }
-  if (upsert || toggle || state.row?.removedAt) {
-    await state.setApplied({ fileEnabled: schedule.enabled, ...(upsert ? { spec } : {}) });
-  }
+  if (upsert || toggle || !state.row || state.row.removedAt)
+    await state.setApplied({ fileEnabled: schedule.enabled, spec });
   return changes;
+}
+
+/**
+ * A schedule BullMQ already runs but PostgreSQL has never seen (set up before schedule_state
+ * existed): its queue's pause flag is the person's switch, and the file's `enabled:` is taken as
+ * applied, so the first pass changes nothing that was running.
+ */
+async function adoptFromRedis(
+  queue: Queue,
+  schedule: Schedule,
+  state: LockedState,
+): Promise<{ paused: boolean; fileEnabled: boolean } | undefined> {
+  if (!(await queue.getJobScheduler(schedule.name))) return undefined;
+  const paused = await queue.isPaused();
+  await state.setSwitch({ paused, note: null, changedBy: 'redis (before schedule_state)' });
+  return { paused, fileEnabled: schedule.enabled };
 }
 
 async function upsertNeeded(

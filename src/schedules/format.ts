@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HTTP, urlWith } from '../config/url';
 import { DURATION_HINT, parseDuration } from './duration';
 
 /**
@@ -46,7 +47,9 @@ const NOTIFY_URL_HINT =
 /** Where to POST when runs fail, and after how many failed runs in a row (a success ends the streak). */
 const notify = z.strictObject(
   {
-    onFailure: z.string({ error: NOTIFY_URL_HINT }).refine(isHttpUrl, NOTIFY_URL_HINT),
+    onFailure: z
+      .string({ error: NOTIFY_URL_HINT })
+      .refine((text) => urlWith(text, HTTP) !== undefined, NOTIFY_URL_HINT),
     after: z
       .number({ error: 'expected a whole number of failed runs in a row for after, e.g. 3' })
       .int('expected a whole number of failed runs in a row for after')
@@ -106,12 +109,6 @@ export const fileSchema = z.strictObject(
   },
   { error: 'expected a map with schedules: (and optionally defaults: and topics:)' },
 );
-
-function isHttpUrl(text: string): boolean {
-  if (!URL.canParse(text)) return false;
-  const { protocol, hostname } = new URL(text);
-  return (protocol === 'http:' || protocol === 'https:') && hostname !== '';
-}
 
 export type RawSchedule = z.output<typeof scheduleSchema>;
 export type RawDefaults = NonNullable<z.output<typeof defaultsSchema>>;

@@ -3,14 +3,19 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
 import type { Control } from '../control/control';
 import { knownNames } from '../control/schedules';
 import { setPaused } from '../control/toggle';
 import { triggerRun } from '../control/trigger';
 import { userOf } from './auth';
 import { httpErrorOf } from './errors';
+import { jsonBody, jsonErrors } from './json';
 
 export const BOARD_PATH = '/ui';
+
+const MOVES_SLOT =
+  "this would move a scheduled run's time, which schedules.yaml owns: use Run now (or Trigger in the grid) to run it now";
 
 const OWNED_BY_FILE =
   'schedules.yaml owns timing, params and overlap: edit the file (the scheduler applies it within 2 s); ' +
@@ -23,11 +28,26 @@ const REFUSED: [method: 'put' | 'patch', path: string, why: string][] = [
   ['put', '/api/queues/:queueName/concurrency', OWNED_BY_FILE],
   ['put', '/api/queues/:queueName/obliterate', OWNED_BY_FILE],
   [
+    'put',
+    '/api/queues/:queueName/rate-limit',
+    `a rate limit is a pause nobody records: pause the schedule instead. ${OWNED_BY_FILE}`,
+  ],
+  ['put', '/api/queues/:queueName/promote', MOVES_SLOT],
+  ['put', '/api/queues/:queueName/:jobId/promote', MOVES_SLOT],
+  ['patch', '/api/queues/:queueName/:jobId/delay', MOVES_SLOT],
+  [
     'patch',
     '/api/queues/:queueName/:jobId/update-data',
     "a run's params are checked when it is triggered: trigger a new run with the params instead",
   ],
 ];
+
+/** Bull Board's "Add job" body; its data are the run's params. */
+const addJobBody = z.object({
+  name: z.string().optional(),
+  data: z.record(z.string(), z.unknown(), { error: 'expected the params as a JSON object' }).default({}),
+  options: z.unknown().optional(),
+});
 
 export interface Board {
   router: express.Router;
@@ -102,19 +122,19 @@ function routeThroughControl(router: express.Router, control: Control): void {
   );
   router.post(
     '/api/queues/:queueName/add',
-    express.json(),
+    ...jsonBody,
     answer(async (req, res) => {
-      const data = (req.body as { data?: unknown } | undefined)?.data ?? {};
-      const params = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+      const { data: params } = addJobBody.parse(req.body);
       const run = await triggerRun(control, String(req.params.queueName), { params, by: by(res) });
       return { job: { id: run.runId, data: run.params }, status: 'waiting' };
     }),
   );
   for (const [method, path, why] of REFUSED) {
     router[method](path, (_req: Request, res: Response) => {
-      res.status(403).json({ error: 'Not here', message: why });
+      res.status(403).json({ error: 'Not offered by tickflow', message: why });
     });
   }
+  router.use(jsonErrors);
 }
 
 /** Bull Board's page links Google Fonts; offline that is a console error, and the CSS falls back to system fonts. */

@@ -1,6 +1,6 @@
 import { type ZodType, z } from 'zod';
 import { errorView, runDetail, runPage, schedulesView, scheduleView, triggeredRun } from '../control/views';
-import { API_PATH, apiInputs } from './api';
+import { API_PATH, apiInputs } from './api-inputs';
 
 const schema = (type: ZodType) =>
   z.toJSONSchema(type, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Control } from '../control/control';
 import type { Logger } from '../log/logger';
-import { API_PATH, apiRouter } from './api';
+import { apiRouter } from './api';
+import { API_PATH } from './api-inputs';
 import { BOARD_PATH, type Board } from './board';
 
 const STATIC_DIR = fileURLToPath(new URL('./static', import.meta.url));

@@ -13,8 +13,13 @@ export interface WebServerParts {
   ready: Readiness;
   /** What this process serves behind the credentials (the scheduler's UI and API; nothing for a worker). */
   mount?: (app: express.Express) => void;
-  /** For the refusal message: "the web UI", "the worker's health port". */
+  /** Who may reach it, for the refusal off loopback: what it is and what a stranger could do. */
+  exposure: Exposure;
+}
+
+export interface Exposure {
   what: string;
+  risk?: string;
 }
 
 export interface WebServer {
@@ -28,7 +33,7 @@ export interface WebServer {
  * listen off loopback without credentials.
  */
 export async function startWebServer(web: WebConfig, log: Logger, parts: WebServerParts): Promise<WebServer> {
-  assertSafeToServe(web, parts.what);
+  assertSafeToServe(web, parts.exposure.what, parts.exposure.risk);
   const app = express();
   app.disable('x-powered-by');
   const credentials = requireCredentials(web.auth);
@@ -43,7 +48,7 @@ export async function startWebServer(web: WebConfig, log: Logger, parts: WebServ
   app.get('/metrics', ...(web.metricsPublic ? [] : [credentials]), async (_req, res) => {
     res.type(parts.metrics.registry.contentType).send(await parts.metrics.registry.metrics());
   });
-  app.use(credentials, sameOriginWrites);
+  app.use(credentials, sameOriginWrites(web.publicUrl));
   parts.mount?.(app);
 
   const server = await listen(app, web.host, web.port);
@@ -53,7 +58,7 @@ export async function startWebServer(web: WebConfig, log: Logger, parts: WebServ
   const url = `http://${host}:${port}`;
   log.info(
     { url, auth: Boolean(web.auth.token || web.auth.username), readOnly: web.readOnly },
-    `${parts.what} at ${url}`,
+    `${parts.exposure.what} at ${url}`,
   );
   return {
     url,

@@ -65,14 +65,19 @@ export class JobRunsLog {
     );
   }
 
+  /**
+   * Records the attempt's end, with the worker's clock like its start (durations never mix two
+   * clocks). The run follows only its latest attempt: a late end of an attempt that lost its lock
+   * to a newer one does not overwrite the run.
+   */
   async finished(run: RunAttempt, outcome: RunOutcome): Promise<void> {
     const failed = outcome.state === 'failed';
     await this.db.query(
       `with attempt as (
-         update job_runs set state = $4, result = $5, error = $6, logs = $8, finished_at = now()
+         update job_runs set state = $4, result = $5, error = $6, logs = $8, finished_at = $9
           where schedule = $1 and job_id = $2 and attempt = $3)
-       update runs set state = $7, result = $5, error = $6, finished_at = now()
-        where schedule = $1 and run_id = $2`,
+       update runs set state = $7, result = $5, error = $6, finished_at = $9
+        where schedule = $1 and run_id = $2 and attempts <= $3`,
       [
         run.schedule,
         run.jobId,
@@ -82,7 +87,24 @@ export class JobRunsLog {
         failed ? outcome.error : null,
         failed && !outcome.final ? 'retrying' : outcome.state,
         JSON.stringify(outcome.logs),
+        new Date(),
       ],
+    );
+  }
+
+  /**
+   * A run BullMQ failed without running it (an attempt lost to stalls past the limit): the rows
+   * still marked active or queued are closed with BullMQ's reason, so none stays active for ever.
+   */
+  async failedOutside(schedule: string, runId: string, attempts: number, error: string): Promise<void> {
+    // Only up to the attempt that failed: a retry may already run elsewhere as the next one.
+    await this.db.query(
+      `with attempt as (
+         update job_runs set state = 'failed', error = $4, finished_at = now()
+          where schedule = $1 and job_id = $2 and attempt <= $3 and state = 'active')
+       update runs set state = 'failed', error = $4, finished_at = now()
+        where schedule = $1 and run_id = $2 and attempts <= $3 and state in ('active', 'queued')`,
+      [schedule, runId, attempts, error],
     );
   }
 }

@@ -64,7 +64,8 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     return result;
   } catch (error) {
     runLog.log.error({ err: error }, `attempt ${attempt.attempt} failed: ${(error as Error).message}`);
-    const final = error instanceof UnrecoverableError || attempt.attempt >= (job.opts.attempts ?? 1);
+    // BullMQ retries while attemptsMade + 1 < attempts (a stall starts an attempt without making one).
+    const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = (error as Error).message;
     await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
     if (final) await notifyFailure(deps, attempt, message);
@@ -120,7 +121,7 @@ async function record(log: Logger, write: () => Promise<void>): Promise<void> {
   try {
     await write();
   } catch (error) {
-    log.warn({ err: error }, 'could not record the run in job_runs');
+    log.warn({ err: error }, 'could not record the run in runs/job_runs');
   }
 }
 

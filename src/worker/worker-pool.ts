@@ -73,6 +73,15 @@ export class WorkerPool {
     });
     worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
+    // After runJob's own record this changes nothing; it closes runs BullMQ failed without running them.
+    worker.on('failed', (job, error) => {
+      if (!job?.id) return;
+      this.runs
+        .failedOutside(schedule.name, job.id, job.attemptsStarted, error.message)
+        .catch((failure) =>
+          log.warn({ err: failure, schedule: schedule.name }, 'could not close a failed run'),
+        );
+    });
     const { onFinished } = this.options;
     if (onFinished) {
       const seconds = (job: { processedOn?: number; finishedOn?: number }) =>

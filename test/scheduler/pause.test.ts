@@ -92,6 +92,20 @@ describe('pause and resume (real Redis and PostgreSQL)', () => {
     expect(await running.control.queues.get('tick').isPaused()).toBe(true);
   });
 
+  it('a schedule BullMQ ran before schedule_state existed keeps its pause on upgrade', async () => {
+    s = new SchedulerTest('pause');
+    s.writeSchedules(tick());
+    let running = await s.start({ workers: false });
+    expect((await runCli(['pause', 'tick'], s.env)).code).toBe(0);
+    await s.stop(running);
+    // As a database migrated to 004 next to a Redis the older tickflow ran: no schedule_state rows.
+    await s.db.query('delete from schedule_state');
+    running = await s.start({ workers: false });
+    const [view] = await s.schedules(running);
+    expect(view).toMatchObject({ paused: true, switch: { by: 'redis (before schedule_state)' } });
+    expect(await running.control.queues.get('tick').isPaused()).toBe(true);
+  });
+
   it('pausing an unknown schedule fails and names the known ones', async () => {
     s = new SchedulerTest('pause');
     s.writeSchedules(tick());

@@ -129,7 +129,7 @@ describe('REST API (real Redis and PostgreSQL)', () => {
   });
 
   it('pause with a note and resume, as the CLI sees it; writes must be same-origin JSON', async () => {
-    const { call } = await startWithWeb();
+    const { app, call } = await startWithWeb();
     const paused = await call<ScheduleView>('/api/v1/schedules/flaky/pause', {
       method: 'POST',
       body: { note: 'noisy' },
@@ -141,6 +141,13 @@ describe('REST API (real Redis and PostgreSQL)', () => {
     const resumed = await call<ScheduleView>('/api/v1/schedules/flaky/resume', { method: 'POST', body: {} });
     expect(resumed.json()).toMatchObject({ paused: false, switch: { by: 'api:local' } });
 
+    const malformed = await fetch(`${app.web?.url}/api/v1/schedules/flaky/pause`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"note": ',
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toEqual({ error: 'the body is not valid JSON' });
     const form = await call('/api/v1/schedules/flaky/pause', {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -209,7 +216,7 @@ describe('auth', () => {
     expect(result.stderr).toMatch(/WEB_USERNAME and WEB_PASSWORD .*API_TOKEN/);
     const worker = await runCli(['worker'], s.env);
     expect(worker.code).toBe(1);
-    expect(worker.stderr).toMatch(/refusing to serve the worker's health port/);
+    expect(worker.stderr).toMatch(/refusing to serve the worker's \/metrics \(WORKER_PORT; or --no-web\)/);
   });
 });
 
@@ -244,6 +251,18 @@ describe('Bull Board, coherent with the control plane', () => {
     expect(edit.status).toBe(403);
     expect(edit.json().message).toMatch(/schedules\.yaml owns timing/);
     expect((await call('/ui/api/queues/nap/job-schedulers/nap/remove', { method: 'PUT' })).status).toBe(403);
+    for (const [method, route] of [
+      ['PUT', '/ui/api/queues/nap/rate-limit'],
+      ['PUT', '/ui/api/queues/nap/promote'],
+      ['PATCH', `/ui/api/queues/nap/${runs[0]?.runId}/update-data`],
+    ] as const) {
+      expect((await call(route, { method, body: {} })).status, route).toBe(403);
+    }
+    const formAdd = await call('/ui/api/queues/nap/add', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(formAdd.status).toBe(415);
 
     const page = await call('/ui');
     expect(page.status).toBe(200);

@@ -1,6 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
-import { withControl } from '../../control/control';
+import { type Control, withControl } from '../../control/control';
+import { getRun } from '../../control/runs';
 import { triggerRun } from '../../control/trigger';
 import { parseDuration } from '../../schedules/duration';
 import { action } from '../action';
@@ -26,6 +27,24 @@ function durationOption(value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new InvalidArgumentError('expected a duration such as 30s or 5m');
   return ms;
+}
+
+/**
+ * The run's result once it finishes; a run already finished and trimmed from Redis (`keep: 0`) is
+ * read from the durable history instead. Throws with the run's error if it failed.
+ */
+async function outcomeOf(
+  control: Control,
+  name: string,
+  runId: string,
+  events: QueueEvents,
+  timeoutMs: number,
+) {
+  const job = await control.queues.get(name).getJob(runId);
+  if (job) return job.waitUntilFinished(events, timeoutMs);
+  const run = await getRun(control, name, runId);
+  if (run.state === 'failed') throw new Error(run.error ?? 'failed');
+  return run.result;
 }
 
 export function registerTrigger(program: Command): void {
@@ -59,11 +78,9 @@ export function registerTrigger(program: Command): void {
               if (run.waitsForResume)
                 console.log(`note: ${name} is paused; the run waits until it is resumed`);
               if (!events) return 0;
-              const job = await control.queues.get(name).getJob(run.runId);
               try {
-                console.log(
-                  JSON.stringify(await job?.waitUntilFinished(events, options.waitTimeout), null, 2),
-                );
+                const result = await outcomeOf(control, name, run.runId, events, options.waitTimeout);
+                console.log(JSON.stringify(result, null, 2));
                 return 0;
               } catch (error) {
                 process.stderr.write(`error: run ${run.runId} failed: ${(error as Error).message}\n`);

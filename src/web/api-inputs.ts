@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { RUN_STATES } from '../control/views';
+import { parseDuration } from '../schedules/duration';
+
+/** Where the REST API is served; its routes and the OpenAPI document are built from the inputs below. */
+export const API_PATH = '/api/v1';
+
+/** At most this many runs per schedule in the grid's window: more would not fit a row anyway. */
+const MAX_PER_ROW = 500;
+const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
+
+const states = z
+  .string()
+  .transform((text) => text.split(',').filter(Boolean))
+  .pipe(
+    z.array(z.enum(RUN_STATES, { error: `expected a comma-separated list of ${RUN_STATES.join(', ')}` })),
+  );
+
+const windowDuration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms === 0 || ms > MAX_WINDOW_MS) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration up to 7d, e.g. 5m or 1h' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** The inputs of every route, validated with zod; the OpenAPI document is generated from them. */
+export const apiInputs = {
+  listSchedules: z.strictObject({
+    window: windowDuration
+      .optional()
+      .describe("include each schedule's runs due in the last <window> (e.g. 5m)"),
+    state: states.optional().describe('only runs in these states (comma-separated)'),
+    perRow: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PER_ROW)
+      .default(200)
+      .describe('runs per schedule, at most'),
+  }),
+  pause: z.strictObject({ note: z.string().max(500).optional().describe('why, shown next to the switch') }),
+  resume: z.strictObject({ note: z.string().max(500).optional() }),
+  trigger: z.strictObject({
+    params: z.record(z.string(), z.unknown()).default({}).describe("overrides of the schedule's params"),
+  }),
+  listRuns: z.strictObject({
+    state: states.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    before: z.string().optional().describe('the `next` of the previous page'),
+  }),
+};

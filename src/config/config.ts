@@ -8,11 +8,9 @@ const hostPort = z
   .regex(/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/, 'expected host:port, e.g. 127.0.0.1:9092');
 
 const urlWithProtocol = (protocols: readonly string[], example: string) =>
-  z
-    .string()
-    .refine((value) => urlWith(value, protocols) !== undefined, {
-      message: `expected a URL like ${example}`,
-    });
+  z.string().refine((value) => urlWith(value, protocols) !== undefined, {
+    message: `expected a URL like ${example}`,
+  });
 
 /** 0 asks the system for any free port (tests, several schedulers on one machine). */
 const PORT_RANGE = 'expected a port from 0 (any free port) to 65535';

@@ -101,7 +101,7 @@ export const kafkaService: LocalService = {
 
     const classpath = ['-cp', path.join(jarsDir, '*'), `-Dlog4j.configuration=file:${log4jFile}`];
     if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-      const clusterId = randomBytes(16).toString('base64url');
+      const clusterId = newClusterId();
       await runChecked(
         java,
         [...classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
@@ -126,3 +126,14 @@ export const kafkaService: LocalService = {
 
   stop: (started) => terminate(started.pid, 60_000),
 };
+
+/**
+ * A KRaft cluster id as Kafka makes them: 16 random bytes in base64url, but never starting with
+ * `-`, which the storage tool would read as an option (Kafka's own Uuid.randomUuid skips those too).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}

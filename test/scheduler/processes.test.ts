@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli';
 import { dueGaps, SchedulerTest, sleep } from './support';
@@ -75,4 +76,19 @@ describe('tickflow validate | pause | resume (arguments)', () => {
       expect(result.stderr).toMatch(/error/);
     },
   );
+
+  it('the process `bin/tickflow` starts is the one that runs: SIGKILL to its pid leaves nothing behind', async () => {
+    s = new SchedulerTest('procs');
+    s.writeSchedules('schedules:\n  tick:\n    job: sleep\n    every: 1h\n');
+    const [worker] = await s.spawnReady(1, ['worker'], 'workers started');
+    const pid = worker?.process.pid as number;
+    // The worker logs its own pid: the very process that was spawned, with no child of its own.
+    expect(worker?.output()).toMatch(new RegExp(`"pid":${pid}[^\\n]*workers started`));
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('src/cli/main.ts');
+    const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    expect(children).toBe('');
+    worker?.process.kill('SIGKILL');
+    await worker?.exited;
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
 });

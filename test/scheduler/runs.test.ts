@@ -41,9 +41,7 @@ describe('runs (real Redis and PostgreSQL)', () => {
     }, 'six runs with both workers up');
     // The worker finishing a run takes the next waiting one at once; stop it so the other takes over.
     const busiest = before.at(-1)?.worker;
-    // tsx runs the CLI in a child process: its pid is the one in the worker's own log lines.
-    const pidOf = (w: (typeof workers)[number]) => /"pid":(\d+)[^\n]*workers started/.exec(w.output())?.[1];
-    const stopped = workers.find((w) => busiest === `${os.hostname()}:${pidOf(w)}`);
+    const stopped = workers.find((w) => busiest === `${os.hostname()}:${w.process.pid}`);
     expect(stopped).toBeDefined();
     stopped?.process.kill('SIGTERM');
     expect(await stopped?.exited).toBe(0);

@@ -102,7 +102,7 @@ export class SchedulerTest {
     const command = options.script
       ? [process.execPath, ['--import', 'tsx', path.join(root, options.script), ...args]]
       : [path.join(root, 'bin/tickflow'), args];
-    // Its own process group: tsx runs the CLI in a child process, and cleanup must kill both.
+    // Its own process group: cleanup kills whatever the process may have started too.
     const child = spawn(command[0] as string, command[1] as string[], {
       env: { ...this.env, ...options.env },
       cwd: root,

@@ -15,7 +15,7 @@ import type { AccountProfile } from '../src/domain/profile';
 import { featurize, score } from '../src/domain/scoring';
 import { parseTransaction, type Transaction } from '../src/domain/transaction';
 import type { ConsumedMessage } from '../src/kafka/bounded-consumer';
-import { deadLetter } from '../src/kafka/dead-letter';
+import { type DeadLetterInput, type DeadLetterReason, sendDeadLetters } from '../src/kafka/dead-letter';
 import { totalLag } from '../src/kafka/lag';
 import { sendChunked } from '../src/kafka/send-chunked';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
@@ -33,6 +33,18 @@ const paramsSchema = z.strictObject({
   alertsTopic: z.string().min(1).default(STREAMING_DEFAULTS.alertsTopic),
   /** Score at or above which a transaction is flagged as fraud and alerted. */
   threshold: z.number().min(0).max(1).default(0.5),
+  /**
+   * A value over this many bytes is a dead letter (`too_large`), never decoded. The default, 1,000,000,
+   * leaves ~48 KB under the dead-letter topic's default max.message.bytes (1,048,588) for the key, the
+   * original headers, the dlq-* headers and the record framing: a bad value up to this size goes to the
+   * DLQ whole. (A larger one, allowed by a larger setting, goes truncated.)
+   */
+  maxMessageBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(100 * 1024 * 1024)
+    .default(1_000_000),
   predictor: z
     .discriminatedUnion('type', [z.strictObject({ type: z.literal('builtin') }), httpPredictorOptionsSchema])
     .default({ type: 'builtin' }),
@@ -44,10 +56,7 @@ interface Valid {
   message: ConsumedMessage;
 }
 
-interface Invalid {
-  message: ConsumedMessage;
-  reason: string;
-}
+type Invalid = DeadLetterInput;
 
 /**
  * The consumer DAG as one bounded cycle: take ≤ batchSize messages from this process's long-lived
@@ -112,7 +121,7 @@ async function processBatch(
   const producer = await ctx.resources.producer();
   try {
     for (let start = 0; start < messages.length && !write.failed; start += PIECE) {
-      const piece = validate(messages.slice(start, start + PIECE), run.seen);
+      const piece = validate(messages.slice(start, start + PIECE), run.seen, params.maxMessageBytes);
       invalid.push(...piece.invalid);
       valid += piece.valid.length;
       const scored = await run.scoreFresh(piece.valid);
@@ -125,12 +134,8 @@ async function processBatch(
     }
     // A failed COPY ends the run here, before anything goes to the dead-letter topic.
     if (write.failed) throw write.failed;
-    await sendChunked(
-      producer,
-      params.dlqTopic,
-      invalid.map(({ message, reason }) => deadLetter(message, reason)),
-      ctx.signal,
-    );
+    // No dead letter can fail the run: one the DLQ refuses for its size goes again, truncated.
+    await sendDeadLetters(producer, params.dlqTopic, invalid, { signal: ctx.signal, log: ctx.log });
     // A run past its timeout has already been reported failed: its writes must not land now.
     ctx.signal.throwIfAborted();
   } catch (error) {
@@ -150,6 +155,7 @@ async function processBatch(
     consumed: messages.length,
     valid,
     invalid: invalid.length,
+    ...(invalid.length > 0 ? { invalidByReason: countByReason(invalid) } : {}),
     scored: batch.length,
     flagged: batch.filter((row) => row.prediction.isFraud).length,
     alerts: alerts.length,
@@ -218,19 +224,49 @@ class ScoringRun {
   }
 }
 
-/** Parses every message; a transaction id already in `seen` (twice in one run) is kept once. */
-function validate(messages: ConsumedMessage[], seen: Set<string>) {
+/**
+ * Parses every message; a transaction id already in `seen` (twice in one run) is kept once. The first
+ * problem found names the dead letter: a value over maxMessageBytes (not decoded), then the value
+ * (empty, not UTF-8, not JSON, breaks the schema), then the key.
+ *
+ * A valid transaction without a key is a dead letter too (`null_key`): the contract keys a transaction
+ * by its account id, so that one account's transactions stay in one partition, in order, scored and
+ * profiled by one consumer at a time. An unkeyed one may land on any partition and race another
+ * consumer's update of the same account's profile. The DLQ keeps it whole, to replay with its key.
+ */
+function validate(messages: ConsumedMessage[], seen: Set<string>, maxMessageBytes: number) {
   const valid: Valid[] = [];
   const invalid: Invalid[] = [];
   for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    if (size > maxMessageBytes) {
+      invalid.push({
+        message,
+        reason: 'too_large',
+        detail: `value is ${size} bytes, over maxMessageBytes (${maxMessageBytes})`,
+      });
+      continue;
+    }
     const parsed = parseTransaction(message.value);
-    if (!parsed.ok) invalid.push({ message, reason: parsed.reason });
+    if (!parsed.ok) invalid.push({ message, reason: parsed.failure, detail: parsed.reason });
+    else if (message.key === null || message.key.length === 0)
+      invalid.push({
+        message,
+        reason: 'null_key',
+        detail: `${message.key === null ? 'no key' : 'an empty key'}; transactions are keyed by account id (accountId ${parsed.transaction.accountId})`,
+      });
     else if (!seen.has(parsed.transaction.transactionId)) {
       seen.add(parsed.transaction.transactionId);
       valid.push({ transaction: parsed.transaction, message });
     }
   }
   return { valid, invalid };
+}
+
+function countByReason(invalid: Invalid[]): Partial<Record<DeadLetterReason, number>> {
+  const counts: Partial<Record<DeadLetterReason, number>> = {};
+  for (const { reason } of invalid) counts[reason] = (counts[reason] ?? 0) + 1;
+  return counts;
 }
 
 function newAlerts(batch: ScoredTransaction[]): AlertRow[] {

@@ -19,6 +19,7 @@ describe('job params: bad input is refused naming the field and what it expects'
     ['producer-batch', { colour: 'red' }, /colour/],
     ['consumer-batch', { batchSize: 1.5 }, /batchSize/],
     ['consumer-batch', { predictor: { type: 'oracle' } }, /predictor/],
+    ['consumer-batch', { maxMessageBytes: 0 }, /maxMessageBytes/],
     ['consumer-batch', { predictor: { type: 'http', url: 'not a url' } }, /predictor\.url/],
     ['sleep', { ms: -1 }, /ms/],
   ])('%s %j', (job, params, expected) => {
@@ -34,6 +35,7 @@ describe('job params: bad input is refused naming the field and what it expects'
       batchSize: 100,
       maxWait: 1_000,
       threshold: 0.5,
+      maxMessageBytes: 1_000_000,
     });
   });
 });

@@ -5,7 +5,7 @@ import { createPool } from '../db/pool';
 import { ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
-import { bullConnection, QueueSet } from '../queues/queues';
+import { assertRedisReachable, bullConnection, QueueSet } from '../queues/queues';
 import { warnIfCoarseRedisTimer } from '../queues/redis-hz';
 import { Scheduler } from '../scheduler/scheduler';
 import { ScheduleSource } from '../schedules/source';
@@ -54,6 +54,7 @@ export async function startSchedulerApp(
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);
+    await assertRedisReachable(config.redisUrl);
     const source = new ScheduleSource(config.schedulesFile, log);
     const file = await source.load();
     const topics = new FileTopics(config, log);

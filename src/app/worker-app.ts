@@ -3,7 +3,7 @@ import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
-import { bullConnection } from '../queues/queues';
+import { assertRedisReachable, bullConnection } from '../queues/queues';
 import { ScheduleSource } from '../schedules/source';
 import { assertSafeToServe } from '../web/auth';
 import { startWebServer, type WebServer } from '../web/server';
@@ -32,6 +32,7 @@ export async function startWorkerApp(
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);
+    await assertRedisReachable(config.redisUrl);
     const source = new ScheduleSource(config.schedulesFile, log);
     await source.load();
     source.watch();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { type Config, loadConfig } from '../config/config';
 import { createLogger, type Logger } from '../log/logger';
+import { explainUnreachable } from './unreachable';
 
 export interface CliContext {
   config: Config;
@@ -15,15 +16,17 @@ export function action<A extends unknown[]>(
   run: (ctx: CliContext, ...args: A) => Promise<number | undefined>,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
+    let config: Config | undefined;
     try {
       // A local .env (copied from .env.example) fills in what the environment does not set.
       if (fs.existsSync('.env')) process.loadEnvFile('.env');
-      const config = loadConfig();
+      config = loadConfig();
       const log = createLogger(config.logLevel);
       const code = await run({ config, log }, ...args);
       process.exitCode = code ?? 0;
     } catch (error) {
-      process.stderr.write(`error: ${(error as Error).message}\n`);
+      const explained = config && explainUnreachable(error as Error, config);
+      process.stderr.write(`error: ${explained ?? (error as Error).message}\n`);
       process.exitCode = 1;
     }
   };

@@ -14,7 +14,17 @@ import { registerWorker } from './commands/worker';
 
 const program = new Command('tickflow')
   .description('Scheduled job runner for short, frequent Kafka jobs')
-  .showHelpAfterError();
+  // One line per mistake, saying where help is (subcommands inherit this).
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`${text.trim().replace(/\s*\n\s*/g, ' ')} (see \`tickflow ${commandOf(process.argv)}--help\`)\n`),
+  });
+
+/** The sub-command named on the command line, for the help hint: `pause ` or nothing. */
+function commandOf(argv: string[]): string {
+  const name = argv.slice(2).find((arg) => !arg.startsWith('-'));
+  return name && program.commands.some((command) => command.name() === name) ? `${name} ` : '';
+}
 
 registerScheduler(program);
 registerWorker(program);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config/config';
 import { createPool } from '../db/pool';
 import { ScheduleStates } from '../db/schedule-states';
-import { bullConnection, QueueSet } from '../queues/queues';
+import { oneShotRedis, QueueSet } from '../queues/queues';
 import { loadSchedulesFile } from '../schedules/load';
 import { SchedulesFileError } from '../schedules/problems';
 import type { SchedulesFile } from '../schedules/schedule';
@@ -33,7 +33,7 @@ export interface Control {
 async function openControl(config: Config): Promise<Control & { close(): Promise<void> }> {
   const file = await readFileState(config.schedulesFile);
   const db = createPool(config, 2);
-  const connection = bullConnection(config.redisUrl);
+  const connection = oneShotRedis(config.redisUrl);
   const queues = new QueueSet(connection, config.queuePrefix);
   return {
     db,

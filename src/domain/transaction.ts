@@ -65,21 +65,82 @@ export function withoutLabel(transaction: Transaction): UnlabelledTransaction {
   return rest;
 }
 
-export type ParseResult = { ok: true; transaction: Transaction } | { ok: false; reason: string };
+/**
+ * Why a value is not a transaction, as a stable machine-readable name (the dead-letter reason):
+ * `empty_value` (null or 0 bytes), `invalid_utf8`, `not_json`, `schema` (JSON that breaks the contract).
+ */
+export type ParseFailure = 'empty_value' | 'invalid_utf8' | 'not_json' | 'schema';
+
+/** On failure, `reason` is for people: the field and what was expected, or where the bytes went wrong. */
+export type ParseResult =
+  | { ok: true; transaction: Transaction }
+  | { ok: false; failure: ParseFailure; reason: string };
+
+/**
+ * Fatal: a byte sequence that is not UTF-8 is refused rather than silently replaced by U+FFFD (which
+ * could turn garbage into a valid transaction, or store text that differs from what was sent). A
+ * leading byte order mark is kept, so it fails JSON parsing as before rather than being skipped.
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Parses one Kafka message value; a failure names the field and what was expected. */
 export function parseTransaction(value: Buffer | null): ParseResult {
-  if (value === null) return { ok: false, reason: 'empty message (null value)' };
+  if (value === null) return { ok: false, failure: 'empty_value', reason: 'value is null' };
+  if (value.length === 0) return { ok: false, failure: 'empty_value', reason: 'value is empty (0 bytes)' };
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    const at = firstInvalidUtf8Byte(value);
+    return { ok: false, failure: 'invalid_utf8', reason: `value is not valid UTF-8 at byte ${at}` };
+  }
   let json: unknown;
   try {
-    json = JSON.parse(value.toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+    return { ok: false, failure: 'not_json', reason: `value is not JSON: ${(error as Error).message}` };
   }
   const parsed = transactionSchema.safeParse(json);
   if (parsed.success) return { ok: true, transaction: parsed.data };
-  const problems = parsed.error.issues.map(
-    (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+  const problems = parsed.error.issues.map((issue) =>
+    issue.path.length > 0 ? `field ${issue.path.join('.')}: ${issue.message}` : issue.message,
   );
-  return { ok: false, reason: `invalid transaction: ${problems.join('; ')}` };
+  return { ok: false, failure: 'schema', reason: problems.join('; ') };
+}
+
+/**
+ * The offset (from 0) of the first byte of the first ill-formed UTF-8 sequence, by the rules of the
+ * WHATWG decoder (no overlong forms, no surrogates, nothing above U+10FFFF, no cut-off sequence);
+ * -1 when the bytes are valid. Only called once the decoder has refused them, to say where.
+ */
+export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i] as number;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    let following: number;
+    let lower = 0x80;
+    let upper = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) following = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      following = 2;
+      if (lead === 0xe0) lower = 0xa0;
+      if (lead === 0xed) upper = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      following = 3;
+      if (lead === 0xf0) lower = 0x90;
+      if (lead === 0xf4) upper = 0x8f;
+    } else return i;
+    for (let k = 1; k <= following; k++) {
+      const next = bytes[i + k];
+      if (next === undefined || next < lower || next > upper) return i;
+      lower = 0x80;
+      upper = 0xbf;
+    }
+    i += following + 1;
+  }
+  return -1;
 }

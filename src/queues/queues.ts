@@ -6,6 +6,40 @@ export function bullConnection(redisUrl: string): Redis {
   return new Redis(redisUrl, { maxRetriesPerRequest: null });
 }
 
+/**
+ * For a command that should answer or fail fast: a Redis that is down is an error within about a
+ * second (a few reconnects), not a wait for ever; its errors surface through the commands.
+ */
+export function oneShotRedis(redisUrl: string): Redis {
+  const redis = new Redis(redisUrl, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => (times > 3 ? null : 200),
+  });
+  redis.on('error', () => {});
+  return redis;
+}
+
+/**
+ * Fails fast, with the driver's own error, when Redis cannot be reached at start: a long-lived
+ * connection would otherwise wait (and retry) for ever before the first command.
+ */
+export async function assertRedisReachable(redisUrl: string): Promise<void> {
+  const probe = oneShotRedis(redisUrl);
+  let cause: Error | undefined;
+  probe.on('error', (error: Error) => {
+    cause = error;
+  });
+  try {
+    await probe.ping();
+  } catch (error) {
+    // The connection's own error (ECONNREFUSED host:port) says more than "max retries reached".
+    throw cause ?? error;
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** One BullMQ queue per schedule, named after it, under the configured key prefix. */
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();

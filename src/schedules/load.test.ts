@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
-import { parseSchedules } from './load';
+import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING, parseSchedules } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';
 
 const FILE = '/srv/tickflow/schedules.yaml';
@@ -83,9 +83,8 @@ schedules:
     ]);
   });
 
-  it('accepts an empty file and an empty schedules block', () => {
-    expect(parseSchedules('', FILE).schedules).toEqual([]);
-    expect(parseSchedules('# nothing yet\nschedules:\n', FILE).schedules).toEqual([]);
+  it('accepts zero schedules only when asked for: `schedules: {}`', () => {
+    expect(parseSchedules('# nothing yet\nschedules: {}\n', FILE).schedules).toEqual([]);
   });
 });
 
@@ -374,6 +373,141 @@ schedules:
       column: 12,
       field: 'defaults.notify.after',
       message: 'expected after to be 1 or more failed runs in a row (1: on the first failure)',
+    });
+  });
+});
+
+describe('parseSchedules: file limits, one problem each, with its place', () => {
+  const EMPTY = {
+    line: 1,
+    column: 1,
+    message: 'the file is empty; to remove every schedule write `schedules: {}`',
+  };
+
+  it.each([
+    ['empty', ''],
+    ['whitespace only', '  \n\n\t\n'],
+    ['comments only', '# all schedules\n# come later\n'],
+    ['a document marker only', '---\n'],
+  ])('an %s file is an error, not "0 schedules"', (_, yaml) => {
+    expect(one(yaml)).toEqual(EMPTY);
+  });
+
+  it('an empty `schedules:` and a file without one are errors too', () => {
+    expect(one('# tickflow\nschedules:\n')).toEqual({
+      line: 2,
+      column: 1,
+      field: 'schedules',
+      message: 'is empty; list schedules under it, or write `schedules: {}` to remove every schedule',
+    });
+    expect(one('schedules: ~\n')).toMatchObject({ line: 1, column: 1, field: 'schedules' });
+    expect(one('topics:\n  tx: { partitions: 1 }\n')).toEqual({
+      line: 1,
+      column: 1,
+      field: 'schedules',
+      message: 'is missing; to remove every schedule write `schedules: {}`',
+    });
+  });
+
+  it(`a file over ${MAX_FILE_BYTES} bytes, refused before parsing, with its size and the limit`, () => {
+    const yaml = `schedules: {}\n# ${'x'.repeat(MAX_FILE_BYTES)}\n`;
+    expect(one(yaml)).toEqual({
+      line: 1,
+      column: 1,
+      message: `the file is ${MAX_FILE_BYTES + 17} bytes, over the limit of 1048576 bytes (1 MiB); a schedules file needs far less: check what wrote it`,
+    });
+    // Bytes, not characters: a file of multi-byte characters counts as what it weighs.
+    expect(one(`schedules: {}\n# ${'é'.repeat(MAX_FILE_BYTES / 2)}\n`)?.message).toContain(
+      `the file is ${MAX_FILE_BYTES + 17} bytes`,
+    );
+    expect(parseSchedules(`schedules: {}\n#${'x'.repeat(MAX_FILE_BYTES - 16)}\n`, FILE).schedules).toEqual(
+      [],
+    );
+  });
+
+  const billionLaughs = `a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+schedules: {}
+`;
+  const TOO_MANY_ALIASES =
+    'too many alias expansions (YAML anchors & and aliases *): at most 100; write the values out';
+
+  it('alias expansion ("billion laughs"): fails fast, at the alias that goes past the limit', () => {
+    expect(MAX_ALIAS_EXPANSIONS).toBe(100);
+    const started = performance.now();
+    // b expands 9 times, each *b 1 + 9 times (99 in all), so the first *c (1 + 90) goes past 100.
+    expect(one(billionLaughs)).toEqual({ line: 4, column: 8, message: TOO_MANY_ALIASES });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('counts every expansion, flat ones too; up to the limit is fine', () => {
+    const uses = (n: number) =>
+      `defaults: &d { retries: 1 }\nschedules:\n${Array.from(
+        { length: n },
+        (_, i) =>
+          `  s${i}: { job: sleep, every: 1s, params: &p${i} { ms: 1 } }\n  t${i}: { job: sleep, every: 1s, params: *p${i}, retries: 1 }\n`,
+      ).join('')}`;
+    expect(parseSchedules(uses(100), FILE).schedules).toHaveLength(200);
+    expect(one(uses(101))).toEqual({ line: 204, column: 42, message: TOO_MANY_ALIASES });
+  });
+
+  it("the yaml library's own alias limit stays a second guard, reported at the first alias", () => {
+    // 60 + 1 + 2 × 2 expansions here, but the library multiplies *b's count by every *a so far.
+    const yaml = `a: &a x\nl: [${Array(60).fill('*a').join(', ')}]\nb: &b [*a]\nc: [*b, *b]\nschedules: {}\n`;
+    expect(one(yaml)).toEqual({ line: 2, column: 5, message: TOO_MANY_ALIASES });
+  });
+
+  it('an alias with no anchor before it', () => {
+    expect(one('schedules:\n  a: *tick\n  b: &tick { job: sleep, every: 1s }\n')).toEqual({
+      line: 2,
+      column: 6,
+      message: 'alias *tick has no anchor &tick before it; mark the value with &tick first, or write it out',
+    });
+  });
+
+  const DEEP = `nested more than ${MAX_NESTING} levels deep (maps and lists inside each other); a schedules file needs a few levels`;
+
+  it(`nesting deeper than ${MAX_NESTING} levels, at the first map or list past it`, () => {
+    expect(MAX_NESTING).toBe(32);
+    // The top map is level 1, schedules 2, a 3, params 4: the 29th [ is level 33.
+    const flow = (n: number) =>
+      `schedules:\n  a:\n    job: sleep\n    every: 1s\n    params: { ms: ${'['.repeat(n)}${']'.repeat(n)} }\n`;
+    expect(one(flow(29))).toEqual({ line: 5, column: 19 + 28, message: DEEP });
+    expect(one(flow(28))).toMatchObject({
+      field: 'params.ms',
+      message: expect.not.stringContaining('nested'),
+    });
+    const block = Array.from({ length: 40 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n');
+    expect(one(`${block} 1\n`)).toEqual({ line: 33, column: 33, message: DEEP });
+    expect(one(`${'- '.repeat(40)}x\n`)).toEqual({ line: 1, column: 65, message: DEEP });
+    // `[a: 1]` is a list holding a map: two levels.
+    expect(one(`x: ${'[a: '.repeat(20)}1${']'.repeat(20)}\n`)).toEqual({
+      line: 1,
+      column: 65,
+      message: DEEP,
+    });
+  });
+
+  it('a deep file is refused from its first levels, not parsed whole', () => {
+    const started = performance.now();
+    expect(one('['.repeat(MAX_FILE_BYTES - 1))).toEqual({ line: 1, column: 33, message: DEEP });
+    expect(one(`${'- '.repeat(MAX_FILE_BYTES / 2 - 1)}x`)).toEqual({ line: 1, column: 65, message: DEEP });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('a second YAML document', () => {
+    expect(one('schedules: {}\n---\nschedules: {}\n')).toEqual({
+      line: 2,
+      column: 1,
+      message:
+        'a second YAML document starts here; a schedules file is one document: remove the --- line and what follows, or merge them',
     });
   });
 });

@@ -77,20 +77,34 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
     const text = await readSchedulesText(this.file).catch((error: unknown) => error as SchedulesFileError);
     if (text === this.lastText) return;
     this.lastText = typeof text === 'string' ? text : undefined;
-    try {
-      if (typeof text !== 'string') throw text;
-      this.valid = parseSchedules(text, this.file);
-      this.failure = undefined;
-      this.log.info({ file: this.file, schedules: this.valid.schedules.length }, 'schedules file reloaded');
-      this.emit('change', this.valid);
-    } catch (error) {
-      if (!(error instanceof SchedulesFileError)) throw error;
-      this.failure = { error, at: new Date() };
+    const parsed = typeof text === 'string' ? this.parse(text) : text;
+    if (parsed instanceof SchedulesFileError) {
+      this.failure = { error: parsed, at: new Date() };
       this.log.error(
-        { file: this.file, problems: error.problems },
-        `schedules file has errors; the previous schedules keep running\n${error.message}`,
+        { file: this.file, problems: parsed.problems },
+        `schedules file has errors; the previous schedules keep running\n${parsed.message}`,
       );
       this.emit('invalid', this.failure);
+      return;
+    }
+    this.valid = parsed;
+    this.failure = undefined;
+    this.log.info({ file: this.file, schedules: parsed.schedules.length }, 'schedules file reloaded');
+    this.emit('change', parsed);
+  }
+
+  /**
+   * Any failure to parse is a problem of the file, with a place: an unexpected one too, or it
+   * would show in no `list`, API or grid, and the edit would look applied.
+   */
+  private parse(text: string): SchedulesFile | SchedulesFileError {
+    try {
+      return parseSchedules(text, this.file);
+    } catch (error) {
+      if (error instanceof SchedulesFileError) return error;
+      this.log.error({ err: error, file: this.file }, 'parsing the schedules file failed unexpectedly');
+      const message = `cannot load the file (${(error as Error).message})`;
+      return new SchedulesFileError(this.file, [{ file: this.file, line: 1, column: 1, message }]);
     }
   }
 }

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate } from '../../src/db/migrate';
 import { runCli } from '../cli';
 import { SchedulerTest } from './support';
 
@@ -25,23 +24,6 @@ describe('tickflow trigger and runs (real Redis and PostgreSQL)', () => {
     } finally {
       await s.stop(running);
     }
-  });
-
-  it.each([
-    [['trigger', 'nap', '--param', 'ms=-1'], /params do not fit job sleep: ms: /],
-    [['trigger', 'nap', '--param', 'nonsense'], /expected key=value/],
-    [['trigger', 'nope'], /no schedule named "nope"; known schedules: nap/],
-    [['runs', 'nap', '--limit', 'zero'], /expected a whole number/],
-    [['runs', 'nap', '--state', 'done'], /expected states from queued, active/],
-    [['runs', 'nope'], /no schedule named "nope"; known schedules: nap/],
-    [['pause', 'nope'], /no schedule named "nope"; known schedules: nap/],
-  ])('%j exits non-zero and says why', async (args, message) => {
-    s = new SchedulerTest('trigger');
-    s.writeSchedules('schedules:\n  nap:\n    job: sleep\n    every: 1h\n');
-    await migrate(s.config, s.t.log);
-    const result = await runCli(args, s.env);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(message);
   });
 
   it('a command on a database never migrated says what to run', async () => {

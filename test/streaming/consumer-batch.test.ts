@@ -45,8 +45,10 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     const dead = await readTopic(env.resources.kafka, env.topics.dlq, malformed);
     const reasons = dead.map((m) => m.headers?.['dlq-reason']?.toString() ?? '');
     expect(reasons.every((reason) => reason.length > 0)).toBe(true);
-    expect(reasons.some((reason) => reason.includes('amount: expected an amount above 0'))).toBe(true);
-    expect(reasons.some((reason) => reason.startsWith('not JSON'))).toBe(true);
+    expect(reasons.some((reason) => reason.startsWith('not_json: '))).toBe(true);
+    expect(
+      reasons.some((reason) => reason.startsWith('schema: field amount: expected an amount above 0')),
+    ).toBe(true);
     expect(dead[0]?.headers?.['dlq-source-topic']?.toString()).toBe(env.topics.transactions);
     expect(dead.every((m) => m.key?.toString().startsWith('ACC-'))).toBe(true);
   });

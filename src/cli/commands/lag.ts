@@ -12,7 +12,8 @@ export function registerLag(program: Command): void {
     .option('--group <id>', 'consumer group', STREAMING_DEFAULTS.consumerGroup)
     .action(
       action(async ({ config }, options: { topic: string; group: string }) => {
-        const admin = createKafka(config).admin();
+        // Quick: a one-shot command answers or fails in seconds, not after the runs' long retries.
+        const admin = createKafka(config, { quick: true }).admin();
         await admin.connect();
         try {
           const topics = (await admin.listTopics()).filter((name) => !name.startsWith('__'));

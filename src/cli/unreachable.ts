@@ -1,0 +1,32 @@
+import type { Config } from '../config/config';
+
+const UNREACHABLE =
+  /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EAI_AGAIN|Connection (error|timeout)|connect timeout/i;
+
+/** host:port of a URL, with the protocol's default port. */
+function addressOf(url: string, defaultPort: number): string {
+  const { hostname, port } = new URL(url);
+  return `${hostname}:${port || defaultPort}`;
+}
+
+/**
+ * A CLI command that cannot reach a service says which one, where, and the two ways out, in one
+ * line, instead of a driver's bare `connect ECONNREFUSED 127.0.0.1:6379`.
+ */
+export function explainUnreachable(error: Error, config: Config): string | undefined {
+  const text = `${error.message} ${(error.cause as Error | undefined)?.message ?? ''}`;
+  if (!UNREACHABLE.test(text) && error.name !== 'KafkaJSNumberOfRetriesExceeded') return undefined;
+  const services: [name: string, address: string[], variable: string][] = [
+    ['Redis', [addressOf(config.redisUrl, 6379)], 'REDIS_URL'],
+    ['PostgreSQL', [addressOf(config.databaseUrl, 5432)], 'DATABASE_URL'],
+    ['Kafka', config.kafka.brokers, 'KAFKA_BROKERS'],
+  ];
+  const isKafka = /KafkaJS/.test(error.name);
+  const match = services.find(([name, addresses]) =>
+    isKafka ? name === 'Kafka' : addresses.some((address) => text.includes(address)),
+  );
+  if (!match) return undefined;
+  const [name, addresses, variable] = match;
+  const reason = error.message.split('\n')[0];
+  return `cannot reach ${name} at ${addresses.join(',')} (${variable}): ${reason}. Start it (\`tickflow services up\`) or fix ${variable}`;
+}

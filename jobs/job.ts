@@ -16,6 +16,15 @@ export interface JobContext {
   attempt: number;
 }
 
+/**
+ * A failure a retry cannot fix (bad input, an open circuit): the run fails at once, its remaining
+ * retries unused. Any error with `retryable: false` counts the same (e.g. the HTTP predictor's).
+ */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+  readonly retryable = false;
+}
+
 /** A small JSON object: a run's result is stored in Redis and PostgreSQL. */
 export type JobResult = Record<string, unknown>;
 

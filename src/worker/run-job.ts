@@ -64,13 +64,23 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     return result;
   } catch (error) {
     runLog.log.error({ err: error }, `attempt ${attempt.attempt} failed: ${(error as Error).message}`);
+    const permanent = isPermanent(error);
     // BullMQ retries while attemptsMade + 1 < attempts (a stall starts an attempt without making one).
-    const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = (error as Error).message;
     await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
     if (final) await notifyFailure(deps, attempt, message);
-    throw error;
+    // BullMQ skips the remaining retries only for its own UnrecoverableError.
+    throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
   }
+}
+
+/**
+ * A failure a retry cannot fix: invalid params or an unknown job type (UnrecoverableError), or an
+ * error the job marks `retryable: false` (PermanentError, an open circuit, an HTTP 4xx).
+ */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof UnrecoverableError || (error as { retryable?: unknown }).retryable === false;
 }
 
 /** The job type and its validated params; neither can get better on a retry, so failing is final. */

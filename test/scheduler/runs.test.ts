@@ -1,6 +1,8 @@
 import os from 'node:os';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getRun } from '../../src/control/runs';
+import { triggerRun } from '../../src/control/trigger';
 import { type RunRow, SchedulerTest, waitFor } from './support';
 
 let s: SchedulerTest;
@@ -154,4 +156,27 @@ describe('runs (real Redis and PostgreSQL)', () => {
     ]);
     expect(attempts[0]?.error).toMatch(/^stalled/);
   }, 40_000);
+
+  it('a failure a retry cannot fix fails the run at once; others use their retries', async () => {
+    s = new SchedulerTest('runs');
+    s.writeSchedules(`schedules:
+  doomed:
+    job: sleep
+    cron: "0 0 * * *"
+    retries: 3
+    backoff: 50ms
+    params: { failAttempts: 99 }
+`);
+    const running = await s.start();
+    const by = 'test';
+    const permanent = await triggerRun(running.control, 'doomed', { params: { permanent: true }, by });
+    const transient = await triggerRun(running.control, 'doomed', { by });
+    const finalState = (runId: string) =>
+      waitFor(async () => {
+        const run = await getRun(running.control, 'doomed', runId);
+        return run.state === 'failed' && run;
+      }, `run ${runId} to fail for good`);
+    expect((await finalState(permanent.runId)).attempts).toBe(1);
+    expect((await finalState(transient.runId)).attempts).toBe(4);
+  });
 });

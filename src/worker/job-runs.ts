@@ -22,6 +22,12 @@ export type RunOutcome = AttemptEnd & { logs: string[] };
 
 const STALLED = 'stalled: the worker stopped during this attempt; the run was started again';
 
+/** One write of the run history, as data: what the outbox keeps while PostgreSQL is away. */
+export type HistoryWrite =
+  | { op: 'started'; run: RunAttempt }
+  | { op: 'finished'; run: RunAttempt; outcome: RunOutcome; at: Date }
+  | { op: 'failedOutside'; schedule: string; runId: string; attempts: number; error: string; at: Date };
+
 /** A manual run's id starts with this; every other run comes from the schedule's job scheduler. */
 export const MANUAL_RUN_PREFIX = 'manual-';
 
@@ -31,6 +37,18 @@ export const MANUAL_RUN_PREFIX = 'manual-';
  */
 export class JobRunsLog {
   constructor(private readonly db: pg.Pool) {}
+
+  /** Applies one write; every write is safe to apply again (the outbox may replay one). */
+  apply(write: HistoryWrite): Promise<void> {
+    switch (write.op) {
+      case 'started':
+        return this.started(write.run);
+      case 'finished':
+        return this.finished(write.run, write.outcome, write.at);
+      case 'failedOutside':
+        return this.failedOutside(write.schedule, write.runId, write.attempts, write.error, write.at);
+    }
+  }
 
   /** Records the attempt as active; an earlier attempt still marked active was lost to a stall. */
   async started(run: RunAttempt): Promise<void> {
@@ -70,7 +88,7 @@ export class JobRunsLog {
    * clocks). The run follows only its latest attempt: a late end of an attempt that lost its lock
    * to a newer one does not overwrite the run.
    */
-  async finished(run: RunAttempt, outcome: RunOutcome): Promise<void> {
+  async finished(run: RunAttempt, outcome: RunOutcome, at: Date): Promise<void> {
     const failed = outcome.state === 'failed';
     await this.db.query(
       `with attempt as (
@@ -87,7 +105,7 @@ export class JobRunsLog {
         failed ? outcome.error : null,
         failed && !outcome.final ? 'retrying' : outcome.state,
         JSON.stringify(outcome.logs),
-        new Date(),
+        at,
       ],
     );
   }
@@ -96,15 +114,21 @@ export class JobRunsLog {
    * A run BullMQ failed without running it (an attempt lost to stalls past the limit): the rows
    * still marked active or queued are closed with BullMQ's reason, so none stays active for ever.
    */
-  async failedOutside(schedule: string, runId: string, attempts: number, error: string): Promise<void> {
+  async failedOutside(
+    schedule: string,
+    runId: string,
+    attempts: number,
+    error: string,
+    at: Date,
+  ): Promise<void> {
     // Only up to the attempt that failed: a retry may already run elsewhere as the next one.
     await this.db.query(
       `with attempt as (
-         update job_runs set state = 'failed', error = $4, finished_at = now()
+         update job_runs set state = 'failed', error = $4, finished_at = $5
           where schedule = $1 and job_id = $2 and attempt <= $3 and state = 'active')
-       update runs set state = 'failed', error = $4, finished_at = now()
+       update runs set state = 'failed', error = $4, finished_at = $5
         where schedule = $1 and run_id = $2 and attempts <= $3 and state in ('active', 'queued')`,
-      [schedule, runId, attempts, error],
+      [schedule, runId, attempts, error, at],
     );
   }
 }

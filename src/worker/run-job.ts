@@ -8,7 +8,8 @@ import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
-import type { AttemptEnd, JobRunsLog, RunAttempt } from './job-runs';
+import type { AttemptEnd, RunAttempt } from './job-runs';
+import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
 import { withTimeout } from './timeout';
 
@@ -16,7 +17,7 @@ export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
 
 export interface RunDependencies {
   resources: Resources;
-  runs: JobRunsLog;
+  runs: RunHistory;
   log: Logger;
   notifier: FailureNotifier;
   /** The schedule as the file says now (timeout, notify); it may change while the worker runs. */
@@ -41,7 +42,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     worker: WORKER_NAME,
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
-  await record(log, () => deps.runs.started(attempt));
+  await deps.runs.write({ op: 'started', run: attempt });
   const runLog = createRunLogger(log, (line) => job.log(line));
   const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
@@ -102,7 +103,7 @@ async function finish(
   if (outcome.state === 'completed') runLog.note(`attempt ${attempt.attempt} completed in ${ms}ms`);
   await runLog.flush();
   const logs = runLog.lines();
-  await record(deps.log, () => deps.runs.finished(attempt, { ...outcome, logs }));
+  await deps.runs.write({ op: 'finished', run: attempt, outcome: { ...outcome, logs }, at: new Date() });
 }
 
 /** The schedule's `notify:` hears of a failed run when its failing streak reaches `after`; never waited for. */
@@ -123,15 +124,6 @@ async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: 
     });
   } catch (error) {
     deps.log.warn({ err: error, schedule: attempt.schedule }, 'could not count the failing streak to notify');
-  }
-}
-
-/** History must not decide a run's fate: a PostgreSQL hiccup is logged, the run goes on. */
-async function record(log: Logger, write: () => Promise<void>): Promise<void> {
-  try {
-    await write();
-  } catch (error) {
-    log.warn({ err: error }, 'could not record the run in runs/job_runs');
   }
 }
 

@@ -5,6 +5,7 @@ import type { FailureNotifier } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { JobRunsLog } from './job-runs';
+import { RunHistory } from './run-history';
 import { runJob } from './run-job';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
@@ -32,10 +33,12 @@ export interface WorkerPoolOptions {
 export class WorkerPool {
   private readonly workers = new Map<string, Worker>();
   private schedules = new Map<string, Schedule>();
-  private readonly runs: JobRunsLog;
+  private readonly runs: RunHistory;
 
   constructor(private readonly options: WorkerPoolOptions) {
-    this.runs = new JobRunsLog(options.resources.db);
+    const { resources, prefix, log } = options;
+    this.runs = new RunHistory(new JobRunsLog(resources.db), resources.redis, prefix, log);
+    this.runs.start();
   }
 
   /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
@@ -53,6 +56,7 @@ export class WorkerPool {
   /** Stops taking runs and waits for the active ones, which their timeout bounds. */
   async close(): Promise<void> {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
+    await this.runs.stop();
   }
 
   private startWorker(schedule: Schedule): Worker {
@@ -76,11 +80,15 @@ export class WorkerPool {
     // After runJob's own record this changes nothing; it closes runs BullMQ failed without running them.
     worker.on('failed', (job, error) => {
       if (!job?.id) return;
-      this.runs
-        .failedOutside(schedule.name, job.id, job.attemptsStarted, error.message)
-        .catch((failure) =>
-          log.warn({ err: failure, schedule: schedule.name }, 'could not close a failed run'),
-        );
+      const { attemptsStarted: attempts } = job;
+      void this.runs.write({
+        op: 'failedOutside',
+        schedule: schedule.name,
+        runId: job.id,
+        attempts,
+        error: error.message,
+        at: new Date(),
+      });
     });
     const { onFinished } = this.options;
     if (onFinished) {

@@ -14,7 +14,9 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** Listens (again, on the same port after a cut); a no-op while open. */
   async open(): Promise<void> {
+    if (this.server) return;
     const server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
@@ -27,7 +29,10 @@ export class TcpProxy {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', resolve);
+    });
     this.port = (server.address() as net.AddressInfo).port;
     this.server = server;
   }

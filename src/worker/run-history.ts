@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log/logger';
+import type { HistoryWrite, JobRunsLog } from './job-runs';
+
+/** How often a waiting outbox is offered to PostgreSQL again. */
+const FLUSH_EVERY_MS = 1_000;
+/** Outbox items applied per flush pass before yielding (a long outage leaves thousands). */
+const FLUSH_BATCH = 500;
+const LOCK_MS = 10_000;
+
+/** Errors that mean "PostgreSQL is not reachable now", as opposed to a write that can never work. */
+export function isUnreachable(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)$/.test(code))
+    return true;
+  // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash, cannot connect now).
+  if (code && /^(08...|57P0[123])$/.test(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message ?? '',
+  );
+}
+
+const DATE_KEYS = new Set(['startedAt', 'scheduledAt', 'at']);
+const revive = (key: string, value: unknown) =>
+  DATE_KEYS.has(key) && typeof value === 'string' ? new Date(value) : value;
+
+/**
+ * The run history, kept through PostgreSQL outages: a write PostgreSQL cannot take now goes to an
+ * outbox list in Redis (shared by every worker process), and is applied, in order, once PostgreSQL
+ * answers again. While the outbox holds anything, new writes queue behind it, so a run's end never
+ * lands before its start. Every write is idempotent, so a replayed one does no harm.
+ */
+export class RunHistory {
+  private readonly outbox: string;
+  private readonly lock: string;
+  private timer?: NodeJS.Timeout;
+  private flushing?: Promise<void>;
+
+  constructor(
+    private readonly store: JobRunsLog,
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly log: Logger,
+  ) {
+    this.outbox = `${prefix}:_tickflow:history-outbox`;
+    this.lock = `${this.outbox}:lock`;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the flusher; what is still in the outbox waits there for the next process. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushing;
+  }
+
+  /** Never throws: history must not decide a run's fate. */
+  async write(write: HistoryWrite): Promise<void> {
+    try {
+      if ((await this.redis.llen(this.outbox)) === 0) {
+        await this.store.apply(write);
+        return;
+      }
+    } catch (error) {
+      if (!isUnreachable(error)) {
+        this.log.warn({ err: error, op: write.op }, 'could not record the run in runs/job_runs');
+        return;
+      }
+    }
+    await this.enqueue(write);
+  }
+
+  /** Applies the outbox in order, one process at a time; stops at the first sign PostgreSQL is away. */
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private async enqueue(write: HistoryWrite): Promise<void> {
+    try {
+      await this.redis.rpush(this.outbox, JSON.stringify(write));
+      this.log.warn({ op: write.op }, 'PostgreSQL unreachable: run history kept in Redis until it is back');
+    } catch (error) {
+      this.log.error({ err: error, op: write.op }, 'run history lost: neither PostgreSQL nor Redis took it');
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const token = randomUUID();
+    const locked = await this.redis.set(this.lock, token, 'PX', LOCK_MS, 'NX').catch(() => null);
+    if (!locked) return;
+    try {
+      let applied = 0;
+      for (let i = 0; i < FLUSH_BATCH; i++) {
+        const item = await this.redis.lindex(this.outbox, 0);
+        if (item === null) break;
+        if (!(await this.applyQueued(item))) break;
+        // Remove exactly what was applied: a crash before this line replays it, which is harmless.
+        await this.redis.lpop(this.outbox);
+        applied++;
+      }
+      if (applied) this.log.info({ applied }, 'run history written to PostgreSQL after an outage');
+    } finally {
+      // Release only our own lock (it may have expired and been taken by another process).
+      await this.redis
+        .eval(
+          "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
+          1,
+          this.lock,
+          token,
+        )
+        .catch(() => undefined);
+    }
+  }
+
+  /** True when the item is done with (applied, or impossible and dropped); false to retry later. */
+  private async applyQueued(item: string): Promise<boolean> {
+    const write = JSON.parse(item, revive) as HistoryWrite;
+    try {
+      await this.store.apply(write);
+      return true;
+    } catch (error) {
+      if (isUnreachable(error)) return false;
+      this.log.error({ err: error, op: write.op }, 'dropping a queued run-history write PostgreSQL refuses');
+      return true;
+    }
+  }
+}

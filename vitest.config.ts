@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'jobs/**/*.test.ts', 'test/**/*.test.ts'],
+    // The fault suite runs apart: `npm run test:faults` (vitest.faults.config.ts).
+    exclude: [...configDefaults.exclude, 'test/faults/**'],
     // Starts Kafka (and Redis/PostgreSQL if absent) once for the whole run; stops only what it started.
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,

@@ -22,15 +22,13 @@ function freePort(): Promise<number> {
  * A Redis of the test's own (no persistence, a free port), for tests that must FLUSHALL or stop
  * Redis without touching the shared one other tests run against.
  */
-export async function startScratchRedis(): Promise<ScratchRedis> {
+export async function startScratchRedis(options: { hz?: number } = {}): Promise<ScratchRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  if (options.hz) args.push('--hz', String(options.hz));
+  const child: ChildProcess = spawn('redis-server', args, {
+    stdio: 'ignore',
+  });
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
   probe.on('error', () => {});

@@ -6,7 +6,6 @@ import { ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
 import { assertRedisReachable, bullConnection, QueueSet } from '../queues/queues';
-import { warnIfCoarseRedisTimer } from '../queues/redis-hz';
 import { Scheduler } from '../scheduler/scheduler';
 import { ScheduleSource } from '../schedules/source';
 import { assertSafeToServe } from '../web/auth';
@@ -67,7 +66,6 @@ export async function startSchedulerApp(
     closers.add(() => connection.disconnect());
     const queues = new QueueSet(connection, config.queuePrefix);
     closers.add(() => queues.close());
-    await warnIfCoarseRedisTimer(connection, log);
 
     const states = new ScheduleStates(db);
     const scheduler = new Scheduler({

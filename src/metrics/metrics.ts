@@ -1,9 +1,36 @@
 import type { Queue } from 'bullmq';
+import { CronExpressionParser } from 'cron-parser';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
+export interface RunDetails {
+  /** Start − due time of a run's first attempt, in seconds; absent for retries. */
+  startDelaySeconds?: number;
+  /** What a completed attempt returned. */
+  result?: unknown;
+}
+
 /**
- * Prometheus metrics of one process. Queue depths are read from BullMQ when scraped, so they
- * are right whichever process ran the jobs; run counts and durations are this process's own.
+ * The counts of a job's result that tickflow_messages_total adds up, as its `kind` label:
+ * producer-batch's `produced, fraud, malformed` and consumer-batch's `consumed, valid, invalid,
+ * scored, flagged, alerts`. Other fields (and other jobs' results) are left out.
+ */
+export const MESSAGE_KINDS = [
+  'produced',
+  'fraud',
+  'malformed',
+  'consumed',
+  'valid',
+  'invalid',
+  'scored',
+  'flagged',
+  'alerts',
+] as const;
+
+/**
+ * Prometheus metrics of one process. Queue depths, pause flags, schedule intervals and last run
+ * times are read from BullMQ when scraped, so they are right whichever process ran the jobs; run
+ * counts, durations, start delays, message counts and the consumer lag are this process's own.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -20,6 +47,28 @@ export class Metrics {
     help: 'Run attempt duration',
     labelNames: ['schedule'] as const,
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  readonly startDelay = new Histogram({
+    name: 'tickflow_run_start_delay_seconds',
+    help: "Start of a run's first attempt minus its due time",
+    labelNames: ['schedule'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly messages = new Counter({
+    name: 'tickflow_messages_total',
+    help: 'Messages counted in the results of completed runs, by kind (produced, fraud, consumed, invalid, flagged, ...)',
+    labelNames: ['schedule', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly consumerLag = new Gauge({
+    name: 'tickflow_consumer_lag',
+    help: "Consumer group lag (messages) after this process's last completed consumer run",
+    labelNames: ['schedule'] as const,
     registers: [this.registry],
   });
 
@@ -49,10 +98,88 @@ export class Metrics {
         for (const queue of queues()) this.set({ schedule: queue.name }, (await queue.isPaused()) ? 1 : 0);
       },
     });
+    new Gauge({
+      name: 'tickflow_schedule_interval_seconds',
+      help: "Time between two due runs of the schedule's job scheduler (a cron: its next two fire times)",
+      labelNames: ['schedule'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const queue of queues()) {
+          const seconds = intervalSeconds(await queue.getJobScheduler(queue.name));
+          if (seconds !== undefined) this.set({ schedule: queue.name }, seconds);
+        }
+      },
+    });
+    new Gauge({
+      name: 'tickflow_schedule_last_run_timestamp_seconds',
+      help: "Unix time the schedule's newest finished run (completed or failed) that Redis keeps ended",
+      labelNames: ['schedule'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const queue of queues()) {
+          // Newest first in each set: at most the newest completed and the newest failed job.
+          const jobs = await queue.getJobs(['completed', 'failed'], 0, 0, false);
+          const last = Math.max(0, ...jobs.map((job) => job?.finishedOn ?? 0));
+          if (last > 0) this.set({ schedule: queue.name }, last / 1000);
+        }
+      },
+    });
   }
 
-  recordRun(schedule: string, state: 'completed' | 'failed', seconds: number): void {
+  recordRun(
+    schedule: string,
+    state: 'completed' | 'failed',
+    seconds: number,
+    details: RunDetails = {},
+  ): void {
     this.runs.inc({ schedule, state });
     this.runSeconds.observe({ schedule }, seconds);
+    if (details.startDelaySeconds !== undefined) this.recordStartDelay(schedule, details.startDelaySeconds);
+    if (state === 'completed' && details.result !== undefined) this.recordResult(schedule, details.result);
+  }
+
+  /** A clock a little behind the scheduler's can make a start look early: that counts as on time. */
+  recordStartDelay(schedule: string, seconds: number): void {
+    if (Number.isFinite(seconds)) this.startDelay.observe({ schedule }, Math.max(0, seconds));
+  }
+
+  /** Adds a completed run's counts (MESSAGE_KINDS) and sets the lag it saw (`lagAfter`); ignores the rest. */
+  recordResult(schedule: string, result: unknown): void {
+    if (typeof result !== 'object' || result === null) return;
+    const fields = result as Record<string, unknown>;
+    for (const kind of MESSAGE_KINDS) {
+      const count = fields[kind];
+      if (isCount(count)) this.messages.inc({ schedule, kind }, count);
+    }
+    // null: the job could not read the lag; the last value read stands rather than a false 0.
+    if (isCount(fields.lagAfter)) this.consumerLag.set({ schedule }, fields.lagAfter);
+  }
+}
+
+const isCount = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
+/** A job scheduler's `every` (ms, a string when read back from Redis) or the gap between its cron's next two fire times. */
+export function intervalSeconds(
+  scheduler: { every?: number | string; pattern?: string; tz?: string } | undefined,
+  now = new Date(),
+): number | undefined {
+  if (!scheduler) return undefined;
+  if (scheduler.every !== undefined && scheduler.every !== null) {
+    const every = Number(scheduler.every);
+    return Number.isFinite(every) && every > 0 ? every / 1000 : undefined;
+  }
+  if (!scheduler.pattern) return undefined;
+  try {
+    const cron = CronExpressionParser.parse(scheduler.pattern, {
+      currentDate: now,
+      ...(scheduler.tz ? { tz: scheduler.tz } : {}),
+    });
+    const first = cron.next().getTime();
+    return (cron.next().getTime() - first) / 1000;
+  } catch {
+    return undefined;
   }
 }

@@ -1,9 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { redisReady } from '../health/probes';
-import { REDIS_HZ } from '../queues/redis-hz';
 import { type LocalService, urlHostPort } from './local-service';
 import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
+
+/**
+ * Redis checks timers hz times a second. Runs start on time at any hz (the workers wake themselves
+ * at the due time, see src/worker/due-waker.ts); a retry's backoff still waits for the timer, so the
+ * launcher keeps ~10 ms precision there too.
+ */
+const REDIS_HZ = 100;
 
 /** Redis as the docker-compose file runs it: AOF on, never evict (BullMQ must not lose keys). */
 export const redisService: LocalService = {

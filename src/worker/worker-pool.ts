@@ -1,12 +1,13 @@
-import { Worker } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { FailureNotifier } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
+import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
-import { runJob } from './run-job';
+import { runJob, scheduledAt } from './run-job';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -25,13 +26,22 @@ export interface WorkerPoolOptions {
    */
   lockDuration?: number;
   stalledInterval?: number;
-  /** Told of every finished attempt (for metrics). */
-  onFinished?: (schedule: string, state: 'completed' | 'failed', seconds: number) => void;
+  /**
+   * Told of every finished attempt (for metrics), with the start − due time of a run's first
+   * attempt (none for retries: their wait is the backoff) and what a completed attempt returned.
+   */
+  onFinished?: (
+    schedule: string,
+    state: 'completed' | 'failed',
+    seconds: number,
+    details: { startDelaySeconds?: number; result?: unknown },
+  ) => void;
 }
 
 /** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
 export class WorkerPool {
   private readonly workers = new Map<string, Worker>();
+  private readonly wakers = new Map<string, DueTimeWaker>();
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
 
@@ -94,15 +104,26 @@ export class WorkerPool {
     if (onFinished) {
       const seconds = (job: { processedOn?: number; finishedOn?: number }) =>
         ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
-      worker.on('completed', (job) => onFinished(schedule.name, 'completed', seconds(job)));
-      worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job)));
+      const startDelay = (job: Job) =>
+        job.attemptsStarted === 1 && job.processedOn !== undefined
+          ? { startDelaySeconds: (job.processedOn - scheduledAt(job).getTime()) / 1000 }
+          : {};
+      worker.on('completed', (job, result) =>
+        onFinished(schedule.name, 'completed', seconds(job), { ...startDelay(job), result }),
+      );
+      worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));
     }
+    const waker = new DueTimeWaker(worker, connection, schedule.name, log);
+    waker.start();
+    this.wakers.set(schedule.name, waker);
     return worker;
   }
 
   private async stopWorker(name: string): Promise<void> {
     const worker = this.workers.get(name);
     this.workers.delete(name);
+    this.wakers.get(name)?.close();
+    this.wakers.delete(name);
     await worker?.close();
   }
 }

@@ -1,0 +1,487 @@
+/**
+ * The fault suite (`npm run test:faults`): the real product (a `tickflow scheduler --no-workers`
+ * and two `tickflow worker` processes) on Kafka, Redis and PostgreSQL of its own, started by the
+ * launcher on free ports, while producer runs are triggered by hand with known seeds. One fault
+ * after another, each while a consumer run is writing: a worker SIGKILLed, PostgreSQL stopped
+ * (immediate mode) for 10 s, the Kafka broker's JVM SIGKILLed and restarted, Redis FLUSHALL.
+ * At the end, everything the topic holds is compared with PostgreSQL and the alerts and DLQ
+ * topics; a table of lost / duplicated rows and recovery times per fault is printed and written
+ * to test-artifacts/faults.json.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseTransaction } from '../../src/domain/transaction';
+import { sleep, waitFor } from '../scheduler/support';
+import { ProducerLoop } from './producer-loop';
+import { caughtUp, endOffsets, lag, type Offsets, readWholeTopic, type TopicMessage } from './topics';
+import { type Child, FaultWorld, GROUP, type LogLine, TOPICS } from './world';
+
+const artifact = path.resolve(import.meta.dirname, '../../test-artifacts/faults.json');
+/** PostgreSQL stays down this long (the one deliberate wait of the suite). */
+const POSTGRES_OUTAGE_MS = 10_000;
+
+interface FaultRecord {
+  fault: string;
+  /** Fault start: the moment the kill, stop or flush was issued. */
+  startedAt: number;
+  /** Fault end: worker restarted and ready / PostgreSQL back / Kafka back / flush done. */
+  endedAt: number;
+  /** Topic end offsets when the fault started: the messages produced from here to the next fault are this fault's. */
+  boundary: Offsets;
+  /** End of the fault → end of the first consumer run due after it that completed. */
+  firstRunMs?: number;
+  /** End of the fault → the group has committed everything the topic held at that moment. */
+  caughtUpMs?: number;
+  notes: Record<string, unknown>;
+}
+
+interface PhaseCounts {
+  messages: number;
+  validIds: number;
+  lost: number;
+  duplicated: number;
+  topicDuplicates: number;
+  alertResends: number;
+}
+
+let world: FaultWorld;
+let producer: ProducerLoop | undefined;
+
+beforeAll(async () => {
+  world = await FaultWorld.start();
+}, 180_000);
+
+afterAll(async () => {
+  await producer?.stop();
+  await world?.stop();
+}, 180_000);
+
+/** Resolves with the first consumer run that logs its PostgreSQL write after now, once `act` ran on it. */
+function duringConsumerWrite(
+  act: (child: Child, line: LogLine) => void | Promise<void>,
+  timeoutMs = 60_000,
+): Promise<{ child: Child; line: LogLine; at: number }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no consumer run wrote to PostgreSQL within ${timeoutMs}ms`));
+    }, timeoutMs);
+    let fired = false;
+    const off = world.onLine((child, line) => {
+      const msg = String(line.json?.msg ?? '');
+      if (fired || line.json?.schedule !== 'consumer' || !msg.startsWith('writing scored batch')) return;
+      fired = true;
+      off();
+      clearTimeout(timer);
+      const at = Date.now();
+      // Synchronously, in the handler of the line itself: the run is as mid-write as we can catch it.
+      Promise.resolve(act(child, line)).then(() => resolve({ child, line, at }), reject);
+    });
+  });
+}
+
+/** Waits for the first completed consumer run due after the fault's end, and for the group to catch up. */
+async function measureRecovery(record: FaultRecord): Promise<void> {
+  const end = record.endedAt;
+  const ends = await waitFor(() => endOffsets(world.config, TOPICS.transactions), 'Kafka to answer', 60_000);
+  const firstRun = waitFor(
+    async () => {
+      const [row] = await world.query<{ run_id: string; finished_at: Date; attempts: number }>(
+        `select run_id, finished_at, attempts from runs
+          where schedule = 'consumer' and state = 'completed' and due_at > $1
+          order by finished_at limit 1`,
+        [new Date(end)],
+      );
+      return row;
+    },
+    `a completed consumer run due after the end of "${record.fault}"`,
+    120_000,
+  ).then((row) => {
+    record.firstRunMs = row.finished_at.getTime() - end;
+    record.notes.firstRun = row.run_id;
+  });
+  const catchUp = waitFor(
+    () => caughtUp(world.config, GROUP, TOPICS.transactions, ends),
+    `the group to commit what the topic held at the end of "${record.fault}"`,
+    120_000,
+  ).then(() => {
+    record.caughtUpMs = Date.now() - end;
+  });
+  await Promise.all([firstRun, catchUp]);
+}
+
+async function attemptsOf(runId: string) {
+  return world.query<{ attempt: number; state: string; error: string | null; worker: string }>(
+    `select attempt, state, error, worker from job_runs where schedule = 'consumer' and job_id = $1 order by attempt`,
+    [runId],
+  );
+}
+
+/** Failed consumer attempts that started in [from, to]: what the fault cost while it lasted. */
+async function failedAttempts(from: number, to: number): Promise<number> {
+  const [row] = await world.query<{ n: number }>(
+    `select count(*)::int as n from job_runs
+      where schedule = 'consumer' and state = 'failed' and started_at between $1 and $2`,
+    [new Date(from), new Date(to)],
+  );
+  return row?.n ?? 0;
+}
+
+describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () => {
+  it('loses and duplicates nothing through a worker SIGKILL, a PostgreSQL stop, a Kafka SIGKILL and a Redis FLUSHALL', async () => {
+    const suiteStart = Date.now();
+    await world.spawnReady('scheduler', ['scheduler', '--no-workers', '--no-web'], 'scheduler started');
+    const workers = [
+      await world.spawnReady('worker-1', ['worker'], 'workers started'),
+      await world.spawnReady('worker-2', ['worker'], 'workers started'),
+    ];
+    producer = new ProducerLoop(world);
+    producer.start();
+
+    // Steady state first: messages produced, consumed and committed.
+    await waitFor(
+      async () => (await endOffsets(world.config, TOPICS.transactions)).size > 0,
+      'the producer topic',
+      60_000,
+    );
+    const baselineEnds = await endOffsets(world.config, TOPICS.transactions);
+    await waitFor(
+      () => caughtUp(world.config, GROUP, TOPICS.transactions, baselineEnds),
+      'the consumer to catch up before the first fault',
+      90_000,
+    );
+    const faults: FaultRecord[] = [];
+    const begin = async (fault: string): Promise<FaultRecord> => {
+      const record: FaultRecord = {
+        fault,
+        startedAt: 0,
+        endedAt: 0,
+        boundary: await endOffsets(world.config, TOPICS.transactions),
+        notes: {},
+      };
+      faults.push(record);
+      return record;
+    };
+
+    // 1. A worker SIGKILLed while its consumer run writes to PostgreSQL; a new worker takes its place.
+    {
+      const record = await begin('worker SIGKILL');
+      // A backlog, so that runs carry full batches (2,000) and the kill lands inside a long write.
+      await producer.trigger(8_000, 1_000_000);
+      const { child, line } = await duringConsumerWrite((victim) => {
+        record.startedAt = Date.now();
+        victim.kill('SIGKILL');
+      });
+      await child.exited;
+      const killedRun = String(line.json?.runId);
+      record.notes.killedPid = child.pid;
+      record.notes.killedRun = killedRun;
+      workers.splice(workers.indexOf(child), 1);
+      workers.push(await world.spawnReady('worker-3', ['worker'], 'workers started'));
+      record.endedAt = Date.now();
+      await measureRecovery(record);
+      // The killed attempt was taken up again (stalled → retried) and the run completed.
+      const attempts = await waitFor(
+        async () => {
+          const rows = await attemptsOf(killedRun);
+          return rows.some((r) => r.state === 'completed') && rows;
+        },
+        `the killed run ${killedRun} to be retried and complete`,
+        60_000,
+      );
+      record.notes.killedRunAttempts = attempts.map(
+        (a) => `${a.attempt}:${a.state}${a.error ? ` (${a.error})` : ''}`,
+      );
+    }
+
+    // 2. PostgreSQL stopped (immediate: a crash, no checkpoint) during a write, 10 s, then started again.
+    {
+      const record = await begin('PostgreSQL stop (immediate, 10 s)');
+      let stopped: Promise<void> = Promise.resolve();
+      await duringConsumerWrite(() => {
+        record.startedAt = Date.now();
+        stopped = world.stopPostgresImmediately();
+      });
+      await stopped;
+      await sleep(POSTGRES_OUTAGE_MS);
+      await world.up('postgres');
+      record.endedAt = Date.now();
+      await measureRecovery(record);
+      record.notes.failedAttemptsDuringOutage = await failedAttempts(record.startedAt, record.endedAt);
+    }
+
+    // 3. The broker's JVM SIGKILLed during a write, then started again by the launcher.
+    {
+      const record = await begin('Kafka SIGKILL + restart');
+      let killed: Promise<number> = Promise.resolve(0);
+      await duringConsumerWrite(() => {
+        record.startedAt = Date.now();
+        killed = world.killKafka();
+      });
+      record.notes.killedPid = await killed;
+      await world.up('kafka');
+      record.endedAt = Date.now();
+      await measureRecovery(record);
+      record.notes.failedAttemptsDuringOutage = await failedAttempts(record.startedAt, record.endedAt);
+    }
+
+    // 4. Redis FLUSHALL during a write: queues, job schedulers, locks and the producer's clock are gone.
+    {
+      const record = await begin('Redis FLUSHALL');
+      const redis = world.redis();
+      await redis.connect();
+      let flushed: Promise<unknown> = Promise.resolve();
+      await duringConsumerWrite(() => {
+        record.startedAt = Date.now();
+        flushed = redis.flushall();
+      });
+      await flushed;
+      record.endedAt = Date.now();
+      redis.disconnect();
+      await measureRecovery(record);
+    }
+
+    // Producing stops; the consumer catches up (lag 0), then two more runs find nothing new.
+    await producer.stop();
+    const producerQueue = new Queue('producer', {
+      connection: { url: world.config.redisUrl },
+      prefix: world.config.queuePrefix,
+    });
+    await waitFor(
+      async () => {
+        const counts = await producerQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0);
+      },
+      'the triggered producer runs to finish',
+      120_000,
+    );
+    await producerQueue.close();
+    const drainedAt = await waitFor(
+      async () => (await lag(world.config, GROUP, TOPICS.transactions)) === 0 && Date.now(),
+      'consumer lag 0',
+      120_000,
+    );
+    await waitFor(
+      async () => {
+        const [row] = await world.query<{ n: number }>(
+          `select count(*)::int as n from runs where schedule = 'consumer' and state = 'completed' and due_at > $1`,
+          [new Date(drainedAt)],
+        );
+        return (row?.n ?? 0) >= 2;
+      },
+      'two more completed consumer runs after lag 0',
+      60_000,
+    );
+    expect(await lag(world.config, GROUP, TOPICS.transactions)).toBe(0);
+
+    // What the topic holds, against PostgreSQL, the alerts topic and the DLQ.
+    const [transactions, alerts, deadLetters] = await Promise.all([
+      readWholeTopic(world.config, TOPICS.transactions),
+      readWholeTopic(world.config, TOPICS.alerts),
+      readWholeTopic(world.config, TOPICS.dlq),
+    ]);
+    const idOf = (message: TopicMessage): string | undefined => {
+      if (!message.key || message.key.length === 0) return undefined;
+      const parsed = parseTransaction(message.value);
+      return parsed.ok ? parsed.transaction.transactionId : undefined;
+    };
+    const topicIds = new Map<string, number>();
+    const invalid: TopicMessage[] = [];
+    for (const message of transactions) {
+      const id = idOf(message);
+      if (id) topicIds.set(id, (topicIds.get(id) ?? 0) + 1);
+      else invalid.push(message);
+    }
+    const stored = new Set(
+      (await world.query<{ id: string }>('select transaction_id::text as id from transactions')).map(
+        (r) => r.id,
+      ),
+    );
+    const [counts] = await world.query<{
+      transactions: number;
+      predictions: number;
+      prediction_ids: number;
+      alerts: number;
+      profiled: number;
+    }>(
+      `select (select count(*)::int from transactions) as transactions,
+              (select count(*)::int from predictions) as predictions,
+              (select count(distinct transaction_id)::int from predictions) as prediction_ids,
+              (select count(*)::int from fraud_alerts) as alerts,
+              (select coalesce(sum((profile->>'count')::int), 0)::int from account_profiles) as profiled`,
+    );
+    const doubled = new Set(
+      (
+        await world.query<{ id: string }>(
+          `select transaction_id::text as id from predictions group by 1 having count(*) > 1
+           union select transaction_id::text from fraud_alerts group by 1 having count(*) > 1`,
+        )
+      ).map((r) => r.id),
+    );
+    const predictedIds = new Set(
+      (await world.query<{ id: string }>('select transaction_id::text as id from predictions')).map(
+        (r) => r.id,
+      ),
+    );
+    const alertedIds = new Set(
+      (await world.query<{ id: string }>('select transaction_id::text as id from fraud_alerts')).map(
+        (r) => r.id,
+      ),
+    );
+    const alertKeys = new Map<string, number>();
+    for (const message of alerts) {
+      const key = message.key?.toString() ?? '';
+      alertKeys.set(key, (alertKeys.get(key) ?? 0) + 1);
+    }
+    const deadLetterSources = new Set(
+      deadLetters.map(
+        (m) =>
+          `${m.headers['dlq-source-partition']?.toString()}:${m.headers['dlq-source-offset']?.toString()}`,
+      ),
+    );
+
+    // Per fault: the messages produced from its start to the next fault's start (the last one: to the end).
+    const finalEnds = await endOffsets(world.config, TOPICS.transactions);
+    const phaseOf = (message: TopicMessage): number => {
+      let phase = -1;
+      faults.forEach((record, i) => {
+        if (message.offset >= (record.boundary.get(message.partition) ?? 0)) phase = i;
+      });
+      return phase;
+    };
+    const phases: PhaseCounts[] = [...faults, undefined].map(() => ({
+      messages: 0,
+      validIds: 0,
+      lost: 0,
+      duplicated: 0,
+      topicDuplicates: 0,
+      alertResends: 0,
+    }));
+    const counted = new Set<string>();
+    for (const message of transactions) {
+      const counts = phases[phaseOf(message) + 1] as PhaseCounts;
+      counts.messages++;
+      const id = idOf(message);
+      if (!id) continue;
+      if (counted.has(id)) {
+        counts.topicDuplicates++;
+        continue;
+      }
+      counted.add(id);
+      counts.validIds++;
+      if (!stored.has(id) || !predictedIds.has(id)) counts.lost++;
+      if (doubled.has(id)) counts.duplicated++;
+      if ((alertKeys.get(id) ?? 0) > 1) counts.alertResends++;
+    }
+
+    const lost = [...topicIds.keys()].filter((id) => !stored.has(id));
+    const extra = [...stored].filter((id) => !topicIds.has(id));
+    const missingAlerts = [...alertedIds].filter((id) => !alertKeys.has(id));
+    const strayAlerts = [...alertKeys.keys()].filter((key) => !alertedIds.has(key));
+    const missingDeadLetters = invalid.filter((m) => !deadLetterSources.has(`${m.partition}:${m.offset}`));
+    const totals = {
+      topicMessages: transactions.length,
+      topicValidIds: topicIds.size,
+      topicDuplicateMessages: [...topicIds.values()].reduce((sum, n) => sum + n - 1, 0),
+      topicInvalid: invalid.length,
+      transactions: counts?.transactions,
+      predictions: counts?.predictions,
+      fraudAlerts: counts?.alerts,
+      profileCount: counts?.profiled,
+      lost: lost.length,
+      extraInPostgres: extra.length,
+      duplicatedInPostgres:
+        doubled.size +
+        ((counts?.predictions ?? 0) - (counts?.transactions ?? 0)) +
+        ((counts?.profiled ?? 0) - (counts?.transactions ?? 0)),
+      alertsTopicMessages: alerts.length,
+      alertsTopicKeys: alertKeys.size,
+      alertsResent: alerts.length - alertKeys.size,
+      alertsMissing: missingAlerts.length,
+      alertsStray: strayAlerts.length,
+      deadLetters: deadLetters.length,
+      deadLettersDuplicated: deadLetters.length - deadLetterSources.size,
+      deadLettersMissing: missingDeadLetters.length,
+      producerTriggers: producer.triggers.length,
+      producerTriggersFailed: producer.triggers.filter((t) => !t.ok).length,
+      finalEnds: Object.fromEntries(finalEnds),
+    };
+    const rows = [
+      { fault: 'baseline (before any fault)', ...(phases[0] as PhaseCounts) },
+      ...faults.map((record, i) => ({
+        fault: record.fault,
+        ...(phases[i + 1] as PhaseCounts),
+        outageMs: record.endedAt - record.startedAt,
+        firstRunMs: record.firstRunMs,
+        caughtUpMs: record.caughtUpMs,
+        notes: record.notes,
+      })),
+    ];
+    const report = {
+      finishedAt: new Date().toISOString(),
+      durationMs: Date.now() - suiteStart,
+      services: {
+        kafka: world.config.kafka.brokers[0],
+        redis: world.config.redisUrl,
+        postgres: world.config.databaseUrl,
+      },
+      faults: rows,
+      totals,
+    };
+    fs.mkdirSync(path.dirname(artifact), { recursive: true });
+    fs.writeFileSync(artifact, `${JSON.stringify(report, null, 2)}\n`);
+    printTable(report.faults, totals, report.durationMs);
+
+    expect({ lost: lost.slice(0, 5), extra: extra.slice(0, 5) }).toEqual({ lost: [], extra: [] });
+    expect(totals.lost).toBe(0);
+    expect(doubled.size).toBe(0);
+    expect(counts?.predictions).toBe(counts?.transactions);
+    expect(counts?.prediction_ids).toBe(counts?.transactions);
+    expect(counts?.transactions).toBe(topicIds.size);
+    // The model's account history counted each transaction once: a redelivered batch did not add to it.
+    expect(counts?.profiled).toBe(counts?.transactions);
+    // Alerts may be re-sent (a redelivered transaction's alert goes out again, same key); none may be missing.
+    expect(totals.alertsMissing).toBe(0);
+    expect(totals.alertsStray).toBe(0);
+    expect(totals.deadLettersMissing).toBe(0);
+    for (const record of faults) {
+      expect(record.firstRunMs, record.fault).toBeDefined();
+      expect(record.caughtUpMs, record.fault).toBeDefined();
+    }
+  }, 900_000);
+});
+
+function printTable(
+  rows: Array<Record<string, unknown> & PhaseCounts>,
+  totals: Record<string, unknown>,
+  durationMs: number,
+): void {
+  const columns: Array<[string, (row: Record<string, unknown>) => string]> = [
+    ['fault', (r) => String(r.fault)],
+    ['messages', (r) => String(r.messages)],
+    ['lost', (r) => String(r.lost)],
+    ['duplicated', (r) => String(r.duplicated)],
+    ['alerts re-sent', (r) => String(r.alertResends)],
+    ['outage ms', (r) => (r.outageMs === undefined ? '-' : String(r.outageMs))],
+    ['first run ms', (r) => (r.firstRunMs === undefined ? '-' : String(r.firstRunMs))],
+    ['caught up ms', (r) => (r.caughtUpMs === undefined ? '-' : String(r.caughtUpMs))],
+  ];
+  const cells = rows.map((row) => columns.map(([, cell]) => cell(row)));
+  const widths = columns.map(([title], i) =>
+    Math.max(title.length, ...cells.map((c) => (c[i] ?? '').length)),
+  );
+  const line = (values: string[]) =>
+    values.map((v, i) => (i === 0 ? v.padEnd(widths[i] ?? 0) : v.padStart(widths[i] ?? 0))).join('  ');
+  const out = [
+    '',
+    line(columns.map(([title]) => title)),
+    ...cells.map(line),
+    '',
+    `totals: ${JSON.stringify(totals)}`,
+    `duration: ${(durationMs / 1000).toFixed(1)} s`,
+    '',
+  ];
+  console.log(out.join('\n'));
+}

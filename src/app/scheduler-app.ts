@@ -1,5 +1,6 @@
 import type { Config } from '../config/config';
 import type { Control } from '../control/control';
+import { closeDroppedRuns } from '../control/sweep';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { ScheduleStates } from '../db/schedule-states';
@@ -16,6 +17,9 @@ import { startWorkers, type Workers, type WorkerTuning } from '../worker/process
 import { Closers } from './closers';
 import { FileTopics } from './file-topics';
 import { readinessOf } from './readiness';
+
+/** How often queued manual runs whose job left Redis are closed in the history. */
+const SWEEP_EVERY_MS = 5_000;
 
 export interface SchedulerAppOptions {
   /** Run workers in this process too (the default for `npm run scheduler`). */
@@ -102,6 +106,10 @@ export async function startSchedulerApp(
       readOnly: config.web.readOnly,
     };
     const web = metrics ? await serveUi(config, log, { control, scheduler, metrics, closers }) : undefined;
+    const sweep = setInterval(() => {
+      closeDroppedRuns(control).catch((error) => log.warn({ err: error }, 'could not close dropped runs'));
+    }, SWEEP_EVERY_MS);
+    closers.add(() => clearInterval(sweep));
     log.info(
       { file: source.file, schedules: file.schedules.length, workers: options.workers },
       'scheduler started',

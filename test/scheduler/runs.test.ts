@@ -2,6 +2,8 @@ import os from 'node:os';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRun } from '../../src/control/runs';
+import { closeDroppedRuns } from '../../src/control/sweep';
+import { setPaused } from '../../src/control/toggle';
 import { triggerRun } from '../../src/control/trigger';
 import { type RunRow, SchedulerTest, waitFor } from './support';
 
@@ -178,5 +180,20 @@ describe('runs (real Redis and PostgreSQL)', () => {
       }, `run ${runId} to fail for good`);
     expect((await finalState(permanent.runId)).attempts).toBe(1);
     expect((await finalState(transient.runId)).attempts).toBe(4);
+  });
+
+  it('a manual run dropped before it ran (Bull Board "empty") is closed in the history', async () => {
+    s = new SchedulerTest('runs');
+    s.writeSchedules('schedules:\n  nap:\n    job: sleep\n    cron: "0 0 * * *"\n');
+    const { control } = await s.start();
+    await setPaused(control, 'nap', { paused: true, by: 'test' });
+    const { runId } = await triggerRun(control, 'nap', { by: 'test' });
+    expect((await getRun(control, 'nap', runId)).state).toBe('queued');
+    await control.queues.get('nap').drain(); // what Bull Board's "empty" does
+    expect(await closeDroppedRuns(control, 0)).toBe(1);
+    expect(await getRun(control, 'nap', runId)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/^dropped before it ran/),
+    });
   });
 });

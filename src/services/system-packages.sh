@@ -14,6 +14,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 have_pg || need+=(postgresql)
 command -v chromium >/dev/null || need+=(chromium)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || need+=(fonts-dejavu-core)
+command -v promtool >/dev/null || need+=(prometheus) # promtool: .ci/run checks ops/prometheus/alerts.yml
 
 if ((${#need[@]} == 0)); then exit 0; fi
 if [[ $(id -u) -ne 0 ]]; then

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# tickflow's image: `docker build -t tickflow .` (or `docker compose --profile app up -d --build`).
+# tickflow runs its TypeScript with tsx, a runtime dependency, so there is no compile step: the
+# build stage makes the production dependency tree from the lock file, and the runtime stage gets
+# only that and the files that run, read-only, as the unprivileged `node` user.
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The lock's versions exactly, without the development tools (biome, vitest, typescript, playwright).
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+# Off loopback tickflow refuses to start without WEB_USERNAME/WEB_PASSWORD or API_TOKEN: the image
+# is never open. TICKFLOW_HOME is the only place it writes (service state of `services up`).
+ENV NODE_ENV=production \
+    WEB_HOST=0.0.0.0 \
+    WEB_PORT=3000 \
+    WORKER_PORT=3001 \
+    TICKFLOW_HOME=/home/node/.tickflow
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json schedules.yaml ./
+COPY bin ./bin
+COPY src ./src
+COPY jobs ./jobs
+COPY migrations ./migrations
+USER node
+# 3000: the scheduler's web UI, API and /metrics; 3001: `tickflow worker`'s /health, /ready, /metrics.
+EXPOSE 3000 3001
+# /health of whichever server this process runs (the scheduler's WEB_PORT or a worker's WORKER_PORT).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "Promise.any([process.env.WEB_PORT || 3000, process.env.WORKER_PORT || 3001].map((port) => fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(3000) }).then((res) => { if (!res.ok) throw new Error(String(res.status)); }))).then(() => process.exit(0), () => process.exit(1))"]
+# bin/tickflow execs node itself, so tickflow is PID 1 and gets SIGTERM: active runs finish first.
+ENTRYPOINT ["./bin/tickflow"]
+CMD ["scheduler"]

@@ -1,15 +1,25 @@
 # syntax=docker/dockerfile:1
 # tickflow's image: `docker build -t tickflow .` (or `docker compose --profile app up -d --build`).
-# tickflow runs its TypeScript with tsx, a runtime dependency, so there is no compile step: the
-# build stage makes the production dependency tree from the lock file, and the runtime stage gets
-# only that and the files that run, read-only, as the unprivileged `node` user.
+# Three stages: `build` bundles the CLI into dist/ (esbuild, a development tool), `deps` makes the
+# production dependency tree from the lock file, and the runtime stage gets only those and the files
+# that run, read-only, as the unprivileged `node` user.
 ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY jobs ./jobs
+RUN npm run build
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The lock's versions exactly, without the development tools (biome, vitest, typescript, playwright).
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The lock's versions exactly, without the development tools (biome, vitest, typescript, playwright,
+# esbuild); --ignore-scripts: `prepare` would build, which the build stage did.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 # Off loopback tickflow refuses to start without WEB_USERNAME/WEB_PASSWORD or API_TOKEN: the image
@@ -21,6 +31,7 @@ ENV NODE_ENV=production \
     TICKFLOW_HOME=/home/node/.tickflow
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json package-lock.json tsconfig.json schedules.yaml ./
 COPY bin ./bin
 COPY src ./src

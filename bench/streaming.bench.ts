@@ -6,7 +6,7 @@ import { producerBatchJob } from '../jobs/producer-batch';
 import { type Config, loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
 import { ScoringWrite } from '../src/db/scoring-store';
-import { evaluateSimulation } from '../src/domain/evaluation';
+import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
 import { featurize, score } from '../src/domain/scoring';
 import { simulate } from '../src/domain/simulator';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { type Config, loadConfig } from '../config/config';
-import { createLogger, type Logger } from '../log/logger';
+import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
 import { explainUnreachable } from './unreachable';
 
 export interface CliContext {
@@ -20,6 +20,11 @@ export function action<A extends unknown[]>(
     try {
       // A local .env (copied from .env.example) fills in what the environment does not set.
       if (fs.existsSync('.env')) process.loadEnvFile('.env');
+      // Loaded here, not at the top: `tickflow --help` must not pay for zod and pino.
+      const [{ loadConfig }, { createLogger }] = await Promise.all([
+        import('../config/config'),
+        import('../log/logger'),
+      ]);
       config = loadConfig();
       const log = createLogger(config.logLevel);
       const code = await run({ config, log }, ...args);

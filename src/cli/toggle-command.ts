@@ -1,7 +1,5 @@
 import os from 'node:os';
 import type { Command } from 'commander';
-import { withControl } from '../control/control';
-import { setPaused } from '../control/toggle';
 import { action } from './action';
 
 /** Who a CLI change is attributed to in schedule_state and the grid. */
@@ -19,6 +17,10 @@ export function registerToggleCommand(program: Command, verb: 'pause' | 'resume'
     .option('-n, --note <text>', 'why (shown by `tickflow list` and the grid)')
     .action(
       action(async ({ config }, name: string, options: { note?: string }) => {
+        const [{ withControl }, { setPaused }] = await Promise.all([
+          import('../control/control'),
+          import('../control/toggle'),
+        ]);
         const paused = verb === 'pause';
         await withControl(config, (control) =>
           setPaused(control, name, {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUN_STATES } from './run-states';
 
 /**
  * What the control plane answers: the shapes the REST API returns as JSON (and documents in its
@@ -9,9 +10,9 @@ import { z } from 'zod';
 const when = z.iso.datetime();
 const maybeWhen = when.nullable();
 
-export const RUN_STATES = ['queued', 'active', 'retrying', 'completed', 'failed'] as const;
+export { RUN_STATES, type RunState } from './run-states';
+
 export const runState = z.enum(RUN_STATES);
-export type RunState = z.infer<typeof runState>;
 
 const switchView = z
   .object({

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { type Comparison, DEFAULT_RULE_AMOUNT_KES, quality } from '../domain/evaluation';
-import { toKes } from '../domain/money';
+import { type Comparison, quality } from '../domain/evaluation';
+import { DEFAULT_RULE_AMOUNT_KES, toKes } from '../domain/money';
 
 /** How the stored predictions did against the labels stored with their transactions. */
 export async function evaluateStored(

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
+import { projectPath } from '../paths';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_DIR = projectPath('migrations');
 
 export class MigrationError extends Error {
   override name = 'MigrationError';

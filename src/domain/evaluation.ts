@@ -1,7 +1,4 @@
-import { scoreFeatures } from './model';
-import { toKes } from './money';
-import { featurize } from './scoring';
-import { simulate } from './simulator';
+import { DEFAULT_RULE_AMOUNT_KES, toKes } from './money';
 import type { Transaction } from './transaction';
 
 export interface Quality {
@@ -20,9 +17,6 @@ export interface Comparison {
   model: Quality;
   rule: Quality;
 }
-
-/** The baseline the model must beat: flag every transaction at or above a fixed amount. */
-export const DEFAULT_RULE_AMOUNT_KES = 50_000;
 
 export function amountRule(transaction: Transaction, thresholdKes = DEFAULT_RULE_AMOUNT_KES): boolean {
   return toKes(transaction.amount, transaction.currency) >= thresholdKes;
@@ -69,26 +63,4 @@ export function compare(
       actual,
     ),
   };
-}
-
-export interface SimulationEvaluation {
-  count: number;
-  fraudRate: number;
-  seed: number;
-  threshold: number;
-  ruleAmountKes?: number;
-}
-
-/**
- * Where evaluation streams end. Fixed, not now: fraud depends on the hour (night patterns), so a
- * stream ending at the wall-clock time would give other figures for the same seed at another hour.
- */
-const EVALUATION_END = new Date('2025-01-01T12:00:00Z');
-
-/** Simulates a stream, scores it with the built-in model from empty history, and compares. */
-export function evaluateSimulation(options: SimulationEvaluation): Comparison {
-  const transactions = simulate({ ...options, endAt: EVALUATION_END });
-  const items = featurize(transactions, new Map());
-  const flags = items.map(({ features }) => scoreFeatures(features).score >= options.threshold);
-  return compare(transactions, flags, options.ruleAmountKes);
 }

@@ -1,6 +1,6 @@
 import { toKes } from './money';
+import { isNight } from './nairobi-time';
 import type { AccountProfile } from './profile';
-import { isNight } from './simulator';
 import type { UnlabelledTransaction } from './transaction';
 
 /** The model's inputs for one transaction, all derived from the transaction and the account's past. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateSimulation, quality } from './evaluation';
+import { evaluateSimulation } from './evaluate-simulation';
+import { quality } from './evaluation';
 import type { Features } from './features';
 import { scoreFeatures } from './model';
 import { emptyProfile, foldProfile } from './profile';

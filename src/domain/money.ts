@@ -37,3 +37,6 @@ export function toKes(amount: number, currency: string): number {
 export function fromKes(amountKes: number, currency: string): number {
   return Math.max(0.01, Math.round((amountKes / (kesPerUnit[currency] ?? 1)) * 100) / 100);
 }
+
+/** The baseline the model must beat: flag every transaction at or above this amount (KES). */
+export const DEFAULT_RULE_AMOUNT_KES = 50_000;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { isNight } from './nairobi-time';
 import { population } from './population';
-import { isNight, isoTimestamp, Simulation, simulate } from './simulator';
+import { isoTimestamp, Simulation, simulate } from './simulator';
 import { transactionSchema } from './transaction';
 
 const endAt = new Date('2025-03-01T12:00:00Z');

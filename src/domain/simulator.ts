@@ -1,4 +1,5 @@
 import { countries, currencyOfCountry, fromKes } from './money';
+import { isNight, localHour } from './nairobi-time';
 import { type Account, type Merchant, type Population, population } from './population';
 import { Random, weights } from './random';
 import type { Channel, FraudPattern, Transaction } from './transaction';
@@ -18,7 +19,6 @@ export interface SimulationOptions {
 export const SOURCE = 'tickflow-simulator';
 /** ~5,000 accounts making ~4 transactions a day each: one transaction every ~4 s overall. */
 const MEAN_GAP_MS = 4_000;
-const EAT_OFFSET_HOURS = 3;
 /** Mean number of messages a fraud event makes (a burst makes several), to hit `fraudRate`. */
 const MESSAGES_PER_FRAUD_EVENT = 1.85;
 
@@ -26,13 +26,6 @@ const CHANNELS = weights<Channel>({ mobile_money: 5, card: 3, online: 1.2, bank_
 // Weights per fraud event; a burst makes ~6 messages, so the message mix is roughly even.
 const DAY_PATTERNS = weights<FraudPattern>({ amount_spike: 2, burst: 0.4, new_device_abroad_night: 0 });
 const NIGHT_PATTERNS = weights<FraudPattern>({ amount_spike: 2, burst: 0.4, new_device_abroad_night: 12 });
-
-/** Hour of day in Nairobi (UTC+3), where the simulated accounts live. */
-export function localHour(at: number): number {
-  return (new Date(at).getUTCHours() + EAT_OFFSET_HOURS) % 24;
-}
-
-export const isNight = (at: number) => localHour(at) < 5;
 
 /** A reproducible stream of transactions with fraud at `fraudRate`, each labelled with its truth. */
 export function simulate(options: SimulationOptions): Transaction[] {

@@ -5,13 +5,14 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config';
 import { kafkaReady } from '../health/probes';
 import type { Logger } from '../log/logger';
+import { projectPath } from '../paths';
 import { type LocalService, splitHostPort } from './local-service';
 import { findExecutable, missingTool, runChecked, spawnDetached, terminate, waitForServer } from './process';
 
 /** Keep in step with docker-compose.yml (apache/kafka image tag). */
 export const KAFKA_VERSION = '3.9.1';
 
-const pom = fileURLToPath(new URL('./kafka-pom.xml', import.meta.url));
+const pom = projectPath('src/services/kafka-pom.xml');
 
 /** Downloads Kafka's jars from Maven Central once; later starts reuse the cache. */
 export async function ensureKafkaJars(config: Config, log: Logger): Promise<string> {

@@ -3,11 +3,12 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Control } from '../control/control';
 import type { Logger } from '../log/logger';
+import { projectPath } from '../paths';
 import { apiRouter } from './api';
 import { API_PATH } from './api-inputs';
 import { BOARD_PATH, type Board } from './board';
 
-const STATIC_DIR = fileURLToPath(new URL('./static', import.meta.url));
+const STATIC_DIR = projectPath('src/web/static');
 
 /**
  * What the scheduler serves behind the credentials: the schedules grid (a static page that draws

@@ -1,23 +1,19 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { evaluateStored } from '../../db/evaluation-store';
-import { createPool } from '../../db/pool';
-import {
-  type Comparison,
-  DEFAULT_RULE_AMOUNT_KES,
-  evaluateSimulation,
-  type Quality,
-} from '../../domain/evaluation';
+import type { Comparison, Quality } from '../../domain/evaluation';
+import { DEFAULT_RULE_AMOUNT_KES } from '../../domain/money';
 import { action } from '../action';
 
-const optionsSchema = z.object({
-  count: z.coerce.number().int().min(1).max(2_000_000),
-  fraudRate: z.coerce.number().min(0).max(1),
-  seed: z.coerce.number().int().min(0),
-  threshold: z.coerce.number().min(0).max(1),
-  ruleAmount: z.coerce.number().positive(),
-  stored: z.boolean().default(false),
-});
+async function optionsSchema() {
+  const { z } = await import('zod');
+  return z.object({
+    count: z.coerce.number().int().min(1).max(2_000_000),
+    fraudRate: z.coerce.number().min(0).max(1),
+    seed: z.coerce.number().int().min(0),
+    threshold: z.coerce.number().min(0).max(1),
+    ruleAmount: z.coerce.number().positive(),
+    stored: z.boolean().default(false),
+  });
+}
 
 const percent = (value: number | null) =>
   value === null ? '   n/a' : `${(value * 100).toFixed(1).padStart(5)}%`;
@@ -47,7 +43,7 @@ export function registerEval(program: Command): void {
     .option('--stored', 'evaluate the predictions stored in PostgreSQL instead of a fresh simulation')
     .action(
       action(async ({ config }, raw: Record<string, unknown>) => {
-        const parsed = optionsSchema.safeParse(raw);
+        const parsed = (await optionsSchema()).safeParse(raw);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           throw new Error(
@@ -56,12 +52,17 @@ export function registerEval(program: Command): void {
         }
         const options = parsed.data;
         if (!options.stored) {
+          const { evaluateSimulation } = await import('../../domain/evaluate-simulation');
           printComparison(
             evaluateSimulation({ ...options, ruleAmountKes: options.ruleAmount }),
             options.ruleAmount,
           );
           return 0;
         }
+        const [{ createPool }, { evaluateStored }] = await Promise.all([
+          import('../../db/pool'),
+          import('../../db/evaluation-store'),
+        ]);
         const pool = createPool(config, 1);
         try {
           printComparison(await evaluateStored(pool, options.ruleAmount), options.ruleAmount);

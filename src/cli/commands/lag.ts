@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createKafka } from '../../kafka/client';
-import { partitionLag } from '../../kafka/lag';
 import { STREAMING_DEFAULTS } from '../../kafka/streaming-topics';
 import { action } from '../action';
 
@@ -12,6 +10,10 @@ export function registerLag(program: Command): void {
     .option('--group <id>', 'consumer group', STREAMING_DEFAULTS.consumerGroup)
     .action(
       action(async ({ config }, options: { topic: string; group: string }) => {
+        const [{ createKafka }, { partitionLag }] = await Promise.all([
+          import('../../kafka/client'),
+          import('../../kafka/lag'),
+        ]);
         // Quick: a one-shot command answers or fails in seconds, not after the runs' long retries.
         const admin = createKafka(config, { quick: true }).admin();
         await admin.connect();

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { withControl } from '../../control/control';
-import { listSchedules } from '../../control/schedules';
 import type { ScheduleView } from '../../control/views';
-import { formatProblem } from '../../schedules/problems';
 import { action } from '../action';
 import { printTable } from '../table';
 
@@ -13,6 +10,11 @@ export function registerList(program: Command): void {
     .option('--json', 'print the JSON the API returns')
     .action(
       action(async ({ config }, options: { json?: boolean }) => {
+        const [{ withControl }, { listSchedules }, { formatProblem }] = await Promise.all([
+          import('../../control/control'),
+          import('../../control/schedules'),
+          import('../../schedules/problems'),
+        ]);
         const view = await withControl(config, (control) => listSchedules(control));
         if (options.json) {
           console.log(JSON.stringify(view, null, 2));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { migrate } from '../../db/migrate';
 import { action } from '../action';
 
 export function registerMigrate(program: Command): void {
@@ -8,6 +7,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending SQL migrations from migrations/ (creates the database if needed)')
     .action(
       action(async ({ config, log }) => {
+        const { migrate } = await import('../../db/migrate');
         const result = await migrate(config, log);
         console.log(
           result.applied.length

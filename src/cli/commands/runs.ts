@@ -1,7 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { withControl } from '../../control/control';
-import { getRun, listRuns } from '../../control/runs';
-import { RUN_STATES, type RunState, type RunSummary } from '../../control/views';
+import { RUN_STATES, type RunState } from '../../control/run-states';
+import type { RunSummary } from '../../control/views';
 import { action } from '../action';
 
 export function positiveInt(value: string): number {
@@ -56,6 +55,10 @@ export function registerRuns(program: Command): void {
           runId: string | undefined,
           options: { limit: number; state?: RunState[]; json?: boolean },
         ) => {
+          const [{ withControl }, { getRun, listRuns }] = await Promise.all([
+            import('../../control/control'),
+            import('../../control/runs'),
+          ]);
           await withControl(config, async (control) => {
             if (runId) {
               console.log(JSON.stringify(await getRun(control, schedule, runId), null, 2));

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { startSchedulerApp } from '../../app/scheduler-app';
-import { servicesUp } from '../../services/services';
 import { action } from '../action';
 import { untilSignal } from '../until-signal';
 
@@ -14,6 +12,10 @@ export function registerScheduler(program: Command): void {
       action(async ({ config, log }, options: { workers: boolean; web: boolean }) => {
         // Listen first: a SIGTERM while starting up must still end in a graceful stop.
         const stopSignal = untilSignal(log);
+        const [{ servicesUp }, { startSchedulerApp }] = await Promise.all([
+          import('../../services/services'),
+          import('../../app/scheduler-app'),
+        ]);
         // On a developer's machine, start whatever service is missing (the dev launcher lives in the CLI only).
         await servicesUp(config, log);
         const app = await startSchedulerApp(config, log, { workers: options.workers, web: options.web });

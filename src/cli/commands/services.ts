@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
 import type { ServiceName } from '../../services/local-service';
-import { type ServiceStatus, servicesDown, servicesStatus, servicesUp } from '../../services/services';
+import type { ServiceStatus } from '../../services/services';
 import { action } from '../action';
 
 const names: ServiceName[] = ['redis', 'postgres', 'kafka'];
@@ -22,6 +22,7 @@ export function registerServices(program: Command): void {
     .addArgument(new Argument('[service...]', 'only these services').choices(names))
     .action(
       action(async ({ config, log }, verb: 'up' | 'down' | 'status', only: ServiceName[]) => {
+        const { servicesDown, servicesStatus, servicesUp } = await import('../../services/services');
         const selected = only.length ? only : undefined;
         if (verb === 'up') printTable(await servicesUp(config, log, selected));
         if (verb === 'down') {

@@ -1,8 +1,6 @@
-import { QueueEvents } from 'bullmq';
+import type { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Control, withControl } from '../../control/control';
-import { getRun } from '../../control/runs';
-import { triggerRun } from '../../control/trigger';
+import type { Control } from '../../control/control';
 import { parseDuration } from '../../schedules/duration';
 import { action } from '../action';
 import { cliUser } from '../toggle-command';
@@ -42,6 +40,7 @@ async function outcomeOf(
 ) {
   const job = await control.queues.get(name).getJob(runId);
   if (job) return job.waitUntilFinished(events, timeoutMs);
+  const { getRun } = await import('../../control/runs');
   const run = await getRun(control, name, runId);
   if (run.state === 'failed') throw new Error(run.error ?? 'failed');
   return run.result;
@@ -66,6 +65,11 @@ export function registerTrigger(program: Command): void {
           name: string,
           options: { param?: Overrides; wait?: boolean; waitTimeout: number },
         ) => {
+          const [{ QueueEvents }, { withControl }, { triggerRun }] = await Promise.all([
+            import('bullmq'),
+            import('../../control/control'),
+            import('../../control/trigger'),
+          ]);
           return withControl(config, async (control) => {
             // Listen before adding, so a run that finishes at once is not missed.
             const events = options.wait

@@ -1,7 +1,4 @@
 import type { Command } from 'commander';
-import { loadSchedulesFile } from '../../schedules/load';
-import { formatProblem, SchedulesFileError } from '../../schedules/problems';
-import { describeTrigger } from '../../schedules/schedule';
 import { action } from '../action';
 
 export function registerValidate(program: Command): void {
@@ -11,6 +8,12 @@ export function registerValidate(program: Command): void {
     .argument('[file]', 'the file to check (default: SCHEDULES_FILE)')
     .action(
       action(async ({ config }, file: string | undefined) => {
+        const [{ loadSchedulesFile }, { formatProblem, SchedulesFileError }, { describeTrigger }] =
+          await Promise.all([
+            import('../../schedules/load'),
+            import('../../schedules/problems'),
+            import('../../schedules/schedule'),
+          ]);
         try {
           const loaded = await loadSchedulesFile(file ?? config.schedulesFile);
           for (const s of loaded.schedules) {

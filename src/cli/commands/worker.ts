@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startWorkerApp } from '../../app/worker-app';
 import { action } from '../action';
 import { untilSignal } from '../until-signal';
 
@@ -13,6 +12,7 @@ export function registerWorker(program: Command): void {
     .action(
       action(async ({ config, log }, options: { web: boolean }) => {
         const stopSignal = untilSignal(log); // before starting: a SIGTERM during start-up is still graceful
+        const { startWorkerApp } = await import('../../app/worker-app');
         const app = await startWorkerApp(config, log, { web: options.web });
         await stopSignal;
         await app.stop();

@@ -12,7 +12,9 @@ export function createPool(config: Pick<Config, 'databaseUrl' | 'databaseSchema'
     options: `-c search_path=${config.databaseSchema},public`,
     max,
   });
-  // An idle client losing its connection must not crash the process; the next query reports it.
+  // A client losing its connection must not crash the process, idle (the pool's 'error') or checked
+  // out (its own 'error', e.g. PostgreSQL stopped mid-transaction): the query in flight rejects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }

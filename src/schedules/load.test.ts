@@ -118,7 +118,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
       column: 7,
       schedule: 'a',
       field: 'params.count',
-      message: 'unknown param "count"; job sleep accepts: ms, failAttempts',
+      message: 'unknown param "count"; job sleep accepts: ms, failAttempts, permanent',
     });
   });
 

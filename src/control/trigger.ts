@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { JobParamsError, resolveJob } from '../../jobs/index';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
 import { MANUAL_RUN_PREFIX } from '../worker/job-runs';
+import { isUnreachable } from '../worker/run-history';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError, unknownSchedule } from './errors';
 import type { TriggeredRun } from './views';
@@ -34,13 +35,19 @@ export async function triggerRun(
     jobId: `${MANUAL_RUN_PREFIX}${randomUUID()}`,
   });
   const runId = String(job.id);
-  // After the add: a worker may already have recorded the run, and only who triggered it is ours to add.
-  await control.db.query(
-    `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at)
+  // After the add: a worker may already have recorded the run, and only who triggered it is ours to
+  // add. The run is queued either way: PostgreSQL being away must not make a caller trigger it twice
+  // (the worker records the run when it starts, without the name of who triggered it).
+  await control.db
+    .query(
+      `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at)
      values ($1, $2, $3, 'queued', 'manual', $4, $5, to_timestamp($6 / 1000.0))
      on conflict (schedule, run_id) do update set triggered_by = excluded.triggered_by`,
-    [name, runId, schedule.job, request.by, JSON.stringify(params), job.timestamp],
-  );
+      [name, runId, schedule.job, request.by, JSON.stringify(params), job.timestamp],
+    )
+    .catch((error: unknown) => {
+      if (!isUnreachable(error)) throw error;
+    });
   return { schedule: name, runId, params, waitsForResume: await queue.isPaused() };
 }
 

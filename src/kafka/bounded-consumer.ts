@@ -174,15 +174,22 @@ export class BoundedConsumer {
     const stop = () => collector.stop();
     const timer = setTimeout(stop, maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
-    this.collector = collector;
-    this.consumer.resume([{ topic: this.topic }]);
     try {
+      this.collector = collector;
+      // Throws while kafkajs restarts a crashed consumer ("group was not initialized"): the collector
+      // must still be cleared, or the restarted consumer's first fetch would fill it unseen and move
+      // the position past messages no run processed (found by the fault suite: a Kafka restart).
+      this.consumer.resume([{ topic: this.topic }]);
       await collector.finished;
     } finally {
-      this.consumer.pause([{ topic: this.topic }]);
       this.collector = undefined;
       clearTimeout(timer);
       signal.removeEventListener('abort', stop);
+      try {
+        this.consumer.pause([{ topic: this.topic }]);
+      } catch {
+        // A consumer being restarted is not running; once it is, onBatch pauses it between runs.
+      }
     }
     if (signal.aborted) {
       this.rewind(collector.messages);

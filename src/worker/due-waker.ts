@@ -4,6 +4,7 @@ import type { Logger } from '../log/logger';
 
 /** How often the next due time is read again without a run to prompt it (edits, a restored scheduler). */
 const REARM_EVERY_MS = 1_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Starts a schedule's runs on time whatever Redis's `hz`. A worker waits for its next delayed run
@@ -51,7 +52,9 @@ export class DueTimeWaker {
   private readonly arm = () => {
     this.nextDue()
       .then((due) => {
-        if (this.closed || due === undefined || due === this.armedFor) return;
+        // Past setTimeout's limit (~24.8 days) a timer fires at once: the 1 s re-arm gets there later.
+        if (this.closed || due === undefined || due === this.armedFor || due - Date.now() > MAX_TIMER_MS)
+          return;
         clearTimeout(this.timer);
         this.armedFor = due;
         this.timer = setTimeout(() => void this.wake(due), Math.max(0, due - Date.now()));

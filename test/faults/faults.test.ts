@@ -13,12 +13,15 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTransaction } from '../../src/domain/transaction';
+import { bullConnection } from '../../src/queues/queues';
 import { sleep, waitFor } from '../scheduler/support';
 import { ProducerLoop } from './producer-loop';
 import { caughtUp, endOffsets, lag, type Offsets, readWholeTopic, type TopicMessage } from './topics';
 import { type Child, FaultWorld, GROUP, type LogLine, TOPICS } from './world';
 
 const artifact = path.resolve(import.meta.dirname, '../../test-artifacts/faults.json');
+/** Every tickflow process's output, one file each (git-ignored, like the rest of test-artifacts). */
+const logsDir = path.resolve(import.meta.dirname, '../../test-artifacts/faults-logs');
 /** PostgreSQL stays down this long (the one deliberate wait of the suite). */
 const POSTGRES_OUTAGE_MS = 10_000;
 
@@ -48,6 +51,8 @@ interface PhaseCounts {
 
 let world: FaultWorld;
 let producer: ProducerLoop | undefined;
+/** Seeds of the backlog runs, apart from the loop's (1, 2, 3, …). */
+let backlogSeed = 1_000_000;
 
 beforeAll(async () => {
   world = await FaultWorld.start();
@@ -55,31 +60,42 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer?.stop();
+  world?.writeLogs(logsDir);
+  if (producer)
+    fs.writeFileSync(
+      path.join(logsDir, 'producer-triggers.json'),
+      JSON.stringify(producer.triggers, null, 1),
+    );
   await world?.stop();
 }, 180_000);
 
-/** Resolves with the first consumer run that logs its PostgreSQL write after now, once `act` ran on it. */
-function duringConsumerWrite(
-  act: (child: Child, line: LogLine) => void | Promise<void>,
+/**
+ * Triggers a backlog (one producer run of 8,000), so that consumer runs carry full batches of 2,000,
+ * then calls `act` on the first such run that logs its PostgreSQL write: the fault lands mid-run, while
+ * the run's transaction is open (in the handler of the log line itself, so as early as we can see it).
+ */
+async function duringConsumerWrite(
+  act: (child: Child, line: LogLine) => void,
   timeoutMs = 60_000,
 ): Promise<{ child: Child; line: LogLine; at: number }> {
-  return new Promise((resolve, reject) => {
+  const caught = new Promise<{ child: Child; line: LogLine; at: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`no consumer run wrote to PostgreSQL within ${timeoutMs}ms`));
+      reject(new Error(`no consumer run of ≥ 1,500 messages wrote to PostgreSQL within ${timeoutMs}ms`));
     }, timeoutMs);
-    let fired = false;
     const off = world.onLine((child, line) => {
       const msg = String(line.json?.msg ?? '');
-      if (fired || line.json?.schedule !== 'consumer' || !msg.startsWith('writing scored batch')) return;
-      fired = true;
+      if (line.json?.schedule !== 'consumer' || !msg.startsWith('writing scored batch')) return;
+      if (Number(line.json?.messages ?? 0) < 1_500) return;
       off();
       clearTimeout(timer);
       const at = Date.now();
-      // Synchronously, in the handler of the line itself: the run is as mid-write as we can catch it.
-      Promise.resolve(act(child, line)).then(() => resolve({ child, line, at }), reject);
+      act(child, line);
+      resolve({ child, line, at });
     });
   });
+  await producer?.trigger(8_000, backlogSeed++);
+  return caught;
 }
 
 /** Waits for the first completed consumer run due after the fault's end, and for the group to catch up. */
@@ -132,21 +148,22 @@ async function failedAttempts(from: number, to: number): Promise<number> {
 describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () => {
   it('loses and duplicates nothing through a worker SIGKILL, a PostgreSQL stop, a Kafka SIGKILL and a Redis FLUSHALL', async () => {
     const suiteStart = Date.now();
-    await world.spawnReady('scheduler', ['scheduler', '--no-workers', '--no-web'], 'scheduler started');
-    const workers = [
-      await world.spawnReady('worker-1', ['worker'], 'workers started'),
-      await world.spawnReady('worker-2', ['worker'], 'workers started'),
-    ];
+    // Supervised: a process that crashes is recorded (and fails the suite) and started again.
+    await world.spawnSupervised('scheduler', ['scheduler', '--no-workers', '--no-web'], 'scheduler started');
+    await world.spawnSupervised('worker-1', ['worker'], 'workers started');
+    await world.spawnSupervised('worker-2', ['worker'], 'workers started');
     producer = new ProducerLoop(world);
     producer.start();
 
     // Steady state first: messages produced, consumed and committed.
-    await waitFor(
-      async () => (await endOffsets(world.config, TOPICS.transactions)).size > 0,
-      'the producer topic',
+    const baselineEnds = await waitFor(
+      async () => {
+        const ends = await endOffsets(world.config, TOPICS.transactions);
+        return [...ends.values()].reduce((sum, end) => sum + end, 0) >= 1_000 && ends;
+      },
+      'two producer runs in the topic',
       60_000,
     );
-    const baselineEnds = await endOffsets(world.config, TOPICS.transactions);
     await waitFor(
       () => caughtUp(world.config, GROUP, TOPICS.transactions, baselineEnds),
       'the consumer to catch up before the first fault',
@@ -168,8 +185,6 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
     // 1. A worker SIGKILLed while its consumer run writes to PostgreSQL; a new worker takes its place.
     {
       const record = await begin('worker SIGKILL');
-      // A backlog, so that runs carry full batches (2,000) and the kill lands inside a long write.
-      await producer.trigger(8_000, 1_000_000);
       const { child, line } = await duringConsumerWrite((victim) => {
         record.startedAt = Date.now();
         victim.kill('SIGKILL');
@@ -178,8 +193,7 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
       const killedRun = String(line.json?.runId);
       record.notes.killedPid = child.pid;
       record.notes.killedRun = killedRun;
-      workers.splice(workers.indexOf(child), 1);
-      workers.push(await world.spawnReady('worker-3', ['worker'], 'workers started'));
+      await world.spawnSupervised('worker-3', ['worker'], 'workers started');
       record.endedAt = Date.now();
       await measureRecovery(record);
       // The killed attempt was taken up again (stalled → retried) and the run completed.
@@ -245,19 +259,26 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
 
     // Producing stops; the consumer catches up (lag 0), then two more runs find nothing new.
     await producer.stop();
-    const producerQueue = new Queue('producer', {
-      connection: { url: world.config.redisUrl },
-      prefix: world.config.queuePrefix,
-    });
+    const connection = bullConnection(world.config.redisUrl);
+    const producerQueue = new Queue('producer', { connection, prefix: world.config.queuePrefix });
+    let pending: Record<string, number> = {};
     await waitFor(
       async () => {
-        const counts = await producerQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        return Object.values(counts).every((n) => n === 0);
+        // The yearly cron's next run is delayed too: only triggered runs (and their retries) count.
+        const delayed = await producerQueue.getDelayed();
+        pending = {
+          ...(await producerQueue.getJobCounts('waiting', 'active', 'prioritized')),
+          delayed: delayed.filter((job) => String(job.id).startsWith('manual-')).length,
+        };
+        return Object.values(pending).every((n) => n === 0);
       },
       'the triggered producer runs to finish',
       120_000,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(pending)}`);
+    });
     await producerQueue.close();
+    connection.disconnect();
     const drainedAt = await waitFor(
       async () => (await lag(world.config, GROUP, TOPICS.transactions)) === 0 && Date.now(),
       'consumer lag 0',
@@ -381,6 +402,13 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
     const missingAlerts = [...alertedIds].filter((id) => !alertKeys.has(id));
     const strayAlerts = [...alertKeys.keys()].filter((key) => !alertedIds.has(key));
     const missingDeadLetters = invalid.filter((m) => !deadLetterSources.has(`${m.partition}:${m.offset}`));
+    const lostAt = ranges(
+      transactions.filter((m) => {
+        const id = idOf(m);
+        return id !== undefined && !stored.has(id);
+      }),
+    );
+    const deadLettersMissingAt = ranges(missingDeadLetters);
     const totals = {
       topicMessages: transactions.length,
       topicValidIds: topicIds.size,
@@ -404,15 +432,28 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
       deadLetters: deadLetters.length,
       deadLettersDuplicated: deadLetters.length - deadLetterSources.size,
       deadLettersMissing: missingDeadLetters.length,
+      ...(lostAt.length ? { lostAt } : {}),
+      ...(deadLettersMissingAt.length ? { deadLettersMissingAt } : {}),
       producerTriggers: producer.triggers.length,
       producerTriggersFailed: producer.triggers.filter((t) => !t.ok).length,
       finalEnds: Object.fromEntries(finalEnds),
     };
+    // Processes that died on their own (not the worker the suite killed), by the fault they died in.
+    const crashes = world.crashes().map((child) => ({
+      process: child.label,
+      pid: child.pid,
+      phase: faults.filter((record) => (child.exitedAt ?? 0) >= record.startedAt).length,
+      summary: child.crashSummary(),
+      output: child.crashOutput(),
+    }));
+    const crashesIn = (phase: number) =>
+      crashes.filter((c) => c.phase === phase).map((c) => `${c.process} (pid ${c.pid}): ${c.summary}`);
     const rows = [
-      { fault: 'baseline (before any fault)', ...(phases[0] as PhaseCounts) },
+      { fault: 'baseline (before any fault)', ...(phases[0] as PhaseCounts), crashed: crashesIn(0) },
       ...faults.map((record, i) => ({
         fault: record.fault,
         ...(phases[i + 1] as PhaseCounts),
+        crashed: crashesIn(i + 1),
         outageMs: record.endedAt - record.startedAt,
         firstRunMs: record.firstRunMs,
         caughtUpMs: record.caughtUpMs,
@@ -429,12 +470,15 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
       },
       faults: rows,
       totals,
+      crashes,
     };
     fs.mkdirSync(path.dirname(artifact), { recursive: true });
     fs.writeFileSync(artifact, `${JSON.stringify(report, null, 2)}\n`);
     printTable(report.faults, totals, report.durationMs);
 
     expect({ lost: lost.slice(0, 5), extra: extra.slice(0, 5) }).toEqual({ lost: [], extra: [] });
+    // No tickflow process may die of a fault it should ride out (the supervisor restarted it meanwhile).
+    expect(crashes.map((c) => `${c.process}: ${c.summary}`)).toEqual([]);
     expect(totals.lost).toBe(0);
     expect(doubled.size).toBe(0);
     expect(counts?.predictions).toBe(counts?.transactions);
@@ -464,6 +508,7 @@ function printTable(
     ['lost', (r) => String(r.lost)],
     ['duplicated', (r) => String(r.duplicated)],
     ['alerts re-sent', (r) => String(r.alertResends)],
+    ['crashed', (r) => String((r.crashed as string[] | undefined)?.length ?? 0)],
     ['outage ms', (r) => (r.outageMs === undefined ? '-' : String(r.outageMs))],
     ['first run ms', (r) => (r.firstRunMs === undefined ? '-' : String(r.firstRunMs))],
     ['caught up ms', (r) => (r.caughtUpMs === undefined ? '-' : String(r.caughtUpMs))],
@@ -479,9 +524,38 @@ function printTable(
     line(columns.map(([title]) => title)),
     ...cells.map(line),
     '',
+    ...rows.flatMap((row) => [
+      ...(row.notes ? [`${row.fault}: ${JSON.stringify(row.notes)}`] : []),
+      ...((row.crashed as string[] | undefined) ?? []).map((crash) => `${row.fault}: CRASHED ${crash}`),
+    ]),
+    '',
     `totals: ${JSON.stringify(totals)}`,
     `duration: ${(durationMs / 1000).toFixed(1)} s`,
     '',
   ];
   console.log(out.join('\n'));
+}
+
+/** Messages as `partition:first-last (count)` runs of neighbouring offsets, for reading a loss. */
+function ranges(messages: TopicMessage[]): string[] {
+  const sorted = [...messages].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  const out: string[] = [];
+  let start: TopicMessage | undefined;
+  let last: TopicMessage | undefined;
+  let count = 0;
+  const flush = () => {
+    if (start && last) out.push(`${start.partition}:${start.offset}-${last.offset} (${count})`);
+  };
+  for (const message of sorted) {
+    // Gaps of a few offsets (invalid messages between) still belong to the same run of losses.
+    if (!last || last.partition !== message.partition || message.offset - last.offset > 50) {
+      flush();
+      start = message;
+      count = 0;
+    }
+    last = message;
+    count++;
+  }
+  flush();
+  return out;
 }

@@ -1,6 +1,5 @@
-import type { Admin, IHeaders } from 'kafkajs';
+import { type Admin, type IHeaders, Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../../src/config/config';
-import { createKafka } from '../../src/kafka/client';
 
 export type Offsets = Map<number, number>;
 
@@ -12,9 +11,23 @@ export interface TopicMessage {
   headers: IHeaders;
 }
 
+/**
+ * The suite's own client: fails within seconds while the broker is down, so that waits re-check
+ * often, but retries a little (a fresh admin's first group-coordinator lookup fails without a retry).
+ */
+function suiteKafka(config: Config): Kafka {
+  return new Kafka({
+    clientId: 'tickflow-faults',
+    brokers: config.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3_000,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
+}
+
 /** A short-lived admin per call: the suite's own reads must work again as soon as a restarted broker does. */
 export async function withAdmin<T>(config: Config, work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = createKafka(config, { quick: true }).admin();
+  const admin = suiteKafka(config).admin();
   await admin.connect();
   try {
     return await work(admin);
@@ -73,7 +86,7 @@ export async function readWholeTopic(
   const pending = new Set([...ends].filter(([, end]) => end > 0).map(([partition]) => partition));
   const messages: TopicMessage[] = [];
   if (pending.size === 0) return messages;
-  const consumer = createKafka(config).consumer({
+  const consumer = suiteKafka(config).consumer({
     groupId: `faults-reader-${topic}-${Date.now()}`,
     maxWaitTimeInMs: 100,
     maxBytesPerPartition: 8 * 1024 * 1024,

@@ -29,10 +29,16 @@ type LineListener = (child: Child, line: LogLine) => void;
 export class Child {
   readonly lines: LogLine[] = [];
   readonly exited: Promise<number | null>;
+  /** Set by kill(): an exit the suite caused, not a crash. */
+  killedOnPurpose = false;
+  /** When it exited, if it has. */
+  exitedAt?: number;
   private rest = '';
 
   constructor(
     readonly label: string,
+    readonly args: string[],
+    readonly readyLine: string,
     readonly process: ChildProcess,
     private readonly onLine: LineListener,
   ) {
@@ -49,7 +55,10 @@ export class Child {
     process.stdout?.on('data', take);
     process.stderr?.on('data', take);
     this.exited = new Promise((resolve) =>
-      process.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : 0))),
+      process.on('exit', (code, signal) => {
+        this.exitedAt = Date.now();
+        resolve(code ?? (signal ? -1 : 0));
+      }),
     );
   }
 
@@ -68,8 +77,28 @@ export class Child {
       .join('\n');
   }
 
+  /** What it printed that was not a log line, from the last uncaught error on: a crash's stack. */
+  crashOutput(): string {
+    const raw = this.lines.filter((line) => !line.json).map((line) => line.raw);
+    const start = raw.findLastIndex((line) => /throw er|Uncaught|Unhandled|^node:/.test(line));
+    return raw
+      .slice(start >= 0 ? start : -40)
+      .slice(0, 60)
+      .join('\n');
+  }
+
+  /** The crash in one line: the error and what emitted it. */
+  crashSummary(): string {
+    const lines = this.crashOutput()
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => /^[A-Za-z]*Error\b|Emitted 'error' event|^at .*\(\/work|code: /.test(line));
+    return lines.slice(0, 6).join(' | ');
+  }
+
   /** The whole process group, at once: a SIGKILL leaves it no time to clean up. */
   kill(signal: NodeJS.Signals): void {
+    this.killedOnPurpose = true;
     try {
       process.kill(-this.pid, signal);
     } catch {
@@ -183,7 +212,12 @@ schedules:
  * TICKFLOW_HOME, started and stopped by the project's launcher; plus the tickflow processes.
  */
 export class FaultWorld {
+  /** The processes still running. */
   readonly children = new Set<Child>();
+  /** Every process the suite started, for the logs it leaves behind. */
+  private readonly all: Child[] = [];
+  private readonly crashed: Child[] = [];
+  private stopping = false;
   private readonly listeners = new Set<LineListener>();
 
   private constructor(
@@ -211,7 +245,8 @@ export class FaultWorld {
       SCHEDULES_FILE: schedulesFile,
       WEB_PORT: '0',
       WORKER_PORT: '0',
-      LOG_LEVEL: 'info',
+      // debug: the consumer logs each rewind to the first uncommitted message.
+      LOG_LEVEL: 'debug',
     };
     const config = loadConfig(env);
     const log = createLogger('warn', 'faults');
@@ -241,23 +276,24 @@ export class FaultWorld {
     return () => this.listeners.delete(listener);
   }
 
-  spawn(label: string, args: string[]): Child {
+  spawn(label: string, args: string[], readyLine = ''): Child {
     const process = spawn(path.join(root, 'bin/tickflow'), args, {
       env: this.env,
       cwd: root,
       detached: true,
     });
-    const child = new Child(label, process, (from, line) => {
+    const child = new Child(label, args, readyLine, process, (from, line) => {
       for (const listener of this.listeners) listener(from, line);
     });
     this.children.add(child);
+    this.all.push(child);
     void child.exited.then(() => this.children.delete(child));
     return child;
   }
 
   /** A long-lived `tickflow` process, once it has logged `ready` (fails early with its output if it exits). */
   async spawnReady(label: string, args: string[], ready: string): Promise<Child> {
-    const child = this.spawn(label, args);
+    const child = this.spawn(label, args, ready);
     let exited = false;
     void child.exited.then(() => {
       exited = true;
@@ -275,13 +311,43 @@ export class FaultWorld {
     return child;
   }
 
+  /**
+   * Like a process supervisor (systemd, Kubernetes): a process that exits without the suite killing
+   * it is a crash, recorded, and started again under the same role so the suite can go on.
+   */
+  async spawnSupervised(label: string, args: string[], ready: string): Promise<Child> {
+    const child = await this.spawnReady(label, args, ready);
+    void child.exited.then(async () => {
+      if (child.killedOnPurpose || this.stopping) return;
+      this.crashed.push(child);
+      const restarted = `${label.replace(/\+\d+$/, '')}+${this.crashed.length}`;
+      // A start fails while a service it needs is still down (it says so and exits 1): try again.
+      while (!this.stopping) {
+        try {
+          await this.spawnSupervised(restarted, args, ready);
+          return;
+        } catch {
+          await sleep(1_000);
+        }
+      }
+    });
+    return child;
+  }
+
+  /** Processes that exited without the suite killing them. */
+  crashes(): Child[] {
+    return [...this.crashed];
+  }
+
   /** `tickflow <args>` to completion, as a person would run it. */
   cli(args: string[]) {
     return runCli(args, this.env);
   }
 
   redis(): Redis {
-    return new Redis(this.config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    const redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    redis.on('error', () => {});
+    return redis;
   }
 
   /** What the launcher recorded about a service it started (pid, data folder). */
@@ -320,7 +386,18 @@ export class FaultWorld {
     return pid;
   }
 
+  /** Each process's output, one file per process, for reading after a failure. */
+  writeLogs(dir: string): void {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+    this.all.forEach((child, i) => {
+      const text = child.lines.map((line) => line.raw).join('\n');
+      fs.writeFileSync(path.join(dir, `${i + 1}-${child.label}-${child.pid}.log`), `${text}\n`);
+    });
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const child of this.children) child.kill('SIGTERM');
     await Promise.race([Promise.all([...this.children].map((child) => child.exited)), sleep(10_000)]);
     for (const child of this.children) child.kill('SIGKILL');

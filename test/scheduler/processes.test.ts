@@ -84,7 +84,7 @@ describe('tickflow validate | pause | resume (arguments)', () => {
     const pid = worker?.process.pid as number;
     // The worker logs its own pid: the very process that was spawned, with no child of its own.
     expect(worker?.output()).toMatch(new RegExp(`"pid":${pid}[^\\n]*workers started`));
-    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('src/cli/main.ts');
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('dist/tickflow.js'); // the built CLI, not tsx
     const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
     expect(children).toBe('');
     worker?.process.kill('SIGKILL');

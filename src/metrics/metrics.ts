@@ -88,41 +88,48 @@ export class Metrics {
         }
       },
     });
-    new Gauge({
-      name: 'tickflow_schedule_paused',
-      help: '1 when the schedule (its queue) is paused',
-      labelNames: ['schedule'] as const,
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const queue of queues()) this.set({ schedule: queue.name }, (await queue.isPaused()) ? 1 : 0);
+    this.scheduleGauge(
+      queues,
+      'tickflow_schedule_paused',
+      '1 when the schedule (its queue) is paused',
+      async (queue) => ((await queue.isPaused()) ? 1 : 0),
+    );
+    this.scheduleGauge(
+      queues,
+      'tickflow_schedule_interval_seconds',
+      "Time between two due runs of the schedule's job scheduler (a cron: its next two fire times)",
+      async (queue) => intervalSeconds(await queue.getJobScheduler(queue.name)),
+    );
+    this.scheduleGauge(
+      queues,
+      'tickflow_schedule_last_run_timestamp_seconds',
+      "Unix time the schedule's newest finished run (completed or failed) that Redis keeps ended",
+      async (queue) => {
+        // Newest first in each set: at most the newest completed and the newest failed job.
+        const jobs = await queue.getJobs(['completed', 'failed'], 0, 0, false);
+        const last = Math.max(0, ...jobs.map((job) => job?.finishedOn ?? 0));
+        return last > 0 ? last / 1000 : undefined;
       },
-    });
+    );
+  }
+
+  /** A gauge per schedule, read from its queue when scraped; `undefined` leaves the schedule out. */
+  private scheduleGauge(
+    queues: () => Queue[],
+    name: string,
+    help: string,
+    valueOf: (queue: Queue) => Promise<number | undefined>,
+  ): void {
     new Gauge({
-      name: 'tickflow_schedule_interval_seconds',
-      help: "Time between two due runs of the schedule's job scheduler (a cron: its next two fire times)",
+      name,
+      help,
       labelNames: ['schedule'] as const,
       registers: [this.registry],
       async collect() {
         this.reset();
         for (const queue of queues()) {
-          const seconds = intervalSeconds(await queue.getJobScheduler(queue.name));
-          if (seconds !== undefined) this.set({ schedule: queue.name }, seconds);
-        }
-      },
-    });
-    new Gauge({
-      name: 'tickflow_schedule_last_run_timestamp_seconds',
-      help: "Unix time the schedule's newest finished run (completed or failed) that Redis keeps ended",
-      labelNames: ['schedule'] as const,
-      registers: [this.registry],
-      async collect() {
-        this.reset();
-        for (const queue of queues()) {
-          // Newest first in each set: at most the newest completed and the newest failed job.
-          const jobs = await queue.getJobs(['completed', 'failed'], 0, 0, false);
-          const last = Math.max(0, ...jobs.map((job) => job?.finishedOn ?? 0));
-          if (last > 0) this.set({ schedule: queue.name }, last / 1000);
+          const value = await valueOf(queue);
+          if (value !== undefined) this.set({ schedule: queue.name }, value);
         }
       },
     });

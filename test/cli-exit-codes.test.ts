@@ -69,7 +69,7 @@ describe('CLI exit codes (real services; one line per failure)', () => {
     [['lag'], noKafka, REACH('Kafka', 'KAFKA_BROKERS')],
   ] as const)('%j %j', async (args, env, message) => {
     const result = await runCli([...args], { ...s.env, ...env });
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines.at(-1)).toMatch(message);
     expect(lines.filter((line) => line.startsWith('error:') || /:\d+:\d+: /.test(line))).toHaveLength(1);

@@ -44,7 +44,8 @@ describe('run history through a PostgreSQL outage (real Redis and PostgreSQL beh
         const stored = new Set(
           (await s.runs('tick')).filter((r) => r.state === 'completed').map((r) => r.job_id),
         );
-        return [...inRedis].every((id) => stored.has(id));
+        // Not vacuous: BullMQ must hold the outage's runs (≥ 5) for "all recorded" to mean anything.
+        return inRedis.size >= 5 && [...inRedis].every((id) => stored.has(id));
       },
       'every finished run recorded',
       20_000,

@@ -160,7 +160,8 @@ describe('dead letters through the real consumer against real Kafka', () => {
     expect(sum(runs, 'consumed')).toBe(3);
     expect(sum(runs, 'invalid')).toBe(1);
     expect(sum(runs, 'scored')).toBe(2);
-    expect(runs.at(-1)?.lagAfter).toBe(0);
+    // drain() ends on an empty caught-up run; the run that took the messages must have caught up too.
+    expect(runs.find((run) => (run.consumed as number) > 0)?.lagAfter).toBe(0);
 
     // The group's committed offset is past all three messages.
     const admin = await env.resources.admin();

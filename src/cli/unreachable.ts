@@ -1,7 +1,5 @@
 import type { Config } from '../config/config';
-
-const UNREACHABLE =
-  /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|EAI_AGAIN|Connection (error|timeout)|connect timeout/i;
+import { isUnreachable } from '../health/unreachable';
 
 /** host:port of a URL, with the protocol's default port. */
 function addressOf(url: string, defaultPort: number): string {
@@ -14,8 +12,10 @@ function addressOf(url: string, defaultPort: number): string {
  * line, instead of a driver's bare `connect ECONNREFUSED 127.0.0.1:6379`.
  */
 export function explainUnreachable(error: Error, config: Config): string | undefined {
-  const text = `${error.message} ${(error.cause as Error | undefined)?.message ?? ''}`;
-  if (!UNREACHABLE.test(text) && error.name !== 'KafkaJSNumberOfRetriesExceeded') return undefined;
+  const cause = error.cause as Error | undefined;
+  const text = `${error.message} ${cause?.message ?? ''}`;
+  const unreachable = isUnreachable(error) || (cause !== undefined && isUnreachable(cause));
+  if (!unreachable && error.name !== 'KafkaJSNumberOfRetriesExceeded') return undefined;
   const services: [name: string, address: string[], variable: string][] = [
     ['Redis', [addressOf(config.redisUrl, 6379)], 'REDIS_URL'],
     ['PostgreSQL', [addressOf(config.databaseUrl, 5432)], 'DATABASE_URL'],

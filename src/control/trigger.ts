@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { JobParamsError, resolveJob } from '../../jobs/index';
+import { isUnreachable } from '../health/unreachable';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
 import { MANUAL_RUN_PREFIX } from '../worker/job-runs';
-import { isUnreachable } from '../worker/run-history';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError, unknownSchedule } from './errors';
 import type { TriggeredRun } from './views';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { isUnreachable } from '../health/unreachable';
 import type { Logger } from '../log/logger';
 import type { HistoryWrite, JobRunsLog } from './job-runs';
 
@@ -8,18 +9,6 @@ const FLUSH_EVERY_MS = 1_000;
 /** Outbox items applied per flush pass before yielding (a long outage leaves thousands). */
 const FLUSH_BATCH = 500;
 const LOCK_MS = 10_000;
-
-/** Errors that mean "PostgreSQL is not reachable now", as opposed to a write that can never work. */
-export function isUnreachable(error: unknown): boolean {
-  const { code, message } = error as { code?: string; message?: string };
-  if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN)$/.test(code))
-    return true;
-  // SQLSTATE class 08 (connection exception), 57P01–57P03 (shutdown, crash, cannot connect now).
-  if (code && /^(08...|57P0[123])$/.test(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    message ?? '',
-  );
-}
 
 const DATE_KEYS = new Set(['startedAt', 'scheduledAt', 'at']);
 const revive = (key: string, value: unknown) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUnreachable } from './run-history';
+import { isUnreachable } from '../health/unreachable';
 
 describe('isUnreachable: PostgreSQL away (queue the write) or a write that can never work (drop it)', () => {
   it.each([

@@ -14,7 +14,8 @@ const within = (ms: number, check: Promise<unknown>) =>
 export function readinessOf(redis: Redis, db: pg.Pool, config: Pick<Config, 'kafka'>): Readiness {
   return async () => {
     const [redisOk, postgresOk, kafkaOk] = await Promise.all([
-      within(1_000, redis.ping()),
+      // Only a ready connection is asked: while Redis is down a ping would queue up behind the reconnect.
+      redis.status === 'ready' ? within(1_000, redis.ping()) : Promise.resolve(false),
       within(1_000, db.query('select 1')),
       kafkaReady(config),
     ]);

@@ -13,13 +13,14 @@ export interface RunQuery {
 
 /** A page of a schedule's runs, newest first: `tickflow runs` and `GET .../runs`. */
 export async function listRuns(control: Control, name: string, query: RunQuery): Promise<RunPage> {
-  await requireSchedule(control, name, { removedToo: true });
   const before = query.before === undefined ? undefined : decodeCursor(query.before);
   const rows = await pageOfRuns(control.db, name, {
     limit: query.limit + 1,
     ...(query.states ? { states: query.states } : {}),
     ...(before ? { before } : {}),
   });
+  // Only an empty page asks whether the schedule exists (an unknown name is a 404, not "no runs").
+  if (rows.length === 0) await requireSchedule(control, name, { removedToo: true });
   const runs = rows.slice(0, query.limit);
   const last = runs.at(-1);
   return { runs, next: rows.length > query.limit && last ? encodeCursor(last.dueAt, last.runId) : null };

@@ -45,8 +45,18 @@ const body = (object: z.ZodObject) => ({
   content: { 'application/json': { schema: schema(object) } },
 });
 
-/** The OpenAPI 3.0 document of the REST API, generated from the same zod schemas that validate it. */
+let built: ReturnType<typeof buildDocument> | undefined;
+
+/**
+ * The OpenAPI 3.0 document of the REST API, generated from the same zod schemas that validate it;
+ * it is the same for the life of the process, so it is built on the first request and reused.
+ */
 export function openApiDocument() {
+  built ??= buildDocument();
+  return built;
+}
+
+function buildDocument() {
   return {
     openapi: '3.0.3',
     info: {

@@ -81,6 +81,8 @@ export class RunHistory {
   }
 
   private async flushOnce(): Promise<void> {
+    // The usual case, every second in every worker: nothing queued, one LLEN and no lock.
+    if ((await this.redis.llen(this.outbox).catch(() => 0)) === 0) return;
     const token = randomUUID();
     const locked = await this.redis.set(this.lock, token, 'PX', LOCK_MS, 'NX').catch(() => null);
     if (!locked) return;

@@ -15,6 +15,9 @@ import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
 
+/** Errors runJob threw after recording the attempt: BullMQ's `failed` event needs no second record. */
+export const recordedFailures = new WeakSet<object>();
+
 export interface RunDependencies {
   resources: Resources;
   runs: RunHistory;
@@ -72,7 +75,10 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
     if (final) await notifyFailure(deps, attempt, message);
     // BullMQ skips the remaining retries only for its own UnrecoverableError.
-    throw permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
+    const thrown =
+      permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
+    if (thrown instanceof Error) recordedFailures.add(thrown);
+    throw thrown;
   }
 }
 

@@ -32,7 +32,8 @@ export function createRunLogger(
   const kept: string[] = [];
   const keepAndWrite = (line: string) => {
     kept.push(line);
-    if (kept.length > MAX_KEPT_LINES) kept.shift();
+    // Trimmed in halves, not per line: a chatty job must not pay a shift of 500 lines per line.
+    if (kept.length >= 2 * MAX_KEPT_LINES) kept.splice(0, kept.length - MAX_KEPT_LINES);
     const written = writeLine(line).catch(() => undefined);
     pending.add(written);
     void written.finally(() => pending.delete(written));
@@ -52,7 +53,7 @@ export function createRunLogger(
     async flush() {
       await Promise.all(pending);
     },
-    lines: () => [...kept],
+    lines: () => kept.slice(-MAX_KEPT_LINES),
     note: keepAndWrite,
   };
 }

@@ -1,13 +1,14 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
+import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
-import { runJob, scheduledAt } from './run-job';
+import { recordedFailures, runJob, scheduledAt } from './run-job';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -34,7 +35,7 @@ export interface WorkerPoolOptions {
     schedule: string,
     state: 'completed' | 'failed',
     seconds: number,
-    details: { startDelaySeconds?: number; result?: unknown },
+    details: RunDetails,
   ) => void;
 }
 
@@ -87,9 +88,9 @@ export class WorkerPool {
     });
     worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
-    // After runJob's own record this changes nothing; it closes runs BullMQ failed without running them.
+    // Runs BullMQ failed without running them (stalled past its limit): runJob never recorded those.
     worker.on('failed', (job, error) => {
-      if (!job?.id) return;
+      if (!job?.id || recordedFailures.has(error)) return;
       const { attemptsStarted: attempts } = job;
       void this.runs.write({
         op: 'failedOutside',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, httpUrl, loadConfig, publicWebUrl } from './config';
 
 describe('loadConfig', () => {
   it('has local defaults for everything', () => {
@@ -36,5 +36,15 @@ describe('loadConfig', () => {
       expect(message).toContain(expected);
       expect(message).not.toContain('\n');
     }
+  });
+});
+
+describe('web addresses', () => {
+  it('brackets an IPv6 host and links to loopback when the UI listens on every address', () => {
+    expect(httpUrl('::1', 3000)).toBe('http://[::1]:3000');
+    expect(publicWebUrl({ host: '0.0.0.0', port: 3000 })).toBe('http://127.0.0.1:3000');
+    expect(publicWebUrl({ host: '0.0.0.0', port: 3000, publicUrl: 'https://ops.example' })).toBe(
+      'https://ops.example',
+    );
   });
 });

@@ -95,6 +95,16 @@ export interface WebConfig {
   metricsPublic: boolean;
 }
 
+/** `http://host:port`, with an IPv6 host in brackets. */
+export const httpUrl = (host: string, port: number): string =>
+  `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/** Where people open the web UI (links in notifications): WEB_PUBLIC_URL, else this machine's address. */
+export function publicWebUrl(web: Pick<WebConfig, 'host' | 'port' | 'publicUrl'>): string {
+  const anyAddress = web.host === '0.0.0.0' || web.host === '::';
+  return web.publicUrl ?? httpUrl(anyAddress ? '127.0.0.1' : web.host, web.port);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

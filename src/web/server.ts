@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import type { WebConfig } from '../config/config';
+import { httpUrl, type WebConfig } from '../config/config';
 import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { assertSafeToServe, requireCredentials, sameOriginWrites } from './auth';
@@ -54,8 +54,7 @@ export async function startWebServer(web: WebConfig, log: Logger, parts: WebServ
   const server = await listen(app, web.host, web.port);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : web.port;
-  const host = web.host.includes(':') ? `[${web.host}]` : web.host;
-  const url = `http://${host}:${port}`;
+  const url = httpUrl(web.host, port);
   log.info(
     { url, auth: Boolean(web.auth.token || web.auth.username), readOnly: web.readOnly },
     `${parts.exposure.what} at ${url}`,

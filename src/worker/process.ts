@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../config/config';
+import { type Config, publicWebUrl } from '../config/config';
 import type { Logger } from '../log/logger';
 import { FailureNotifier } from '../notify/failure-notifier';
 import { Resources } from '../runtime/resources';
@@ -28,7 +28,7 @@ export async function startWorkers(
   const resources = new Resources(config);
   const notifier = new FailureNotifier({
     log,
-    linkBase: config.web.publicUrl ?? `http://${config.web.host}:${config.web.port}`,
+    linkBase: publicWebUrl(config.web),
   });
   const pool = new WorkerPool({
     connection,

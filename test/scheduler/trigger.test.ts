@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/db/migrate';
 import { runCli } from '../cli';
 import { SchedulerTest } from './support';
 
@@ -32,5 +33,16 @@ describe('tickflow trigger and runs (real Redis and PostgreSQL)', () => {
     const result = await runCli(['list'], s.env);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/has no tickflow tables yet: run `tickflow migrate`/);
+  });
+
+  it('pausing a schedule the scheduler has not set up yet says to start it', async () => {
+    s = new SchedulerTest('trigger');
+    s.writeSchedules('schedules:\n  nap:\n    job: sleep\n    every: 1h\n');
+    await migrate(s.config, s.t.log);
+    const result = await runCli(['pause', 'nap'], s.env);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /schedule "nap" is in the schedules file but not set up .*start `tickflow scheduler`/,
+    );
   });
 });

@@ -131,7 +131,7 @@ describe('REST API (real Redis and PostgreSQL)', () => {
   });
 
   it('pause with a note and resume, as the CLI sees it; writes must be same-origin JSON', async () => {
-    const { app, call } = await startWithWeb();
+    const { app, call } = await startWithWeb({ WEB_PUBLIC_URL: 'https://tickflow.example' });
     const paused = await call<ScheduleView>('/api/v1/schedules/flaky/pause', {
       method: 'POST',
       body: { note: 'noisy' },
@@ -161,7 +161,27 @@ describe('REST API (real Redis and PostgreSQL)', () => {
       headers: { origin: 'http://evil.example' },
     });
     expect(crossSite.status).toBe(403);
+    // No Origin header, but the browser says the page is another site's.
+    const fetchedCrossSite = await call('/api/v1/schedules/flaky/pause', {
+      method: 'POST',
+      body: {},
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    expect(fetchedCrossSite.status).toBe(403);
     expect((await call<ScheduleView>('/api/v1/schedules/flaky')).json().paused).toBe(false);
+    // Behind a proxy, the origin people use (WEB_PUBLIC_URL) is this origin too.
+    const viaProxy = await call('/api/v1/schedules/flaky/resume', {
+      method: 'POST',
+      body: {},
+      headers: { origin: 'https://tickflow.example' },
+    });
+    expect(viaProxy.status).toBe(200);
+    const huge = await call<{ error: string }>('/api/v1/schedules/flaky/pause', {
+      method: 'POST',
+      body: { note: 'x'.repeat(200_000) },
+    });
+    expect(huge.status).toBe(413);
+    expect(huge.json()).toEqual({ error: 'the body is over 100 kB' });
   });
 });
 
@@ -191,6 +211,10 @@ describe('auth', () => {
     expect((await basic('/api/v1/schedules')).status).toBe(200);
     expect((await basic('/metrics')).status).toBe(200);
     expect((await wrong('/api/v1/schedules')).status).toBe(401);
+    const noColon = client(app, {
+      authorization: `Basic ${Buffer.from('opscorrect-horse').toString('base64')}`,
+    });
+    expect((await noColon('/api/v1/schedules')).status).toBe(401);
     const pause = await bearer<ScheduleView>('/api/v1/schedules/nap/pause', { method: 'POST', body: {} });
     expect(pause.json().switch.by).toBe('api:token');
     expect(

@@ -19,6 +19,26 @@ export interface ParamIssue {
   message: string;
 }
 
+/**
+ * zod's issues as `{ field, message }`: the dotted path of the field, and for an unknown key the key
+ * itself (zod reports it on its parent). `root` names the field of an issue about the whole input.
+ */
+export function fieldIssues(
+  issues: readonly {
+    path: readonly PropertyKey[];
+    message: string;
+    code: string;
+    keys?: readonly string[];
+  }[],
+  root: string,
+): ParamIssue[] {
+  return issues.map((issue) => {
+    const path =
+      issue.code === 'unrecognized_keys' && issue.keys ? [...issue.path, issue.keys.join(', ')] : issue.path;
+    return { field: path.map(String).join('.') || root, message: issue.message };
+  });
+}
+
 /** Params a job's own schema refused; `details` names each field and what it expects, on one line. */
 export class JobParamsError extends Error {
   override name = 'JobParamsError';
@@ -47,11 +67,7 @@ export function resolveJob(
   }
   const parsed = definition.params.safeParse(input);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => {
-      // An unknown param is reported on its parent; name the param itself.
-      const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys.join(', ')] : issue.path;
-      return { field: path.map(String).join('.') || '(params)', message: issue.message };
-    });
+    const issues = fieldIssues(parsed.error.issues, '(params)');
     throw new JobParamsError(name, z.prettifyError(parsed.error).replace(/\n/g, ' '), issues);
   }
   return { definition, params: parsed.data as Record<string, unknown> };

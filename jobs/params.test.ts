@@ -38,4 +38,19 @@ describe('job params: bad input is refused naming the field and what it expects'
       maxMessageBytes: 1_000_000,
     });
   });
+
+  it('names each refused field by its path, an unknown nested param included', () => {
+    try {
+      resolveJob('consumer-batch', {
+        batchSize: 'many',
+        predictor: { type: 'http', url: 'http://127.0.0.1:9/predict', bogus: 1 },
+      });
+      expect.unreachable('the params should be refused');
+    } catch (error) {
+      expect((error as JobParamsError).issues.map((issue) => issue.field).sort()).toEqual([
+        'batchSize',
+        'predictor.bogus',
+      ]);
+    }
+  });
 });

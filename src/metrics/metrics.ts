@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import { CronExpressionParser } from 'cron-parser';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { cronGapMs } from '../schedules/cron';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
 export interface RunDetails {
@@ -179,14 +179,6 @@ export function intervalSeconds(
     return Number.isFinite(every) && every > 0 ? every / 1000 : undefined;
   }
   if (!scheduler.pattern) return undefined;
-  try {
-    const cron = CronExpressionParser.parse(scheduler.pattern, {
-      currentDate: now,
-      ...(scheduler.tz ? { tz: scheduler.tz } : {}),
-    });
-    const first = cron.next().getTime();
-    return (cron.next().getTime() - first) / 1000;
-  } catch {
-    return undefined;
-  }
+  const gap = cronGapMs(scheduler.pattern, scheduler.tz, now);
+  return gap === undefined ? undefined : gap / 1000;
 }

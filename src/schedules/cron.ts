@@ -29,3 +29,21 @@ export function cronProblem(expression: string, timezone: string): string | unde
     return `cron "${expression}" is invalid or never fires (${(error as Error).message}); expected ${CRON_HINT}`;
   }
 }
+
+/** Milliseconds between a cron's next two fire times from `now` (the gap a schedule's runs keep). */
+export function cronGapMs(
+  expression: string,
+  timezone: string | undefined,
+  now = new Date(),
+): number | undefined {
+  try {
+    const cron = CronExpressionParser.parse(expression, {
+      currentDate: now,
+      ...(timezone ? { tz: timezone } : {}),
+    });
+    const first = cron.next().getTime();
+    return cron.next().getTime() - first;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,5 @@
 import { ZodError } from 'zod';
+import { fieldIssues } from '../../jobs/index';
 import { InvalidInputError, NotFoundError, ReadOnlyError } from '../control/errors';
 
 export interface HttpError {
@@ -11,10 +12,7 @@ export function httpErrorOf(error: unknown): HttpError {
   if (error instanceof InvalidInputError)
     return { status: 400, body: { error: error.message, issues: error.issues } };
   if (error instanceof ZodError) {
-    const issues = error.issues.map((issue) => ({
-      field: issue.path.map(String).join('.') || '(body)',
-      message: issue.message,
-    }));
+    const issues = fieldIssues(error.issues, '(body)');
     return {
       status: 400,
       body: { error: `invalid request: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`, issues },

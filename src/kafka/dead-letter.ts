@@ -1,7 +1,7 @@
 import type { Message, Producer } from 'kafkajs';
 import type { Logger } from '../log/logger';
 import type { ConsumedMessage } from './bounded-consumer';
-import { chunkBySize, sizeOf } from './send-chunked';
+import { chunkBySize, IN_FLIGHT, sizeOf } from './send-chunked';
 
 /**
  * Why a message is a dead letter: a stable machine-readable name, the first word of `dlq-reason`.
@@ -146,9 +146,6 @@ interface Letter {
   record: Message;
 }
 
-/** A few requests in flight, as in sendChunked. */
-const IN_FLIGHT = 4;
-
 export interface SendDeadLettersOptions {
   signal?: AbortSignal;
   log?: Logger;
@@ -171,10 +168,7 @@ export async function sendDeadLetters(
   const { signal, log, failedAt = new Date() } = options;
   const sent: Record<DeadLetterForm, number> = { whole: 0, truncated: 0, minimal: 0 };
   const letters = inputs.map((input) => ({ input, ...fitting(input, failedAt) }));
-  const chunks: Letter[][] = [];
-  let next = 0;
-  for (const chunk of chunkBySize(letters.map((letter) => letter.record)))
-    chunks.push(chunk.map(() => letters[next++] as Letter));
+  const chunks = chunkBySize<Letter>(letters, undefined, (letter) => sizeOf(letter.record));
 
   const sendAlone = async ({ input, form: first, record }: Letter): Promise<void> => {
     let form = first;

@@ -8,7 +8,7 @@ import { MAX_BATCH_BYTES } from './partitioned-sender';
  */
 const CHUNK_BYTES = MAX_BATCH_BYTES;
 /** A few sends in flight keep the broker busy while the next request is encoded. */
-const IN_FLIGHT = 4;
+export const IN_FLIGHT = 4;
 
 /** Roughly what a message adds to a request: key, value, headers and a fixed record overhead. */
 export const sizeOf = (message: Message): number => {
@@ -24,20 +24,27 @@ function byteLength(value: unknown): number {
   return Buffer.byteLength(String(value));
 }
 
-/** Splits messages into requests of at most CHUNK_BYTES (a single larger message goes alone). */
-export function chunkBySize(messages: Message[], budget = CHUNK_BYTES): Message[][] {
-  const chunks: Message[][] = [];
-  let current: Message[] = [];
+/**
+ * Splits items into requests of at most `budget` bytes, in order (a single larger item goes alone);
+ * `size` is what each adds to a request (a message's by default, a wrapper's message otherwise).
+ */
+export function chunkBySize<T = Message>(
+  items: T[],
+  budget = CHUNK_BYTES,
+  size: (item: T) => number = sizeOf as (item: T) => number,
+): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const message of messages) {
-    const size = sizeOf(message);
-    if (current.length > 0 && bytes + size > budget) {
+  for (const message of items) {
+    const itemSize = size(message);
+    if (current.length > 0 && bytes + itemSize > budget) {
       chunks.push(current);
       current = [];
       bytes = 0;
     }
     current.push(message);
-    bytes += size;
+    bytes += itemSize;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;

@@ -4,10 +4,7 @@ import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
 import { readTopic } from './read-topic';
-import { drain, type StreamingEnv, streamingEnv } from './streaming-env';
-
-const sum = (runs: Array<Record<string, unknown>>, field: string) =>
-  runs.reduce((total, run) => total + (run[field] as number), 0);
+import { drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
 describe('consumer-batch against real Kafka and PostgreSQL', () => {
   let env: StreamingEnv;

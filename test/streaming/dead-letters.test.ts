@@ -4,10 +4,7 @@ import { simulate } from '../../src/domain/simulator';
 import type { Transaction } from '../../src/domain/transaction';
 import { TRUNCATED_VALUE_BYTES } from '../../src/kafka/dead-letter';
 import { readTopic } from './read-topic';
-import { drain, type StreamingEnv, streamingEnv } from './streaming-env';
-
-const sum = (runs: Array<Record<string, unknown>>, field: string) =>
-  runs.reduce((total, run) => total + ((run[field] as number | undefined) ?? 0), 0);
+import { drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
@@ -125,15 +122,19 @@ describe('dead letters through the real consumer against real Kafka', () => {
    * producers send large values would. The DLQ topic keeps the broker default (1,048,588 bytes).
    */
   async function createSourceTopic(): Promise<void> {
+    await createTopic(env.topics.transactions, 3, 2_000_000);
+  }
+
+  async function createTopic(topic: string, numPartitions: number, maxMessageBytes: number): Promise<void> {
     const admin = await env.resources.admin();
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
         {
-          topic: env.topics.transactions,
-          numPartitions: 3,
+          topic,
+          numPartitions,
           replicationFactor: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '2000000' }],
+          configEntries: [{ name: 'max.message.bytes', value: String(maxMessageBytes) }],
         },
       ],
     });
@@ -205,18 +206,7 @@ describe('dead letters through the real consumer against real Kafka', () => {
   it('sends a dead letter the DLQ topic refuses whole again truncated, and the run commits', async () => {
     await createSourceTopic();
     // A DLQ topic that takes less than the consumer expects: only the broker can say no.
-    const admin = await env.resources.admin();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: env.topics.dlq,
-          numPartitions: 1,
-          replicationFactor: 1,
-          configEntries: [{ name: 'max.message.bytes', value: '100000' }],
-        },
-      ],
-    });
+    await createTopic(env.topics.dlq, 1, 100_000);
     const [meant, ...valid] = simulate({ count: 3, fraudRate: 0, seed: 37 }) as [
       Transaction,
       ...Transaction[],

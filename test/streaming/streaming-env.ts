@@ -89,3 +89,7 @@ export async function drain(env: StreamingEnv, overrides: Partial<ConsumerParams
 }
 
 export type { Config };
+
+/** A numeric field of run results added up (a field a run left out counts 0). */
+export const sum = (runs: Array<Record<string, unknown>>, field: string): number =>
+  runs.reduce((total, run) => total + ((run[field] as number | undefined) ?? 0), 0);

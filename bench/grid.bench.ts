@@ -55,7 +55,7 @@ export default async function gridBench(): Promise<void> {
       states: new ScheduleStates(db),
       file: () => ({ path: file, current: schedules }),
     };
-    const board = createBoard(control, false);
+    const board = createBoard(control);
     const web = await startWebServer(config.web, log, {
       metrics: new Metrics(() => []),
       ready: async () => ({}),

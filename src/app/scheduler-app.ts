@@ -131,7 +131,7 @@ async function serveUi(
   parts: { control: Control; scheduler: Scheduler; metrics: Metrics; closers: Closers },
 ): Promise<WebServer> {
   const { control, scheduler, metrics, closers } = parts;
-  const board = createBoard(control, config.web.readOnly);
+  const board = createBoard(control);
   board.setQueues(scheduler.queues());
   scheduler.on('queues', board.setQueues);
   closers.add(() => {

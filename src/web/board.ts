@@ -61,7 +61,8 @@ export interface Board {
  * recorded in PostgreSQL and a run's params are checked), and the edits the reconciler would undo
  * are refused with the reason. Read-only mode is Bull Board's own, enforced on its server side too.
  */
-export function createBoard(control: Control, readOnly: boolean): Board {
+export function createBoard(control: Control): Board {
+  const readOnly = control.readOnly ?? false;
   const serverAdapter = new ExpressAdapter().setBasePath(BOARD_PATH);
   const board = createBullBoard({
     queues: [],

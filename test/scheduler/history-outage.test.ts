@@ -8,9 +8,10 @@ import { SchedulerTest, sleep, waitFor } from './support';
 let s: SchedulerTest;
 let proxy: TcpProxy;
 afterEach(async () => {
-  await proxy.open(); // cleanup needs PostgreSQL back
-  await s.cleanup();
-  await proxy.cut();
+  // Cleanup needs PostgreSQL back; a test that failed before setting these up has nothing to undo.
+  await proxy?.open();
+  await s?.cleanup();
+  await proxy?.cut();
 });
 
 describe('run history through a PostgreSQL outage (real Redis and PostgreSQL behind a cuttable proxy)', () => {

@@ -174,7 +174,7 @@ export class ScoringWrite {
 }
 
 const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counterparty, amount, currency, merchant,
-    category, channel, country, device_id, occurred_at, source, label_fraud, label_pattern,
+    category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
 const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
@@ -205,7 +205,7 @@ function transactionLine({ transaction: t, position }: ScoredTransaction): strin
   return (
     `${copyText(t.transactionId)}\t${copyText(t.accountId)}\t${copyText(t.counterparty)}\t${t.amount}\t` +
     `${copyText(t.currency)}\t${copyText(t.merchant)}\t${copyText(t.category)}\t${copyText(t.channel)}\t` +
-    `${copyText(t.country)}\t${copyNullable(t.deviceId)}\t${copyText(t.timestamp)}\t${copyText(t.source)}\t` +
+    `${copyText(t.country)}\t${copyNullable(t.county)}\t${copyNullable(t.deviceId)}\t${copyText(t.timestamp)}\t${copyText(t.source)}\t` +
     `${t.label ? t.label.fraud : NULL}\t${copyNullable(t.label?.pattern)}\t` +
     `${copyText(position.topic)}\t${position.partition}\t${position.offset}\n`
   );

@@ -48,6 +48,8 @@ export const transactionSchema = z.strictObject({
   category: text(40),
   channel: z.enum(channels),
   country: z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 code such as KE'),
+  /** The account's home market (a Kenyan county such as Nairobi): what rollups group volumes by. */
+  county: text(40).optional(),
   deviceId: text(64).optional(),
   timestamp: z.iso
     .datetime({ message: 'expected ISO 8601 UTC, e.g. 2025-01-31T12:00:00.000Z' })

@@ -58,7 +58,7 @@ export default async function streamingBench(): Promise<void> {
     console.log(`peak RSS                  ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await resources.close();
-    await deleteTopics(resources.kafka, Object.values(topics)).catch(() => {});
+    await deleteTopics(resources.kafka.client, Object.values(topics)).catch(() => {});
     await dropSchema(config, id);
   }
 }
@@ -147,7 +147,7 @@ async function benchPostgresWrite(resources: Resources): Promise<void> {
   }));
   const started = performance.now();
   const write = new ScoringWrite(resources.db, builtinPredictor.name);
-  write.add(batch);
+  await write.add(batch);
   await write.commit(profiles);
   const ms = performance.now() - started;
   console.log(

@@ -9,7 +9,6 @@ const runtime = () =>
     import('../src/domain/malformed'),
     import('../src/domain/random'),
     import('../src/domain/simulator'),
-    import('../src/kafka/partitioned-sender'),
     import('../src/runtime/simulated-clock'),
   ]);
 
@@ -46,17 +45,10 @@ export const producerBatchJob = defineJob({
   }),
   async run(ctx, params) {
     const started = performance.now();
-    const [{ malformed }, { Random }, { Simulation }, { PartitionedSender }, { SimulatedClock }] =
-      await runtime();
+    const [{ malformed }, { Random }, { Simulation }, { SimulatedClock }] = await runtime();
     const seed = params.seed ?? randomInt(2 ** 31 - 1);
-    await ctx.resources.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
-    const producer = await ctx.resources.producer();
-    const sender = await PartitionedSender.open(
-      producer,
-      await ctx.resources.admin(),
-      params.topic,
-      ctx.signal,
-    );
+    await ctx.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
+    const sender = await ctx.resources.kafka.batchSender(params.topic, ctx.signal);
     // Made piece by piece while the previous request is in flight: simulating and serialising take
     // about as long as the broker round trip, so they overlap instead of adding up.
     const clock = SimulatedClock.forTopic(

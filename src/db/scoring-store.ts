@@ -60,6 +60,28 @@ function parseProfile(accountId: string, value: unknown): AccountProfile {
   );
 }
 
+/** A stored prediction as the predictions topic carries it. */
+export interface PredictionRow {
+  transactionId: string;
+  accountId: string;
+  score: number;
+  isFraud: boolean;
+  reasons: Reason[];
+  model: string;
+}
+
+export async function storedPredictions(db: pg.Pool, ids: string[]): Promise<PredictionRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<PredictionRow>(
+    `select p.transaction_id as "transactionId", t.account_id as "accountId", p.score, p.is_fraud as "isFraud",
+            p.reasons, p.model
+       from predictions p join transactions t using (transaction_id)
+      where p.transaction_id = any($1::uuid[])`,
+    [ids],
+  );
+  return rows;
+}
+
 export async function storedAlerts(db: pg.Pool, ids: string[]): Promise<AlertRow[]> {
   if (ids.length === 0) return [];
   const { rows } = await db.query<AlertRow>(
@@ -92,6 +114,8 @@ export class ScoringWrite {
   private client?: pg.PoolClient;
   /** The COPY statements queued so far, one after another on this transaction's connection. */
   private queue: Promise<void> = Promise.resolve();
+  /** The queued COPYs not yet waited for by add(). */
+  private readonly waiting: Promise<void>[] = [];
   private failure?: unknown;
 
   constructor(
@@ -104,16 +128,23 @@ export class ScoringWrite {
     return this.failure;
   }
 
-  /** Queues the rows' COPY behind the ones before and returns at once. */
-  add(batch: ScoredTransaction[]): void {
+  /**
+   * Queues the rows' COPY behind the ones before. Resolves at once unless PostgreSQL is the slower side
+   * and COPIES_AHEAD pieces already wait: then it waits for the oldest, so that a run holds a few
+   * pieces' rows whatever its size.
+   */
+  async add(batch: ScoredTransaction[]): Promise<void> {
     if (batch.length === 0) return;
-    this.queue = this.queue.then(async () => {
+    const written = this.queue.then(async () => {
       this.client ??= await this.begin();
       await this.copy(this.client, batch);
     });
-    this.queue.catch((error: unknown) => {
+    this.queue = written;
+    written.catch((error: unknown) => {
       this.failure ??= error;
     });
+    this.waiting.push(written);
+    if (this.waiting.length > COPIES_AHEAD) await this.waiting.shift()?.catch(() => {});
   }
 
   /** Waits for every queued COPY, writes the profiles, commits; on any error rolls back and throws. */
@@ -177,6 +208,9 @@ const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counte
     category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
+/** Pieces queued behind the COPY in progress before add() waits. */
+const COPIES_AHEAD = 2;
+
 const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
 
 /** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */

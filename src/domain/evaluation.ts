@@ -42,25 +42,42 @@ export function quality(predicted: boolean[], actual: boolean[]): Quality {
   };
 }
 
+/**
+ * Model flags against the amount rule, over the transactions that carry a label, counted as they
+ * come: a consumer run tallies piece by piece instead of keeping every transaction to the end.
+ */
+export class QualityTally {
+  private readonly modelFlags: boolean[] = [];
+  private readonly ruleFlags: boolean[] = [];
+  private readonly actual: boolean[] = [];
+
+  constructor(private readonly ruleAmountKes?: number) {}
+
+  add(transaction: Transaction, modelFlag: boolean): void {
+    if (!transaction.label) return;
+    this.actual.push(transaction.label.fraud);
+    this.modelFlags.push(modelFlag);
+    this.ruleFlags.push(amountRule(transaction, this.ruleAmountKes));
+  }
+
+  result(): Comparison {
+    return {
+      labelled: this.actual.length,
+      fraud: this.actual.filter(Boolean).length,
+      model: quality(this.modelFlags, this.actual),
+      rule: quality(this.ruleFlags, this.actual),
+    };
+  }
+}
+
 /** Model flags against the amount rule, over the transactions that carry a label. */
 export function compare(
   transactions: Transaction[],
   modelFlags: boolean[],
   ruleAmountKes?: number,
 ): Comparison {
-  const indexes = transactions.flatMap((transaction, index) => (transaction.label ? [index] : []));
-  const labelled = indexes.map((index) => transactions[index] as Transaction);
-  const actual = labelled.map((transaction) => transaction.label?.fraud === true);
-  return {
-    labelled: labelled.length,
-    fraud: actual.filter(Boolean).length,
-    model: quality(
-      indexes.map((index) => modelFlags[index] === true),
-      actual,
-    ),
-    rule: quality(
-      labelled.map((transaction) => amountRule(transaction, ruleAmountKes)),
-      actual,
-    ),
-  };
+  const tally = new QualityTally(ruleAmountKes);
+  for (const [index, transaction] of transactions.entries())
+    tally.add(transaction, modelFlags[index] === true);
+  return tally.result();
 }

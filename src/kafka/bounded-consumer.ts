@@ -1,5 +1,6 @@
-import type { Consumer, EachBatchPayload, IHeaders, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log/logger';
+import type { RunConsumer } from './stream-client';
 
 export interface ConsumedMessage {
   topic: string;
@@ -7,8 +8,11 @@ export interface ConsumedMessage {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: IHeaders;
+  headers: MessageHeaders;
 }
+
+/** Kafka headers as received: a name may repeat, hence the array form. */
+export type MessageHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 
 export interface TakeOptions {
   /** At most this many messages. */
@@ -16,29 +20,54 @@ export interface TakeOptions {
   /** Waits at most this long for messages; ends sooner when full, or when caught up after some arrived. */
   maxWaitMs: number;
   signal: AbortSignal;
+  /** Messages per piece handed to the run's work (the last piece may be smaller). */
+  pieceSize: number;
 }
 
-/** Collects one run's messages while the topic is resumed; the fetch loop feeds it. */
-class Collector {
-  readonly messages: ConsumedMessage[] = [];
+/**
+ * Pieces handed to the work but not yet taken by it. The fetch loop waits while this many are
+ * waiting, so a run holds a few pieces at a time, whatever its `max`: memory follows the piece size.
+ */
+const PIECES_AHEAD = 2;
+
+/**
+ * One run's messages, fed by the fetch loop and read piece by piece by the run's work while fetching
+ * goes on. Keeps only the first and last offset taken per partition (to rewind or commit), not the
+ * messages: a piece is gone once the work has finished with it.
+ */
+class RunFeed {
+  private readonly ready: ConsumedMessage[][] = [];
+  private current: ConsumedMessage[] = [];
+  /** Partition → offset of the first message taken: where a failed run rewinds to. */
+  readonly first = new Map<number, string>();
+  /** Partition → offset of the last message taken: what a successful run commits. */
+  readonly last = new Map<number, string>();
+  private taken = 0;
+  private yielded = 0;
   private fetchesSeen = 0;
   private countAtLastFetch = 0;
+  private done = false;
+  private wakeReader?: () => void;
+  private wakeFetcher?: () => void;
   private finish!: () => void;
   readonly finished = new Promise<void>((resolve) => {
     this.finish = resolve;
   });
 
   constructor(
-    readonly max: number,
+    private readonly max: number,
     /** Per partition per fetch: a partition with a backlog cannot crowd out the others. */
-    readonly share: number,
+    private readonly share: number,
+    private readonly pieceSize: number,
   ) {}
 
+  /** Takes what fits of a fetched batch; returns the offset of the last message taken, if any. */
   add(batch: EachBatchPayload['batch']): string | undefined {
-    const room = Math.min(this.share, this.max - this.messages.length);
+    if (this.done) return undefined;
+    const room = Math.min(this.share, this.max - this.taken);
     const taken = batch.messages.slice(0, Math.max(0, room));
-    for (const message of taken)
-      this.messages.push({
+    for (const message of taken) {
+      this.current.push({
         topic: batch.topic,
         partition: batch.partition,
         offset: message.offset,
@@ -46,8 +75,17 @@ class Collector {
         value: message.value,
         headers: message.headers ?? {},
       });
-    if (this.messages.length >= this.max) this.finish();
-    return taken.at(-1)?.offset;
+      if (this.current.length >= this.pieceSize) this.handOver();
+    }
+    const last = taken.at(-1)?.offset;
+    if (last === undefined) return undefined;
+    if (!this.first.has(batch.partition)) this.first.set(batch.partition, taken[0]?.offset as string);
+    this.last.set(batch.partition, last);
+    this.taken += taken.length;
+    // A partial piece goes now rather than wait for the next fetch: the work starts on it meanwhile.
+    this.handOver();
+    if (this.taken >= this.max) this.stop();
+    return last;
   }
 
   /**
@@ -56,25 +94,74 @@ class Collector {
    * The first fetch after resuming may have been issued while paused, hence `fetchesSeen >= 2`.
    */
   onFetch(): void {
-    if (this.fetchesSeen >= 2 && this.messages.length > 0 && this.messages.length === this.countAtLastFetch)
-      this.finish();
-    this.countAtLastFetch = this.messages.length;
+    if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch) this.stop();
+    this.countAtLastFetch = this.taken;
     this.fetchesSeen++;
   }
 
+  /** No more messages for this run: the reader gets what is left, then the end. */
   stop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.handOver();
     this.finish();
+    this.wake();
+  }
+
+  /** Waits until the work has room for more (or the run ended), sending heartbeats meanwhile. */
+  async room(heartbeat: () => Promise<void>): Promise<void> {
+    while (!this.done && this.ready.length >= PIECES_AHEAD) {
+      await new Promise<void>((resolve) => {
+        this.wakeFetcher = resolve;
+        setTimeout(resolve, 1_000);
+      });
+      await heartbeat().catch(() => {});
+    }
+  }
+
+  /** The run's pieces in fetch order, each partition's messages in offset order. */
+  async *pieces(): AsyncGenerator<ConsumedMessage[]> {
+    for (;;) {
+      const piece = this.ready.shift();
+      if (piece) {
+        this.yielded += piece.length;
+        this.wakeFetcher?.();
+        yield piece;
+        continue;
+      }
+      if (this.done) return;
+      await new Promise<void>((resolve) => {
+        this.wakeReader = resolve;
+      });
+    }
+  }
+
+  /** True once every message taken has been handed to the work: only then may its offsets be committed. */
+  get drained(): boolean {
+    return this.done && this.yielded === this.taken;
+  }
+
+  private handOver(): void {
+    if (this.current.length === 0) return;
+    this.ready.push(this.current);
+    this.current = [];
+    this.wakeReader?.();
+  }
+
+  private wake(): void {
+    this.wakeReader?.();
+    this.wakeFetcher?.();
   }
 }
 
 /**
- * One long-lived group member for one topic, paused between runs. A run resumes it, takes what
- * arrives (bounded by count and time), pauses it again, and either commits (after the caller's
- * work succeeded) or rewinds to the first message taken, so the next run sees the same messages.
- * The group is joined once per process, not once per run.
+ * One long-lived group member for one topic, paused between runs. A run resumes it and hands what
+ * arrives (bounded by count and time) to the run's work piece by piece while fetching goes on; then
+ * pauses it again and either commits (after the work succeeded) or rewinds to the first message
+ * taken, so the next run sees the same messages. The group is joined once per process, not per run.
  */
-export class BoundedConsumer {
-  private collector?: Collector;
+export class BoundedConsumer implements RunConsumer {
+  private feed?: RunFeed;
   private assigned: number[] = [];
   private failure?: Error;
   /** Runs of the same consumer take turns: a batch is one run's until committed or rewound. */
@@ -106,7 +193,7 @@ export class BoundedConsumer {
       self.assigned = payload.memberAssignment[topic] ?? [];
       log.info({ topic, group, partitions: self.assigned }, 'consumer group joined');
     });
-    consumer.on(consumer.events.FETCH, () => self.collector?.onFetch());
+    consumer.on(consumer.events.FETCH, () => self.feed?.onFetch());
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) self.failure = payload.error;
     });
@@ -132,18 +219,25 @@ export class BoundedConsumer {
   }
 
   /**
-   * Takes a bounded batch and hands it to `work`. Offsets are committed only if `work` succeeds;
-   * if it throws, the member rewinds so the same messages come again in the next run.
+   * Takes a bounded batch and hands it to `work` as pieces, as they are fetched. Offsets are committed
+   * only if `work` succeeds having read every piece; if it throws, the member rewinds so the same
+   * messages come again in the next run.
    */
-  consume<T>(options: TakeOptions, work: (messages: ConsumedMessage[]) => Promise<T>): Promise<T> {
+  consume<T>(
+    options: TakeOptions,
+    work: (pieces: AsyncIterable<ConsumedMessage[]>) => Promise<T>,
+  ): Promise<T> {
     const run = this.turn.then(async () => {
-      const messages = await this.take(options);
+      const feed = this.open(options);
       try {
-        const result = await work(messages);
-        await this.commit(messages);
+        const result = await work(feed.pieces());
+        if (!feed.drained) throw new Error('consumer work returned before reading every piece of its run');
+        options.signal.throwIfAborted();
+        await this.commit(feed.last);
         return result;
       } catch (error) {
-        this.rewind(messages);
+        feed.stop();
+        this.rewind(feed.first);
         throw error;
       }
     });
@@ -152,37 +246,34 @@ export class BoundedConsumer {
   }
 
   async stop(): Promise<void> {
-    this.collector?.stop();
+    this.feed?.stop();
     await this.consumer.disconnect();
   }
 
-  private onBatch({ batch, resolveOffset, pause }: EachBatchPayload): void {
+  private async onBatch({ batch, resolveOffset, pause, heartbeat }: EachBatchPayload): Promise<void> {
+    const feed = this.feed;
     // A fetch that was in flight when the run ended: leave it unresolved, it is fetched again later.
-    if (!this.collector) {
+    if (!feed) {
       pause();
       return;
     }
-    const last = this.collector.add(batch);
+    const last = feed.add(batch);
     // Moves this member's fetch position only; the group's committed offset moves in commit().
     if (last !== undefined) resolveOffset(last);
+    await feed.room(heartbeat);
   }
 
-  private async take({ max, maxWaitMs, signal }: TakeOptions): Promise<ConsumedMessage[]> {
+  /** Starts feeding a run: resumes fetching until the feed stops (full, caught up, timed out, aborted). */
+  private open({ max, maxWaitMs, signal, pieceSize }: TakeOptions): RunFeed {
     if (this.failure) throw new Error(`Kafka consumer for ${this.topic} stopped: ${this.failure.message}`);
     signal.throwIfAborted();
-    const collector = new Collector(max, Math.ceil(max / Math.max(1, this.assigned.length)));
-    const stop = () => collector.stop();
+    const feed = new RunFeed(max, Math.ceil(max / Math.max(1, this.assigned.length)), pieceSize);
+    const stop = () => feed.stop();
     const timer = setTimeout(stop, maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
-    try {
-      this.collector = collector;
-      // Throws while kafkajs restarts a crashed consumer ("group was not initialized"): the collector
-      // must still be cleared, or the restarted consumer's first fetch would fill it unseen and move
-      // the position past messages no run processed (found by the fault suite: a Kafka restart).
-      this.consumer.resume([{ topic: this.topic }]);
-      await collector.finished;
-    } finally {
-      this.collector = undefined;
+    this.feed = feed;
+    void feed.finished.then(() => {
+      if (this.feed === feed) this.feed = undefined;
       clearTimeout(timer);
       signal.removeEventListener('abort', stop);
       try {
@@ -190,16 +281,21 @@ export class BoundedConsumer {
       } catch {
         // A consumer being restarted is not running; once it is, onBatch pauses it between runs.
       }
+    });
+    try {
+      this.consumer.resume([{ topic: this.topic }]);
+    } catch (error) {
+      // Throws while kafkajs restarts a crashed consumer ("group was not initialized"): the feed must
+      // still end, or the restarted consumer's first fetch would fill it unseen and move the position
+      // past messages no run processed (found by the fault suite: a Kafka restart).
+      feed.stop();
+      throw error;
     }
-    if (signal.aborted) {
-      this.rewind(collector.messages);
-      signal.throwIfAborted();
-    }
-    return collector.messages;
+    return feed;
   }
 
-  private async commit(messages: ConsumedMessage[]): Promise<void> {
-    const offsets = [...lastOffsets(messages)]
+  private async commit(last: Map<number, string>): Promise<void> {
+    const offsets = [...last]
       .filter(([partition]) => this.assigned.includes(partition))
       .map(([partition, offset]) => ({
         topic: this.topic,
@@ -209,22 +305,11 @@ export class BoundedConsumer {
     if (offsets.length) await this.consumer.commitOffsets(offsets);
   }
 
-  private rewind(messages: ConsumedMessage[]): void {
-    for (const [partition, offset] of firstOffsets(messages)) {
+  private rewind(first: Map<number, string>): void {
+    for (const [partition, offset] of first) {
       if (!this.assigned.includes(partition)) continue;
       this.consumer.seek({ topic: this.topic, partition, offset });
       this.log.debug({ topic: this.topic, partition, offset }, 'rewound to the first uncommitted message');
     }
   }
-}
-
-function firstOffsets(messages: ConsumedMessage[]): Map<number, string> {
-  const first = new Map<number, string>();
-  for (const message of messages)
-    if (!first.has(message.partition)) first.set(message.partition, message.offset);
-  return first;
-}
-
-function lastOffsets(messages: ConsumedMessage[]): Map<number, string> {
-  return new Map(messages.map((message) => [message.partition, message.offset]));
 }

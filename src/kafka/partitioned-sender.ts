@@ -1,4 +1,5 @@
 import { type Admin, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
+import type { BatchSender } from './stream-client';
 
 /**
  * The most bytes one partition's record batch may hold. A record batch is one Kafka "message" to the
@@ -30,7 +31,7 @@ interface OutgoingMessage extends Message {
  * after another, so each partition keeps the order of `add` (the idempotent producer serialises
  * requests to a broker anyway).
  */
-export class PartitionedSender {
+export class PartitionedSender implements BatchSender {
   private batches: OutgoingMessage[][];
   private bytes: number[];
   private inFlight?: Promise<unknown>;

@@ -7,6 +7,7 @@ export const STREAMING_DEFAULTS = {
   transactionsTopic: 'fraud-detection-transactions',
   deadLetterTopic: 'fraud-detection-transactions-dlq',
   alertsTopic: 'fraud-alerts',
+  predictionsTopic: 'fraud-predictions',
   consumerGroup: 'tickflow-consumer-batch',
 } as const;
 
@@ -20,4 +21,6 @@ export const streamingTopicDefaults = {
   /** Kept longer: someone has to look at what failed. */
   deadLetter: (name: string): TopicSpec => ({ name, partitions: 1, retentionMs: 30 * DAY_MS }),
   alerts: (name: string): TopicSpec => ({ name, partitions: 3, retentionMs: 14 * DAY_MS }),
+  /** Keyed by transaction id, one per scored transaction: kept as long as the transactions. */
+  predictions: (name: string): TopicSpec => ({ name, partitions: 3, retentionMs: 7 * DAY_MS }),
 };

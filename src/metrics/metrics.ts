@@ -118,7 +118,7 @@ export class Metrics {
     queues: () => Queue[],
     name: string,
     help: string,
-    valueOf: (queue: Queue) => Promise<number | undefined>,
+    read: (queue: Queue) => Promise<number | undefined>,
   ): void {
     new Gauge({
       name,
@@ -128,7 +128,7 @@ export class Metrics {
       async collect() {
         this.reset();
         for (const queue of queues()) {
-          const value = await valueOf(queue);
+          const value = await read(queue);
           if (value !== undefined) this.set({ schedule: queue.name }, value);
         }
       },

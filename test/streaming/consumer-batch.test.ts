@@ -4,7 +4,7 @@ import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
 import { readTopic } from './read-topic';
-import { drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
+import { committedOffsets, drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
 describe('consumer-batch against real Kafka and PostgreSQL', () => {
   let env: StreamingEnv;
@@ -25,7 +25,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await env.count('predictions')).toBe(1_200);
     expect(await env.count('fraud_alerts')).toBe(sum(runs, 'flagged'));
     expect(await profileTransactionCount(env)).toBe(1_200);
-    const alerts = await readTopic(env.resources.kafka, env.topics.alerts, sum(runs, 'alerts'));
+    const alerts = await readTopic(env.resources.kafka.client, env.topics.alerts, sum(runs, 'alerts'));
     expect(new Set(alerts.map((m) => m.key?.toString())).size).toBe(sum(runs, 'flagged'));
   });
 
@@ -39,7 +39,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await env.count('predictions')).toBe(300 - malformed);
     expect(runs.at(-1)?.lagAfter).toBe(0);
 
-    const dead = await readTopic(env.resources.kafka, env.topics.dlq, malformed);
+    const dead = await readTopic(env.resources.kafka.client, env.topics.dlq, malformed);
     const reasons = dead.map((m) => m.headers?.['dlq-reason']?.toString() ?? '');
     expect(reasons.every((reason) => reason.length > 0)).toBe(true);
     expect(reasons.some((reason) => reason.startsWith('not_json: '))).toBe(true);
@@ -72,13 +72,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     const firstPass = await drain(env, { batchSize: 1_000, maxWait: 300 });
     const alertsBefore = await env.count('fraud_alerts');
     expect(alertsBefore).toBeGreaterThan(0);
-    // As after a crash between the PostgreSQL commit and the offset commit: the group starts over.
-    await env.resources.close();
-    env.resources = new Resources(env.config, env.log);
-    const admin = env.resources.kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({ groupId: env.group, topic: env.topics.transactions, earliest: true });
-    await admin.disconnect();
+    await replayFromEarliest(env);
 
     const secondPass = await drain(env, { batchSize: 1_000, maxWait: 300 });
     expect(sum(secondPass, 'consumed')).toBe(400);
@@ -89,11 +83,66 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await profileTransactionCount(env)).toBe(400);
   });
 
+  it('commits no offsets and stores nothing when a later piece fails in PostgreSQL mid-run', async () => {
+    await env.produce({ count: 12_000, seed: 8 });
+    // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while
+    // the pieces after it were fetched and scored.
+    await env.resources.db.query(`
+      create sequence copied_predictions;
+      create function fail_after_5000() returns trigger language plpgsql as $$
+      begin
+        if nextval('copied_predictions') > 5000 then raise exception 'injected failure after 5000 rows'; end if;
+        return new;
+      end $$;
+      create trigger fail_after_5000 before insert on predictions for each row execute function fail_after_5000();`);
+    await expect(env.consume({ batchSize: 12_000, maxWait: 2_000 })).rejects.toThrow('injected failure');
+    expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+    expect(await env.count('transactions')).toBe(0);
+    expect(await env.count('account_profiles')).toBe(0);
+
+    await env.resources.db.query('drop trigger fail_after_5000 on predictions');
+    const runs = await drain(env, { batchSize: 12_000, maxWait: 2_000 });
+    expect(sum(runs, 'scored')).toBe(12_000);
+    expect(await env.count('predictions')).toBe(12_000);
+    expect(await profileTransactionCount(env)).toBe(12_000);
+  });
+
+  it('publishes each prediction keyed by transaction id, and again for redelivered transactions', async () => {
+    const predictionsTopic = env.topic('predictions');
+    await env.produce({ count: 300, fraudRate: 0.2, seed: 13 });
+    const runs = await drain(env, { predictionsTopic, maxWait: 300 });
+    expect(sum(runs, 'predictions')).toBe(300);
+    const published = await readTopic(env.resources.kafka.client, predictionsTopic, 300);
+    const stored = await env.resources.db.query<{ id: string; score: number }>(
+      'select transaction_id as id, score from predictions',
+    );
+    const scoreOf = new Map(stored.rows.map((row) => [row.id, row.score]));
+    for (const message of published) {
+      const prediction = JSON.parse(message.value?.toString() ?? '{}');
+      expect(message.key?.toString()).toBe(prediction.transactionId);
+      expect(prediction.score).toBe(scoreOf.get(prediction.transactionId));
+      expect(prediction).toMatchObject({ model: 'builtin-v1', isFraud: prediction.score >= 0.5 });
+    }
+    expect(new Set(published.map((m) => m.key?.toString())).size).toBe(300);
+
+    await replayFromEarliest(env);
+    const again = await drain(env, { predictionsTopic, maxWait: 300 });
+    expect(sum(again, 'scored')).toBe(0);
+    expect(sum(again, 'predictions')).toBe(300);
+    const timesSent = new Map<string, number>();
+    for (const message of await readTopic(env.resources.kafka.client, predictionsTopic, 600)) {
+      const key = message.key?.toString() ?? '';
+      timesSent.set(key, (timesSent.get(key) ?? 0) + 1);
+    }
+    expect([...timesSent.keys()].sort()).toEqual([...scoreOf.keys()].sort());
+    expect(new Set(timesSent.values())).toEqual(new Set([2]));
+  });
+
   it('stores text with tabs, newlines and backslashes unchanged (COPY escaping)', async () => {
     const [transaction] = simulate({ count: 1, fraudRate: 0, seed: 21 });
     const merchant = 'Tab\there \\ back\nslash\r end';
-    await env.resources.ensureTopics([streamingTopicDefaults.transactions(env.topics.transactions)]);
-    const producer = await env.resources.producer();
+    await env.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(env.topics.transactions)]);
+    const producer = await env.resources.kafka.producer();
     await producer.send({
       topic: env.topics.transactions,
       messages: [{ key: transaction?.accountId, value: JSON.stringify({ ...transaction, merchant }) }],
@@ -103,6 +152,14 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(rows).toEqual([{ merchant }]);
   });
 });
+
+/** As after a crash between the PostgreSQL commit and the offset commit: the group starts over. */
+async function replayFromEarliest(env: StreamingEnv): Promise<void> {
+  await env.resources.close();
+  env.resources = new Resources(env.config, env.log);
+  const admin = await env.resources.kafka.admin();
+  await admin.resetOffsets({ groupId: env.group, topic: env.topics.transactions, earliest: true });
+}
 
 async function profileTransactionCount(env: StreamingEnv): Promise<number> {
   const { rows } = await env.resources.db.query<{ n: number }>(

@@ -26,7 +26,7 @@ while (!stopping) {
     attempt: 1,
   };
   const result = await consumerBatchJob.run(ctx, params);
-  const consumer = await resources.boundedConsumer(params.topic, params.group);
+  const consumer = await resources.kafka.runConsumer(params.topic, params.group);
   process.stdout.write(
     `${JSON.stringify({ event: 'run', pid: process.pid, result, partitions: consumer.partitions })}\n`,
   );

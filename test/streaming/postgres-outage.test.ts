@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config';
 import { Resources } from '../../src/runtime/resources';
-import { type StreamingEnv, streamingEnv } from './streaming-env';
+import { committedOffsets, type StreamingEnv, streamingEnv } from './streaming-env';
 import { TcpProxy } from './tcp-proxy';
 
 let env: StreamingEnv;
@@ -24,12 +24,6 @@ afterEach(async () => {
   await env.cleanup();
 });
 
-async function committedOffsets(): Promise<string[]> {
-  const admin = await env.resources.admin();
-  const [topic] = await admin.fetchOffsets({ groupId: env.group, topics: [env.topics.transactions] });
-  return (topic?.partitions ?? []).map((p) => p.offset);
-}
-
 it('fails the run while PostgreSQL is unreachable, commits nothing, and the next run processes the same messages', async () => {
   await env.consume({ maxWait: 100 }, outageResources); // warm: group joined, connections open
   await env.produce({ count: 300, seed: 5 });
@@ -39,7 +33,7 @@ it('fails the run while PostgreSQL is unreachable, commits nothing, and the next
   await expect(env.consume({ batchSize: 1_000, maxWait: 500 }, outageResources)).rejects.toThrow(
     /ECONNREFUSED|ECONNRESET|Connection terminated/,
   );
-  expect(await committedOffsets()).toEqual(['-1', '-1', '-1']);
+  expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
 
   await proxy.open(); // PostgreSQL is back, same process, same group member
   const recovered = await env.consume({ batchSize: 1_000, maxWait: 500 }, outageResources);

@@ -88,6 +88,13 @@ export async function drain(env: StreamingEnv, overrides: Partial<ConsumerParams
   throw new Error(`topic not drained after ${maxRuns} runs: ${JSON.stringify(results.at(-1))}`);
 }
 
+/** The group's committed offset per partition of the env's transactions topic ('-1': none yet). */
+export async function committedOffsets(env: StreamingEnv): Promise<string[]> {
+  const admin = await env.resources.kafka.admin();
+  const [topic] = await admin.fetchOffsets({ groupId: env.group, topics: [env.topics.transactions] });
+  return (topic?.partitions ?? []).map((p) => p.offset);
+}
+
 export type { Config };
 
 /** A numeric field of run results added up (a field a run left out counts 0). */

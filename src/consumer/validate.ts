@@ -1,0 +1,51 @@
+import { parseTransaction, type Transaction } from '../domain/transaction';
+import type { ConsumedMessage } from '../kafka/bounded-consumer';
+import type { DeadLetterInput } from '../kafka/dead-letter';
+
+export interface ValidMessage {
+  transaction: Transaction;
+  message: ConsumedMessage;
+}
+
+/**
+ * Parses every message; a transaction id already in `seen` (twice in one run) is kept once. The first
+ * problem found names the dead letter: a value over maxMessageBytes (not decoded), then the value
+ * (empty, not UTF-8, not JSON, breaks the schema), then the key.
+ *
+ * A valid transaction without a key is a dead letter too (`null_key`): the contract keys a transaction
+ * by its account id, so that one account's transactions stay in one partition, in order, scored and
+ * profiled by one consumer at a time. An unkeyed one may land on any partition and race another
+ * consumer's update of the same account's profile. The DLQ keeps it whole, to replay with its key.
+ */
+export function validate(
+  messages: ConsumedMessage[],
+  seen: Set<string>,
+  maxMessageBytes: number,
+): { valid: ValidMessage[]; invalid: DeadLetterInput[] } {
+  const valid: ValidMessage[] = [];
+  const invalid: DeadLetterInput[] = [];
+  for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    if (size > maxMessageBytes) {
+      invalid.push({
+        message,
+        reason: 'too_large',
+        detail: `value is ${size} bytes, over maxMessageBytes (${maxMessageBytes})`,
+      });
+      continue;
+    }
+    const parsed = parseTransaction(message.value);
+    if (!parsed.ok) invalid.push({ message, reason: parsed.failure, detail: parsed.reason });
+    else if (message.key === null || message.key.length === 0)
+      invalid.push({
+        message,
+        reason: 'null_key',
+        detail: `${message.key === null ? 'no key' : 'an empty key'}; transactions are keyed by account id (accountId ${parsed.transaction.accountId})`,
+      });
+    else if (!seen.has(parsed.transaction.transactionId)) {
+      seen.add(parsed.transaction.transactionId);
+      valid.push({ transaction: parsed.transaction, message });
+    }
+  }
+  return { valid, invalid };
+}

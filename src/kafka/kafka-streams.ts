@@ -1,0 +1,116 @@
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Config } from '../config/config';
+import type { Logger } from '../log/logger';
+import { BoundedConsumer } from './bounded-consumer';
+import { createKafka } from './client';
+import { type DeadLetterInput, type SendDeadLettersOptions, sendDeadLetters } from './dead-letter';
+import { totalLag } from './lag';
+import { PartitionedSender } from './partitioned-sender';
+import { sendChunked } from './send-chunked';
+import type { OutgoingRecord, StreamClient } from './stream-client';
+import { ensureTopics, type TopicSpec } from './topics';
+
+/**
+ * The StreamClient on kafkajs: one client, one idempotent producer, one admin and one group member per
+ * (group, topic) per process, opened on first use and shared by every run (opening them per run would
+ * cost more than the run itself). `client`, `producer()` and `admin()` are for tools and tests.
+ */
+export class KafkaStreams implements StreamClient {
+  private kafkaClient?: Kafka;
+  private producerPromise?: Promise<Producer>;
+  private adminPromise?: Promise<Admin>;
+  private readonly consumers = new Map<string, Promise<BoundedConsumer>>();
+  private readonly ensuredTopics = new Set<string>();
+
+  constructor(
+    private readonly config: Pick<Config, 'kafka'>,
+    private readonly log: Logger,
+  ) {}
+
+  get client(): Kafka {
+    this.kafkaClient ??= createKafka(this.config);
+    return this.kafkaClient;
+  }
+
+  /**
+   * The idempotent producer: its own retries cannot duplicate or reorder messages within a partition.
+   * Retries are bounded (the client's retry settings), so a send can still fail after a long broker
+   * outage; the run then fails and its messages come again (at-least-once; consumers dedupe by key).
+   */
+  producer(): Promise<Producer> {
+    this.producerPromise ??= (async () => {
+      const producer = this.client.producer({ idempotent: true, maxInFlightRequests: 5 });
+      await producer.connect();
+      return producer;
+    })();
+    return this.producerPromise;
+  }
+
+  admin(): Promise<Admin> {
+    this.adminPromise ??= (async () => {
+      const admin = this.client.admin();
+      await admin.connect();
+      return admin;
+    })();
+    return this.adminPromise;
+  }
+
+  /** Creates missing topics once per process; later runs skip the round trip. */
+  async ensureTopics(topics: TopicSpec[]): Promise<void> {
+    const missing = topics.filter((topic) => !this.ensuredTopics.has(topic.name));
+    if (missing.length === 0) return;
+    await ensureTopics(this.client, missing);
+    for (const topic of missing) this.ensuredTopics.add(topic.name);
+  }
+
+  async send(topic: string, records: OutgoingRecord[], signal?: AbortSignal): Promise<Set<number>> {
+    return sendChunked(await this.producer(), topic, records, signal);
+  }
+
+  async sendDeadLetters(topic: string, inputs: DeadLetterInput[], options?: SendDeadLettersOptions) {
+    return sendDeadLetters(await this.producer(), topic, inputs, options);
+  }
+
+  async batchSender(topic: string, signal?: AbortSignal): Promise<PartitionedSender> {
+    return PartitionedSender.open(await this.producer(), await this.admin(), topic, signal);
+  }
+
+  async lag(group: string, topic: string): Promise<number> {
+    return totalLag(await this.admin(), group, topic);
+  }
+
+  /**
+   * This process's member of `group` for `topic`: joined on first use and kept, so runs do not
+   * pay a group rejoin. A consumer kafkajs gave up on is replaced.
+   */
+  async runConsumer(topic: string, group: string): Promise<BoundedConsumer> {
+    const key = `${group}\u0000${topic}`;
+    const current = this.consumers.get(key);
+    if (current) {
+      const consumer = await current.catch(() => undefined);
+      if (consumer?.healthy) return consumer;
+      if (this.consumers.get(key) === current) {
+        this.consumers.delete(key);
+        await consumer?.stop().catch(() => {});
+      }
+      return this.runConsumer(topic, group);
+    }
+    const started = BoundedConsumer.start(this.client, topic, group, this.log);
+    this.consumers.set(key, started);
+    started.catch(() => {
+      if (this.consumers.get(key) === started) this.consumers.delete(key);
+    });
+    return started;
+  }
+
+  async close(): Promise<void> {
+    // Consumers first: leaving the group lets the other members take over their partitions now.
+    const consumers = await Promise.all([...this.consumers.values()].map((c) => c.catch(() => undefined)));
+    await Promise.all(consumers.map((consumer) => consumer?.stop().catch(() => {})));
+    this.consumers.clear();
+    const producer = await this.producerPromise?.catch(() => undefined);
+    await producer?.disconnect().catch(() => {});
+    const admin = await this.adminPromise?.catch(() => undefined);
+    await admin?.disconnect().catch(() => {});
+  }
+}

@@ -17,7 +17,10 @@ export type MessageHeaders = Record<string, Buffer | string | (Buffer | string)[
 export interface TakeOptions {
   /** At most this many messages. */
   max: number;
-  /** Waits at most this long for messages; ends sooner when full, or when caught up after some arrived. */
+  /**
+   * Waits at most this long for a message: an empty run ends after it, and so does a run whose messages
+   * stop coming. A run also ends when full, or at once when caught up (a fetch brought nothing new).
+   */
   maxWaitMs: number;
   signal: AbortSignal;
   /** Messages per piece handed to the run's work (the last piece may be smaller). */
@@ -44,6 +47,8 @@ class RunFeed {
   readonly last = new Map<number, string>();
   private taken = 0;
   private yielded = 0;
+  /** When the last message was taken (performance.now()); the idle limit counts from it. */
+  private lastArrival = performance.now();
   private fetchesSeen = 0;
   private countAtLastFetch = 0;
   private done = false;
@@ -82,6 +87,7 @@ class RunFeed {
     if (!this.first.has(batch.partition)) this.first.set(batch.partition, taken[0]?.offset as string);
     this.last.set(batch.partition, last);
     this.taken += taken.length;
+    this.lastArrival = performance.now();
     // A partial piece goes now rather than wait for the next fetch: the work starts on it meanwhile.
     this.handOver();
     if (this.taken >= this.max) this.stop();
@@ -97,6 +103,20 @@ class RunFeed {
     if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch) this.stop();
     this.countAtLastFetch = this.taken;
     this.fetchesSeen++;
+  }
+
+  /**
+   * Ends the run once `maxWaitMs` passed without a new message. Messages are taken at the pace the work
+   * reads them, so a busy run is not cut short by a limit meant for waiting.
+   */
+  stopWhenIdle(maxWaitMs: number): void {
+    const check = () => {
+      if (this.done) return;
+      const idle = performance.now() - this.lastArrival;
+      if (idle >= maxWaitMs) this.stop();
+      else setTimeout(check, maxWaitMs - idle).unref();
+    };
+    setTimeout(check, maxWaitMs).unref();
   }
 
   /** No more messages for this run: the reader gets what is left, then the end. */
@@ -269,12 +289,11 @@ export class BoundedConsumer implements RunConsumer {
     signal.throwIfAborted();
     const feed = new RunFeed(max, Math.ceil(max / Math.max(1, this.assigned.length)), pieceSize);
     const stop = () => feed.stop();
-    const timer = setTimeout(stop, maxWaitMs);
+    feed.stopWhenIdle(maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
     this.feed = feed;
     void feed.finished.then(() => {
       if (this.feed === feed) this.feed = undefined;
-      clearTimeout(timer);
       signal.removeEventListener('abort', stop);
       try {
         this.consumer.pause([{ topic: this.topic }]);

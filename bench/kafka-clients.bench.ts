@@ -36,6 +36,8 @@ interface ConsumeResult {
   chars: number;
   /** From subscribing until the first message arrived (connect, join the group, first fetch). */
   joinMs: number;
+  /** From the first message until all were read and their offsets committed (leaving the group not counted). */
+  readMs: number;
 }
 
 interface ClientUnderTest {
@@ -92,14 +94,13 @@ export default async function kafkaClientsBench(): Promise<void> {
       value: JSON.stringify(transaction),
     }));
     const bytes = records.reduce((sum, r) => sum + Buffer.byteLength(r.key) + Buffer.byteLength(r.value), 0);
-    const chars = records.reduce((sum, r) => sum + r.key.length + r.value.length, 0);
     await ensureTopics(kafka, [{ name: layoutTopic, partitions: PARTITIONS }]);
     const requests = await requestsAsTickflowSends(kafka, layoutTopic, records);
     console.log(
       `${fmt(MESSAGES)} transactions, ${fmt(bytes / 1e6, 1)} MB of keys + values, in ${requests.length} produce requests ` +
         `(tickflow's PartitionedSender batching); ${ROUNDS} rounds per client, medians`,
     );
-    const results = await runRounds(clients, requests, { id, chars, topicsOf });
+    const results = await runRounds(clients, requests, { id, topicsOf });
     report(results, bytes);
   } finally {
     for (const [client, topics] of topicsOf) await quietly(() => client.deleteTopics(topics));
@@ -140,13 +141,10 @@ async function requestsAsTickflowSends(
 async function runRounds(
   clients: ClientUnderTest[],
   requests: Request[],
-  { id, chars, topicsOf }: { id: string; chars: number; topicsOf: Map<ClientUnderTest, string[]> },
+  { id, topicsOf }: { id: string; topicsOf: Map<ClientUnderTest, string[]> },
 ): Promise<Map<string, Round[] | Error>> {
   const results = new Map<string, Round[] | Error>(clients.map((client) => [client.name, []]));
   const warmUp = requests.slice(0, WARM_UP_REQUESTS);
-  const warmUpChars = warmUp
-    .flat()
-    .reduce((sum, m) => sum + String(m.key).length + String(m.value).length, 0);
   for (let round = -1; round < ROUNDS; round++) {
     // Alternate who goes first: the broker's page cache and the other client's garbage favour no one.
     const order = round % 2 === 0 ? clients : [...clients].reverse();
@@ -156,9 +154,7 @@ async function runRounds(
       const topic = `${id}.${client.name}.${round < 0 ? 'warm-up' : round}`;
       topicsOf.set(client, [...(topicsOf.get(client) ?? []), topic]);
       try {
-        const measured = await measureRound(client, topic, round < 0 ? warmUp : requests, {
-          chars: round < 0 ? warmUpChars : chars,
-        });
+        const measured = await measureRound(client, topic, round < 0 ? warmUp : requests);
         if (round >= 0) rounds.push(measured);
       } catch (error) {
         results.set(client.name, error as Error);
@@ -168,30 +164,24 @@ async function runRounds(
   return results;
 }
 
-async function measureRound(
-  client: ClientUnderTest,
-  topic: string,
-  requests: Request[],
-  expected: { chars: number },
-): Promise<Round> {
-  const count = requests.reduce((sum, request) => sum + request.length, 0);
+async function measureRound(client: ClientUnderTest, topic: string, requests: Request[]): Promise<Round> {
+  const messages = requests.flat();
+  const expectedChars = messages.reduce((sum, m) => sum + String(m.key).length + String(m.value).length, 0);
   await client.createTopic(topic);
   const produce = client.prepareProduce(topic, requests);
   let cpu = cpuUsedMs();
-  let started = performance.now();
+  const started = performance.now();
   await produce();
   const produceMs = performance.now() - started;
   const produceCpuMs = cpuUsedMs() - cpu;
   cpu = cpuUsedMs();
-  started = performance.now();
-  const { chars, joinMs } = await client.consume(topic, `${topic}.group`, count);
-  const consumeMs = performance.now() - started - joinMs;
+  const { chars, joinMs, readMs } = await client.consume(topic, `${topic}.group`, messages.length);
   const consumeCpuMs = cpuUsedMs() - cpu;
-  if (chars !== expected.chars)
+  if (chars !== expectedChars)
     throw new Error(
-      `${client.name} read back ${chars} characters of keys and values, ${expected.chars} produced`,
+      `${client.name} read back ${chars} characters of keys and values, ${expectedChars} produced`,
     );
-  return { produceMs, produceCpuMs, joinMs, consumeMs, consumeCpuMs };
+  return { produceMs, produceCpuMs, joinMs, consumeMs: readMs, consumeCpuMs };
 }
 
 function report(results: Map<string, Round[] | Error>, bytes: number): void {
@@ -267,7 +257,7 @@ function kafkajsClient(kafka: Kafka): ClientUnderTest {
           offset: String(offset + 1n),
         }));
         await consumer.commitOffsets(offsets);
-        return { chars: read.chars, joinMs: (read.firstAt as number) - started };
+        return read.result(started);
       } finally {
         await consumer.disconnect();
       }
@@ -301,6 +291,12 @@ class ReadBack {
     this.chars += (key?.toString() ?? '').length + (value?.toString() ?? '').length;
     this.lastOffsets.set(partition, offset);
     if (++this.read === this.count) this.finish();
+  }
+
+  /** Call once every offset is committed; `subscribedAt` is when the member began to join. */
+  result(subscribedAt: number): ConsumeResult {
+    const firstAt = this.firstAt as number;
+    return { chars: this.chars, joinMs: firstAt - subscribedAt, readMs: performance.now() - firstAt };
   }
 }
 
@@ -419,7 +415,7 @@ function platformaticClient(
         });
         await Promise.race([read.done, failed]);
         await Promise.all([...last.values()].map((message) => message.commit()));
-        return { chars: read.chars, joinMs: (read.firstAt as number) - started };
+        return read.result(started);
       } finally {
         await consumer.close(true);
       }

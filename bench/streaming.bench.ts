@@ -65,7 +65,7 @@ export default async function streamingBench(): Promise<void> {
     const producer = await benchProducer(run);
     const consumer = await benchConsumer(run);
     console.log(
-      `peak RSS, own process      producer-batch ${rss(producer)} | consumer-batch ${rss(consumer)} ` +
+      `peak RSS, own process       producer-batch ${rss(producer)} | consumer-batch ${rss(consumer)} ` +
         `(${fmt(MESSAGES)} messages each; goal ≤ ${megabytes(GOAL.peakRssBytes)} each)`,
     );
     await benchScoringAlone();

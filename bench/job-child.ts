@@ -35,6 +35,8 @@ export interface ChildReport<Figures> {
   figures: Figures;
   /** process.resourceUsage().maxRSS at the end of the child, in bytes. */
   peakRssBytes: number;
+  /** RSS once the child has loaded its modules (tsx included), before the job: the floor of the peak. */
+  startRssBytes: number;
 }
 
 const script = path.join(import.meta.dirname, 'run-job-child.ts');

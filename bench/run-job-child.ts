@@ -66,6 +66,7 @@ async function measureConsumer(ctx: JobContext, request: ChildRequest): Promise<
   return { consumed, runs, durationMs, cpuMs: cpuSpent, emptyRunOverheadsMs };
 }
 
+const startRssBytes = process.memoryUsage.rss();
 const request = JSON.parse(process.argv[2] ?? '{}') as ChildRequest;
 const config = loadConfig();
 const log = createLogger(config.logLevel, `bench-${request.job}`);
@@ -78,7 +79,9 @@ try {
       : await measureConsumer(ctx, request);
   const peakRssBytes = process.resourceUsage().maxRSS * 1024;
   await new Promise<void>((resolve, reject) =>
-    process.send?.({ figures, peakRssBytes }, (error: Error | null) => (error ? reject(error) : resolve())),
+    process.send?.({ figures, peakRssBytes, startRssBytes }, (error: Error | null) =>
+      error ? reject(error) : resolve(),
+    ),
   );
 } finally {
   await resources.close();

@@ -76,7 +76,8 @@ export default async function streamingBench(): Promise<void> {
 }
 
 const rss = (report: ChildReport<unknown>) =>
-  `${megabytes(report.peakRssBytes)} ${report.peakRssBytes <= GOAL.peakRssBytes ? '✓' : '✗'}`;
+  `${megabytes(report.peakRssBytes)} ${report.peakRssBytes <= GOAL.peakRssBytes ? '✓' : '✗'} ` +
+  `(${megabytes(report.startRssBytes)} at start)`;
 
 async function benchProducer(run: BenchRun): Promise<ChildReport<ProducerFigures>> {
   const report = await runJobInChild<ProducerFigures>(

@@ -6,12 +6,13 @@ import { Resources } from '../src/runtime/resources';
 import { runChecked } from '../src/services/process';
 import { type Child, SchedulerTest, waitFor } from '../test/scheduler/support';
 import { benchContext } from './bench-context';
-import { fmt, rate } from './format';
+import { againstReference, fmt, rate } from './format';
 
 /**
  * Part 7 of issue #9, scale-out: two `tickflow worker` processes (the built CLI) share one consumer
  * group on a 3-partition topic. A backlog is produced while the schedule is paused, then resumed:
- * each partition's consumed count (none may starve), each worker's share and the combined rate.
+ * each partition's consumed count (none may starve), each worker's share and the combined rate,
+ * against one worker draining the same backlog the same way.
  */
 const MESSAGES = Number(process.env.BENCH_SCALE_OUT_MESSAGES ?? 200_000);
 const PARTITIONS = 3;
@@ -21,6 +22,16 @@ const DRAIN_TIMEOUT_MS = 10 * 60_000;
 /** SIGTERM lets a worker finish its run and leave the group, so the group can be deleted after. */
 const GRACEFUL_STOP_MS = 30_000;
 
+interface ScaleOutFigures {
+  workers: number;
+  /** Partitions of each group member when the backlog was produced. */
+  owners: number[][];
+  producedByPartition: number[];
+  consumedByPartition: number[];
+  ms: number;
+  perWorker: Array<{ worker: string; runs: number; consumed: number }>;
+}
+
 export default async function scaleOutBench(): Promise<void> {
   // The workers run dist/ (bin/tickflow): build it from this tree so they run this code.
   await runChecked(
@@ -28,6 +39,14 @@ export default async function scaleOutBench(): Promise<void> {
     ['run', 'build'],
     'Building the CLI (npm run build) for the tickflow worker processes',
   );
+  // One worker first, on the same scenario: the reference the two workers' combined rate is read against.
+  const single = await scaleOut(1);
+  const scaled = await scaleOut(WORKERS);
+  report(scaled, single);
+}
+
+/** `workerCount` × `tickflow worker` in one group; the backlog is produced while the schedule is paused. */
+async function scaleOut(workerCount: number): Promise<ScaleOutFigures> {
   const world = new SchedulerTest('bench_scale');
   const topics = { topic: world.t.topic('tx'), dlq: world.t.topic('dlq'), alerts: world.t.topic('alerts') };
   const group = `${world.t.id}-group`;
@@ -44,11 +63,11 @@ schedules:
     params: { topic: ${topics.topic}, group: ${group}, dlqTopic: ${topics.dlq}, alertsTopic: ${topics.alerts}, batchSize: 10000, maxWait: 500 }
 `);
     const scheduler = await world.start({ workers: false });
-    workers = await world.spawnReady(WORKERS, ['worker', '--no-web'], 'workers started');
+    workers = await world.spawnReady(workerCount, ['worker', '--no-web'], 'workers started');
     const admin = await resources.admin();
     const owners = await waitFor(
-      async () => everyMemberOwnsPartitions(admin, group, topics.topic),
-      `${WORKERS} workers to join group ${group} and each own a partition`,
+      async () => everyMemberOwnsPartitions(admin, group, topics.topic, workerCount),
+      `${workerCount} worker(s) to join group ${group} and each own a partition`,
       60_000,
     );
     await setPaused(scheduler.control, SCHEDULE, { paused: true, by: 'bench' });
@@ -58,21 +77,22 @@ schedules:
       60_000,
     );
     const before = await committedByPartition(admin, group, topics.topic);
-    const produced = await produceBacklog(resources, world, topics.topic);
+    const producedByPartition = await produceBacklog(resources, world, topics.topic);
 
     const resumedAt = new Date();
     await setPaused(scheduler.control, SCHEDULE, { paused: false, by: 'bench' });
-    const consumed = await waitFor(
+    const consumedByPartition = await waitFor(
       async () => {
         const now = await committedByPartition(admin, group, topics.topic);
         const delta = now.map((offset, partition) => offset - (before[partition] ?? 0));
         return total(delta) >= MESSAGES && delta;
       },
-      `the ${WORKERS} workers to consume ${fmt(MESSAGES)} messages`,
+      `${workerCount} worker(s) to consume ${fmt(MESSAGES)} messages`,
       DRAIN_TIMEOUT_MS,
     );
     const ms = Date.now() - resumedAt.getTime();
-    await report({ owners, produced, consumed, ms, perWorker: await consumedByWorker(world, resumedAt) });
+    const perWorker = await consumedByWorker(world, resumedAt);
+    return { workers: workerCount, owners, producedByPartition, consumedByPartition, ms, perWorker };
   } finally {
     await stopGracefully(workers);
     await resources.close();
@@ -81,19 +101,19 @@ schedules:
   }
 }
 
-/** Partitions owned by each group member, once there are WORKERS members and each owns some. */
+/** Partitions owned by each group member, once there are `members` and each owns some. */
 async function everyMemberOwnsPartitions(
   admin: Admin,
   group: string,
   topic: string,
+  members: number,
 ): Promise<number[][] | false> {
   const { groups } = await admin.describeGroups([group]);
-  const members = groups[0]?.members ?? [];
-  const owned = members.map((member) => {
+  const owned = (groups[0]?.members ?? []).map((member) => {
     const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
     return [...(decoded?.assignment[topic] ?? [])].sort();
   });
-  return owned.length === WORKERS && owned.every((partitions) => partitions.length > 0) && owned;
+  return owned.length === members && owned.every((partitions) => partitions.length > 0) && owned;
 }
 
 /** The group's committed offset of each partition (0 before the first commit). */
@@ -133,31 +153,34 @@ async function consumedByWorker(
 
 const total = (values: number[]) => values.reduce((sum, value) => sum + value, 0);
 
-async function report(figures: {
-  owners: number[][];
-  produced: number[];
-  consumed: number[];
-  ms: number;
-  perWorker: Array<{ worker: string; runs: number; consumed: number }>;
-}): Promise<void> {
-  const { owners, produced, consumed, ms, perWorker } = figures;
+function report(scaled: ScaleOutFigures, single: ScaleOutFigures): void {
+  const combined = (figures: ScaleOutFigures) => rate(total(figures.consumedByPartition), figures.ms);
   console.log(
-    `${WORKERS} × tickflow worker, one group, ${PARTITIONS} partitions, ${fmt(MESSAGES)} messages produced while paused`,
+    `${scaled.workers} × tickflow worker, one group, ${PARTITIONS} partitions, ${fmt(MESSAGES)} messages produced while paused`,
   );
   console.log(
-    `  partitions per member     ${owners.map((partitions) => `[${partitions.join(', ')}]`).join(' ')}`,
+    `  partitions per member     ${scaled.owners.map((partitions) => `[${partitions.join(', ')}]`).join(' ')}`,
   );
-  for (const [partition, count] of consumed.entries()) {
+  for (const [partition, count] of scaled.consumedByPartition.entries()) {
     const starved = count === 0 ? ' ✗ starved' : '';
+    const produced = scaled.producedByPartition[partition] ?? 0;
     console.log(
-      `  partition ${partition}               ${fmt(count)} consumed of ${fmt(produced[partition] ?? 0)} produced${starved}`,
+      `  partition ${partition}               ${fmt(count)} consumed of ${fmt(produced)} produced${starved}`,
     );
   }
-  for (const { worker, runs, consumed: count } of perWorker)
-    console.log(`  worker ${worker.padEnd(18)} ${fmt(count)} consumed in ${runs} runs`);
+  for (const { worker, runs, consumed } of scaled.perWorker)
+    console.log(`  worker ${worker.padEnd(18)} ${fmt(consumed)} consumed in ${runs} runs`);
   console.log(
-    `combined                    ${fmt(rate(total(consumed), ms))} msg/s (${fmt(total(consumed))} messages, ` +
-      `${fmt(ms)} ms from resume to the last commit)`,
+    againstReference(
+      `combined, ${scaled.workers} workers`,
+      `${fmt(combined(scaled))} msg/s`,
+      { label: `${single.workers} × tickflow worker`, value: `${fmt(combined(single))} msg/s` },
+      combined(scaled) / combined(single),
+      `no goal; ${scaled.workers}× if nothing else were shared`,
+    ),
+  );
+  console.log(
+    `  from resume to the last commit: ${fmt(scaled.ms)} ms with ${scaled.workers} workers, ${fmt(single.ms)} ms with ${single.workers}`,
   );
 }
 

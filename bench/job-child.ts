@@ -1,8 +1,12 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
 
-/** batchSize of each timed consumer-batch run, through the job's own run(). */
-export const CONSUMER_BATCH_SIZE = 50_000;
+/**
+ * maxWait of the timed consumer-batch run, whose batchSize is the whole backlog: one run of all the
+ * messages, written in one PostgreSQL transaction like the COPY reference. It ends as soon as it
+ * has them all (or is caught up), so this only bounds a stalled run.
+ */
+export const CONSUMER_MAX_WAIT_MS = 60_000;
 /** maxWait of the warm runs on a drained topic whose overhead the consumer child measures. */
 export const EMPTY_RUN_WAIT_MS = 200;
 

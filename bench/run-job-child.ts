@@ -11,7 +11,7 @@ import { Resources } from '../src/runtime/resources';
 import { benchContext } from './bench-context';
 import {
   type ChildRequest,
-  CONSUMER_BATCH_SIZE,
+  CONSUMER_MAX_WAIT_MS,
   type ConsumerFigures,
   EMPTY_RUN_WAIT_MS,
   type ProducerFigures,
@@ -51,7 +51,7 @@ async function measureConsumer(ctx: JobContext, request: ChildRequest): Promise<
   let runs = 0;
   const cpuBefore = cpuMs();
   while (joined + consumed < request.messages) {
-    const result = await run(CONSUMER_BATCH_SIZE, 1_000);
+    const result = await run(request.messages - joined - consumed, CONSUMER_MAX_WAIT_MS);
     if (result.consumed === 0) break;
     consumed += result.consumed as number;
     durationMs += result.durationMs as number;

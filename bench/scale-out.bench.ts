@@ -14,13 +14,22 @@ import { againstReference, fmt, rate } from './format';
  * each partition's consumed count (none may starve), each worker's share and the combined rate,
  * against one worker draining the same backlog the same way.
  */
-const MESSAGES = Number(process.env.BENCH_SCALE_OUT_MESSAGES ?? 200_000);
+const MESSAGES = backlogSize(process.env.BENCH_SCALE_OUT_MESSAGES);
 const PARTITIONS = 3;
 const WORKERS = 2;
 const SCHEDULE = 'consumer';
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 /** SIGTERM lets a worker finish its run and leave the group, so the group can be deleted after. */
 const GRACEFUL_STOP_MS = 30_000;
+
+function backlogSize(value: string | undefined): number {
+  const messages = Number(value ?? 200_000);
+  if (!Number.isInteger(messages) || messages < 1_000 || messages > 1_000_000)
+    throw new Error(
+      `BENCH_SCALE_OUT_MESSAGES=${value} is not a whole number from 1000 to 1000000 (the backlog to drain); unset it for 200000`,
+    );
+  return messages;
+}
 
 interface ScaleOutFigures {
   workers: number;

@@ -1,158 +1,191 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { consumerBatchJob } from '../jobs/consumer-batch';
-import type { JobContext } from '../jobs/job';
-import { producerBatchJob } from '../jobs/producer-batch';
 import { type Config, loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
-import { ScoringWrite } from '../src/db/scoring-store';
 import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
 import { featurize, score } from '../src/domain/scoring';
 import { simulate } from '../src/domain/simulator';
 import { parseTransaction } from '../src/domain/transaction';
+import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { deleteTopics } from '../src/kafka/topics';
-import { createLogger } from '../src/log/logger';
+import { createLogger, type Logger } from '../src/log/logger';
 import { Resources } from '../src/runtime/resources';
+import { againstReference, fmt, megabytes, rate } from './format';
+import {
+  type ChildReport,
+  type ConsumerFigures,
+  EMPTY_RUN_WAIT_MS,
+  type ProducerFigures,
+  runJobInChild,
+} from './job-child';
+import { consumerPerformance, producerPerformance, REFERENCE_PRODUCER_PROPS } from './kafka-perf';
+import { copySameRowsAlone } from './postgres-copy';
 
 /**
- * Streaming figures against the real services: producer, consumer-batch end to end, the PostgreSQL
- * write alone, the cost of an empty warm run, peak memory, and model quality vs the amount rule.
+ * Streaming figures against the real services, each next to the limit measured in the same run:
+ * producer-batch vs Kafka's ProducerPerformance, consumer-batch end to end vs PostgreSQL COPY of
+ * the same rows alone (and Kafka's ConsumerPerformance), each job's peak RSS in a process of its own.
  */
 const MESSAGES = 200_000;
-const TARGET = { producerPerSecond: 50_000, consumerPerSecond: 20_000, emptyRunOverheadMs: 50 };
-const EMPTY_RUN_WAIT_MS = 200;
-/** batchSize of each timed consumer-batch run, through the job's own run(). */
-const CONSUMER_BATCH_SIZE = 50_000;
-
-/** This process's CPU time so far (user + system, µs): next to wall time it shows who waits on whom. */
-const cpuUsed = () => {
-  const { user, system } = process.cpuUsage();
-  return user + system;
+const GOAL = {
+  producerRatio: 0.5,
+  consumerRatio: 0.8,
+  peakRssBytes: 300 * 1024 * 1024,
+  emptyRunOverheadMs: 50,
 };
-const rate = (count: number, ms: number) => count / (ms / 1000);
-const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
-const ratio = (value: number, target: number, higherIsBetter = true) =>
-  `${(higherIsBetter ? value / target : target / value).toFixed(2)}× target`;
+
+interface BenchRun {
+  id: string;
+  config: Config;
+  log: Logger;
+  resources: Resources;
+  /** The environment of the job children: the same schema, queue prefix and log level. */
+  env: NodeJS.ProcessEnv;
+  topics: { topic: string; dlqTopic: string; alertsTopic: string; reference: string };
+  groups: { consumer: string; reference: string };
+}
 
 export default async function streamingBench(): Promise<void> {
   const id = `bench_${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({ ...process.env, DATABASE_SCHEMA: id, LOG_LEVEL: 'warn' });
+  const env = { ...process.env, DATABASE_SCHEMA: id, QUEUE_PREFIX: id, LOG_LEVEL: 'warn' };
+  const config = loadConfig(env);
   const log = createLogger('warn', id);
-  const topics = { topic: `${id}.tx`, dlqTopic: `${id}.dlq`, alertsTopic: `${id}.alerts` };
-  await migrate(config, log);
-  const resources = new Resources(config, log);
-  const ctx: JobContext = {
-    signal: new AbortController().signal,
-    log,
-    resources,
-    schedule: 'bench',
-    runId: id,
-    attempt: 1,
+  const topics = {
+    topic: `${id}.tx`,
+    dlqTopic: `${id}.dlq`,
+    alertsTopic: `${id}.alerts`,
+    reference: `${id}.producer-performance`,
   };
+  await migrate(config, log);
+  const groups = { consumer: `${id}-group`, reference: `${id}-consumer-performance` };
+  const run: BenchRun = { id, config, log, resources: new Resources(config, log), env, topics, groups };
   try {
-    await benchProducer(ctx, topics.topic);
-    await benchConsumer(ctx, { ...topics, group: `${id}-group` });
-    await benchPostgresWrite(resources);
+    const producer = await benchProducer(run);
+    const consumer = await benchConsumer(run);
+    console.log(
+      `peak RSS, own process       producer-batch ${rss(producer)} | consumer-batch ${rss(consumer)} ` +
+        `(${fmt(MESSAGES)} messages each; goal ≤ ${megabytes(GOAL.peakRssBytes)} each)`,
+    );
+    await benchScoringAlone();
     benchQuality();
-    console.log(`peak RSS                  ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
-    await resources.close();
-    await deleteTopics(resources.kafka.client, Object.values(topics)).catch(() => {});
-    await dropSchema(config, id);
+    await cleanUp(run);
   }
 }
 
-async function benchProducer(ctx: JobContext, topic: string): Promise<void> {
-  // A first small run connects the producer and creates the topic, as a warm worker would have.
-  await producerBatchJob.run(ctx, producerBatchJob.params.parse({ topic, count: 100, seed: 1 }));
-  const cpuBefore = cpuUsed();
-  const result = await producerBatchJob.run(
-    ctx,
-    producerBatchJob.params.parse({ topic, count: MESSAGES - 100, seed: 2 }),
+const rss = (report: ChildReport<unknown>) =>
+  `${megabytes(report.peakRssBytes)} ${report.peakRssBytes <= GOAL.peakRssBytes ? '✓' : '✗'} ` +
+  `(${megabytes(report.startRssBytes)} at start)`;
+
+async function benchProducer(run: BenchRun): Promise<ChildReport<ProducerFigures>> {
+  const report = await runJobInChild<ProducerFigures>(
+    { job: 'producer-batch', messages: MESSAGES, params: { topic: run.topics.topic } },
+    run.env,
   );
-  const ms = result.durationMs as number;
-  const perSecond = rate(result.produced as number, ms);
-  const cpuMs = (cpuUsed() - cpuBefore) / 1000;
-  const generating = performance.now();
-  for (const transaction of simulate({ count: MESSAGES, fraudRate: 0.05, seed: 3 }))
-    JSON.stringify(transaction);
-  const generateMs = performance.now() - generating;
+  const { produced, bytes, requests, durationMs, cpuMs } = report.figures;
+  const perSecond = rate(produced, durationMs);
+  // The reference gets tickflow's real average record, on a topic shaped like the transactions topic.
+  const recordSize = Math.round(bytes / produced);
+  await run.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(run.topics.reference)]);
+  const reference = await producerPerformance(run.config, run.log, {
+    topic: run.topics.reference,
+    messages: MESSAGES,
+    recordSize,
+  });
   console.log(
-    `producer-batch            ${fmt(perSecond)} msg/s, ${fmt((result.bytes as number) / 1e6 / (ms / 1000), 1)} MB/s ` +
-      `(${fmt(result.produced as number)} messages in ${fmt(result.requests as number)} requests, simulate + serialise + send, ` +
-      `${fmt(ms)} ms, node CPU ${fmt(cpuMs)} ms) — ${ratio(perSecond, TARGET.producerPerSecond)}`,
+    againstReference(
+      'producer-batch',
+      `${fmt(perSecond)} msg/s`,
+      { label: 'ProducerPerformance', value: `${fmt(reference.perSecond)} msg/s` },
+      perSecond / reference.perSecond,
+      `goal ≥ ${GOAL.producerRatio}×`,
+    ),
   );
   console.log(
-    `  of which simulate + JSON ${fmt(generateMs)} ms for ${fmt(MESSAGES)} (${fmt(rate(MESSAGES, generateMs))} msg/s alone)`,
+    `  producer-batch: ${fmt(produced)} messages (${fmt(recordSize)} B average), ${fmt(rate(bytes, durationMs) / 1e6, 1)} MB/s, ` +
+      `${fmt(requests)} requests, ${fmt(durationMs)} ms, node CPU ${fmt(cpuMs)} ms (simulate + serialise + send)`,
   );
+  console.log(
+    `  ProducerPerformance: ${fmt(reference.messages)} records of ${recordSize} B, ${fmt(reference.mbPerSecond, 1)} MB/s, ` +
+      REFERENCE_PRODUCER_PROPS.join(' '),
+  );
+  return report;
 }
 
-async function benchConsumer(
-  ctx: JobContext,
-  params: { topic: string; group: string; dlqTopic: string; alertsTopic: string },
-): Promise<void> {
-  const run = (batchSize: number, maxWait: number) =>
-    consumerBatchJob.run(ctx, consumerBatchJob.params.parse({ ...params, batchSize, maxWait }));
-  // Join the group first (once per process in production), then time only the warm runs.
-  let consumed = (await run(1, 0)).consumed as number;
-  let ms = 0;
-  let runs = 0;
-  const cpuBefore = cpuUsed();
-  while (consumed < MESSAGES) {
-    const result = await run(CONSUMER_BATCH_SIZE, 1_000);
-    consumed += result.consumed as number;
-    ms += result.durationMs as number;
-    runs++;
-    if (result.consumed === 0) break;
-  }
-  const perSecond = rate(consumed - 1, ms);
-  const cpuMs = (cpuUsed() - cpuBefore) / 1000;
-  console.log(
-    `consumer-batch            ${fmt(perSecond)} msg/s end to end (${fmt(consumed - 1)} messages in ${runs} runs of ` +
-      `≤ ${fmt(CONSUMER_BATCH_SIZE)}: consume + validate + score + PostgreSQL + commit, ${fmt(ms)} ms, ` +
-      `node CPU ${fmt(cpuMs)} ms) — ${ratio(perSecond, TARGET.consumerPerSecond)}`,
+async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures>> {
+  const { topic, dlqTopic, alertsTopic } = run.topics;
+  const report = await runJobInChild<ConsumerFigures>(
+    {
+      job: 'consumer-batch',
+      messages: MESSAGES,
+      params: { topic, dlqTopic, alertsTopic, group: run.groups.consumer },
+    },
+    run.env,
   );
-  const overheads: number[] = [];
-  for (let i = 0; i < 5; i++)
-    overheads.push(((await run(1_000, EMPTY_RUN_WAIT_MS)).durationMs as number) - EMPTY_RUN_WAIT_MS);
-  const median = overheads.sort((a, b) => a - b)[2] as number;
+  const { consumed, runs, durationMs, cpuMs, emptyRunOverheadsMs } = report.figures;
+  const perSecond = rate(consumed, durationMs);
+  // The rows the consumer just stored, written again by PostgreSQL alone.
+  const alone = await copySameRowsAlone(run.resources.db);
+  const aloneRate = rate(alone.transactions, alone.ms);
   console.log(
-    `empty warm run            +${fmt(median)} ms over maxWait=${EMPTY_RUN_WAIT_MS} ms (median of 5: ${overheads.join(', ')}) — ` +
-      ratio(Math.max(median, 1), TARGET.emptyRunOverheadMs, false),
+    againstReference(
+      'consumer-batch end to end',
+      `${fmt(perSecond)} msg/s`,
+      { label: 'PostgreSQL COPY alone', value: `${fmt(aloneRate)} transactions/s` },
+      perSecond / aloneRate,
+      `goal ≥ ${GOAL.consumerRatio}×`,
+    ),
   );
+  const kafka = await consumerPerformance(run.config, run.log, {
+    topic,
+    messages: consumed,
+    group: run.groups.reference,
+  });
+  console.log(
+    againstReference(
+      'consumer-batch end to end',
+      `${fmt(perSecond)} msg/s`,
+      { label: 'ConsumerPerformance', value: `${fmt(kafka.perSecond)} msg/s` },
+      perSecond / kafka.perSecond,
+      "Kafka's own bound, no goal",
+    ),
+  );
+  console.log(
+    `  consumer-batch: ${fmt(consumed)} messages in ${runs} warm run(s), each taking the whole backlog ` +
+      `(consume + validate + score + PostgreSQL + alerts + commit), ${fmt(durationMs)} ms, node CPU ${fmt(cpuMs)} ms`,
+  );
+  console.log(
+    `  PostgreSQL COPY alone: the same ${fmt(alone.rows)} rows (${megabytes(alone.bytes)}) into the same 4 tables, ` +
+      `one transaction, ${fmt(alone.ms)} ms`,
+  );
+  console.log(
+    `  ConsumerPerformance: ${fmt(kafka.messages)} records, ${fmt(kafka.mbPerSecond, 1)} MB/s (fetch rate, group join left out)`,
+  );
+  const median = [...emptyRunOverheadsMs].sort((a, b) => a - b)[2] as number;
+  console.log(
+    `empty warm run              +${fmt(median)} ms over maxWait=${EMPTY_RUN_WAIT_MS} ms ` +
+      `(median of 5: ${emptyRunOverheadsMs.map((ms) => fmt(ms)).join(', ')}; goal ≤ ${GOAL.emptyRunOverheadMs} ms)`,
+  );
+  return report;
 }
 
-async function benchPostgresWrite(resources: Resources): Promise<void> {
-  const bytes = simulate({ count: MESSAGES, fraudRate: 0.05, seed: 99 }).map((t) =>
+/** The CPU part of a consumer run without any I/O: where the end-to-end time goes when it is not PostgreSQL. */
+async function benchScoringAlone(): Promise<void> {
+  const values = simulate({ count: MESSAGES, fraudRate: 0.05, seed: 99 }).map((t) =>
     Buffer.from(JSON.stringify(t)),
   );
-  const cpuStarted = performance.now();
-  const transactions = bytes.map((value) => {
+  const started = performance.now();
+  const transactions = values.map((value) => {
     const parsed = parseTransaction(value);
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.transaction;
   });
-  const profiles = new Map();
-  const items = featurize(transactions, profiles);
-  const scored = await score(items, builtinPredictor, 0.5, new AbortController().signal);
-  const cpuMs = performance.now() - cpuStarted;
-  console.log(
-    `parse + validate + score  ${fmt(rate(MESSAGES, cpuMs))} msg/s alone (${fmt(MESSAGES)} in ${fmt(cpuMs)} ms, no I/O)`,
-  );
-  const batch = transactions.map((transaction, i) => ({
-    transaction,
-    position: { topic: 'bench', partition: 0, offset: String(i) },
-    prediction: scored[i] as (typeof scored)[number],
-  }));
-  const started = performance.now();
-  const write = new ScoringWrite(resources.db, builtinPredictor.name);
-  await write.add(batch);
-  await write.commit(profiles);
+  const items = featurize(transactions, new Map());
+  await score(items, builtinPredictor, 0.5, new AbortController().signal);
   const ms = performance.now() - started;
   console.log(
-    `PostgreSQL write alone    ${fmt(rate(MESSAGES, ms))} transactions/s (${fmt(MESSAGES)} transactions + predictions ` +
-      `+ alerts + ${fmt(profiles.size)} profiles in one transaction, COPY, ${fmt(ms)} ms)`,
+    `parse + validate + score    ${fmt(rate(MESSAGES, ms))} msg/s alone (${fmt(MESSAGES)} in ${fmt(ms)} ms, no I/O)`,
   );
 }
 
@@ -170,9 +203,16 @@ function benchQuality(): void {
   );
 }
 
-async function dropSchema(config: Config, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: config.databaseUrl });
+/** Everything the run made is its own (random id): topics, groups, the producer's clock keys, the schema. */
+async function cleanUp(run: BenchRun): Promise<void> {
+  const keys = await run.resources.redis.keys(`${run.id}:*`).catch(() => []);
+  if (keys.length) await run.resources.redis.del(...keys);
+  await deleteTopics(run.resources.kafka.client, Object.values(run.topics)).catch(() => {});
+  const admin = await run.resources.kafka.admin();
+  await admin.deleteGroups(Object.values(run.groups)).catch(() => {});
+  await run.resources.close();
+  const client = new pg.Client({ connectionString: run.config.databaseUrl });
   await client.connect();
-  await client.query(`drop schema if exists ${pg.escapeIdentifier(schema)} cascade`);
+  await client.query(`drop schema if exists ${pg.escapeIdentifier(run.id)} cascade`);
   await client.end();
 }

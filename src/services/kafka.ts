@@ -12,16 +12,27 @@ import { findExecutable, missingTool, runChecked, spawnDetached, terminate, wait
 /** Keep in step with docker-compose.yml (apache/kafka image tag). */
 export const KAFKA_VERSION = '3.9.1';
 
-const pom = projectPath('src/services/kafka-pom.xml');
+/** A set of Kafka jars fetched by one Maven pom into `<cacheDir>/<name>-<KAFKA_VERSION>`. */
+export interface KafkaJars {
+  name: string;
+  pom: string;
+}
+
+/** The broker's jars (`kafka.Kafka`); the bench fetches Kafka's tools the same way. */
+const BROKER_JARS: KafkaJars = { name: 'kafka', pom: projectPath('src/services/kafka-pom.xml') };
 
 /** Downloads Kafka's jars from Maven Central once; later starts reuse the cache. */
-export async function ensureKafkaJars(config: Config, log: Logger): Promise<string> {
-  const jarsDir = path.join(config.cacheDir, `kafka-${KAFKA_VERSION}`);
+export async function ensureKafkaJars(
+  config: Config,
+  log: Logger,
+  { name, pom }: KafkaJars = BROKER_JARS,
+): Promise<string> {
+  const jarsDir = path.join(config.cacheDir, `${name}-${KAFKA_VERSION}`);
   const marker = path.join(jarsDir, '.complete');
   if (fs.existsSync(marker)) return jarsDir;
   const mvn = findExecutable('mvn');
   if (!mvn) throw missingTool('Kafka', 'mvn', 'apt-get install maven, used once to fetch the Kafka jars');
-  log.info({ jarsDir }, `downloading Kafka ${KAFKA_VERSION} jars from Maven Central (first start only)`);
+  log.info({ jarsDir }, `downloading ${name} ${KAFKA_VERSION} jars from Maven Central (first use only)`);
   await runChecked(
     mvn,
     [

@@ -49,8 +49,17 @@ export async function scoreAndStore(
   settings: ScoringSettings,
 ) {
   const run = new ScoringRun(deps, settings);
+  let previous: Promise<Checked> | undefined;
   try {
-    for await (const piece of pieces) await run.add(piece);
+    // Each piece's lookups go out while the piece before it is scored: PostgreSQL answers them
+    // meanwhile instead of Node waiting for them.
+    for await (const piece of pieces) {
+      const checked = run.check(piece);
+      checked.catch(() => {});
+      if (previous) await run.score(await previous);
+      previous = checked;
+    }
+    if (previous) await run.score(await previous);
     await run.store();
   } catch (error) {
     await run.abandon();
@@ -58,6 +67,16 @@ export async function scoreAndStore(
   }
   await run.publish();
   return run.counts();
+}
+
+/** A validated piece with what PostgreSQL held of it when it was checked. */
+interface Checked {
+  valid: ValidMessage[];
+  /** Its transaction ids already stored (by an earlier run that did not commit its offsets). */
+  stored: Set<string>;
+  /** Accounts whose stored history was read for this piece, and what was found. */
+  unread: string[];
+  profiles: Map<string, AccountProfile>;
 }
 
 class ScoringRun {
@@ -91,9 +110,11 @@ class ScoringRun {
     this.write = new ScoringWrite(deps.db, deps.predictor.name);
   }
 
-  /** Validates and scores one piece and queues its rows on the transaction; stops at a failed COPY. */
-  async add(messages: ConsumedMessage[]): Promise<void> {
-    if (this.write.failed) throw this.write.failed;
+  /**
+   * Validates a piece and looks up what PostgreSQL already holds of it: its transactions (redelivered)
+   * and its accounts' stored history. Reads committed state only, so it may run ahead of scoring.
+   */
+  async check(messages: ConsumedMessage[]): Promise<Checked> {
     if (this.consumed === 0)
       this.deps.log.info(
         { piece: messages.length },
@@ -103,7 +124,24 @@ class ScoringRun {
     const piece = validate(messages, this.seen, this.settings.maxMessageBytes);
     this.invalid.push(...piece.invalid);
     this.valid += piece.valid.length;
-    const scored = await this.scoreFresh(piece.valid);
+    const { db } = this.deps;
+    const accounts = [...new Set(piece.valid.map((v) => v.transaction.accountId))];
+    const unread = accounts.filter((account) => !this.stored.has(account));
+    // Both at once, on two pooled connections (the run's COPY holds a third).
+    const [stored, profiles] = await Promise.all([
+      storedTransactionIds(
+        db,
+        piece.valid.map((v) => v.transaction.transactionId),
+      ),
+      loadProfiles(db, unread),
+    ]);
+    return { valid: piece.valid, stored, unread, profiles };
+  }
+
+  /** Scores a checked piece and queues its rows on the transaction; stops at a failed COPY. */
+  async score(piece: Checked): Promise<void> {
+    if (this.write.failed) throw this.write.failed;
+    const scored = await this.scoreFresh(piece);
     for (const row of scored) this.tally(row);
     await this.write.add(scored);
   }
@@ -160,18 +198,11 @@ class ScoringRun {
   }
 
   /** Scores the transactions not yet in PostgreSQL, against their accounts' history. */
-  private async scoreFresh(valid: ValidMessage[]): Promise<ScoredTransaction[]> {
-    const { db, predictor, signal } = this.deps;
-    const unread = [...new Set(valid.map((v) => v.transaction.accountId))].filter((a) => !this.stored.has(a));
-    // Both at once, on two pooled connections (the run's COPY holds a third).
-    const [stored, profiles] = await Promise.all([
-      storedTransactionIds(
-        db,
-        valid.map((v) => v.transaction.transactionId),
-      ),
-      loadProfiles(db, unread),
-    ]);
-    for (const account of unread) this.stored.set(account, profiles.get(account));
+  private async scoreFresh({ valid, stored, unread, profiles }: Checked): Promise<ScoredTransaction[]> {
+    const { predictor, signal } = this.deps;
+    // An account looked up by two pieces in flight at once was read twice, with the same answer.
+    for (const account of unread)
+      if (!this.stored.has(account)) this.stored.set(account, profiles.get(account));
     const fresh: ValidMessage[] = [];
     for (const v of valid) {
       if (stored.has(v.transaction.transactionId)) {

@@ -35,7 +35,7 @@ export async function seedTransactions(db: pg.Pool, options: SeedOptions): Promi
   await db.query(
     `insert into transactions (transaction_id, account_id, counterparty, amount, currency, merchant, category,
                                channel, country, occurred_at, source, county, ingested_at)
-     select ${id}, 'acct-' || (i % 5000), 'cp-' || (i % 997), 1 + ((i * 7919) % 100000) / 100.0, 'KES',
+     select ${id}, 'acct-' || (i % 5000), 'cp-' || (i % 997), 1 + ((i::bigint * 7919) % 100000) / 100.0, 'KES',
             'merchant', 'groceries',
             (array['mobile_money', 'card', 'online', 'bank_transfer'])[1 + i % 4], 'KE',
             $3::timestamptz + i * $4::double precision * interval '1 millisecond', 'seed',

@@ -61,9 +61,10 @@ export default async function rollupBench(): Promise<void> {
       for (const pass of ['first run', 're-run']) {
         const started = performance.now();
         const result = await streamRollupJob.run(ctx, params);
+        const totals = result.totals as { transactions: number };
         console.log(
           `${label.padEnd(28)} ${pass.padEnd(9)} ${seconds(performance.now() - started).padStart(8)}  ` +
-            `(${Number(result.transactions).toLocaleString('en')} transactions, ${result.rows} rows)`,
+            `(${totals.transactions.toLocaleString('en')} transactions, ${result.rows} rows)`,
         );
       }
     };

@@ -53,15 +53,20 @@ export const streamRollupJob = defineJob({
     const producer = await ctx.resources.producer();
     const size = formatDuration(window.end.getTime() - window.start.getTime());
     await sendChunked(producer, params.topic, rollupMessages(size, window, rows, removed), ctx.signal);
-    const total = (field: 'transactions' | 'flagged' | 'late') => rows.reduce((n, row) => n + row[field], 0);
+    const total = (field: 'transactions' | 'amount' | 'flagged' | 'late') =>
+      rows.reduce((n, row) => n + row[field], 0);
     return {
       windowSize: size,
       windowStart: window.start.toISOString(),
       windowEnd: window.end.toISOString(),
       rows: rows.length,
-      transactions: total('transactions'),
-      flagged: total('flagged'),
-      late: total('late'),
+      // Nested: tickflow_messages_total adds up a result's top-level `flagged` as messages flagged.
+      totals: {
+        transactions: total('transactions'),
+        amount: Math.round(total('amount') * 100) / 100,
+        flagged: total('flagged'),
+        late: total('late'),
+      },
       tombstones: removed.length,
       durationMs: Math.round(performance.now() - started),
     };

@@ -7,5 +7,14 @@ import type { Resources } from '../src/runtime/resources';
  * the context's shape changes, only this function follows.
  */
 export function benchContext(resources: Resources, log: Logger, runId = 'bench'): JobContext {
-  return { signal: new AbortController().signal, log, resources, schedule: 'bench', runId, attempt: 1 };
+  const now = new Date();
+  return {
+    signal: new AbortController().signal,
+    log,
+    resources,
+    schedule: 'bench',
+    runId,
+    attempt: 1,
+    window: { from: now, to: now },
+  };
 }

@@ -2,6 +2,12 @@ import type { z } from 'zod';
 import type { Logger } from '../src/log/logger';
 import type { Resources } from '../src/runtime/resources';
 
+/** The span of event time a run covers: [from, to). A scheduled run's `to` is its due time. */
+export interface RunWindow {
+  from: Date;
+  to: Date;
+}
+
 /** What a run sees of the engine. A job knows nothing of BullMQ. */
 export interface JobContext {
   /** Aborted when the run exceeds its timeout or the worker shuts down; long waits must honour it. */
@@ -14,6 +20,8 @@ export interface JobContext {
   schedule: string;
   runId: string;
   attempt: number;
+  /** The span of event time this run covers, from its due time (a backfill run's own window). */
+  window: RunWindow;
 }
 
 /**

@@ -45,6 +45,12 @@ export const apiInputs = {
   trigger: z.strictObject({
     params: z.record(z.string(), z.unknown()).default({}).describe("overrides of the schedule's params"),
   }),
+  operations: z.strictObject({
+    span: windowDuration.default(3_600_000).describe('how far back the series go, up to 7d (default 1h)'),
+    windowSize: windowDuration
+      .default(300_000)
+      .describe('which rollup windows to read: the stream-rollup schedule of this size (default 5m)'),
+  }),
   listRuns: z.strictObject({
     state: states.optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),

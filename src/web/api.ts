@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import type { Control } from '../control/control';
+import { operationsOverview } from '../control/operations';
 import { getRun, listRuns } from '../control/runs';
 import { getSchedule, listSchedules } from '../control/schedules';
 import { setPaused } from '../control/toggle';
@@ -10,6 +11,10 @@ import { userOf } from './auth';
 import { httpErrorOf } from './errors';
 import { jsonBody, jsonErrors } from './json';
 import { openApiDocument } from './openapi';
+import { sharedAnswers } from './shared-answers';
+
+/** The operations page polls every few seconds, from any number of browsers: one computation per 2 s. */
+const OPERATIONS_TTL_MS = 2_000;
 
 /**
  * The REST API: JSON in and out, zod-validated, one control-plane function per route (the same
@@ -83,6 +88,16 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   router.get(
     '/schedules/:name/runs/:runId',
     route((req) => getRun(control, name(req), String(req.params.runId))),
+  );
+  const operations = sharedAnswers<Awaited<ReturnType<typeof operationsOverview>>>(OPERATIONS_TTL_MS);
+  router.get(
+    '/operations',
+    route((req) => {
+      const query = apiInputs.operations.parse(req.query);
+      return operations(`${query.span}|${query.windowSize}`, () =>
+        operationsOverview(control, { spanMs: query.span, windowMs: query.windowSize }),
+      );
+    }),
   );
   router.use((_req, res) => {
     res.status(404).json({ error: `no such API route; see ${API_PATH}/openapi.json` });

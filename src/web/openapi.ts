@@ -1,4 +1,5 @@
 import { type ZodType, z } from 'zod';
+import { operationsView } from '../control/operations';
 import { errorView, runDetail, runPage, schedulesView, scheduleView, triggeredRun } from '../control/views';
 import { API_PATH, apiInputs } from './api-inputs';
 
@@ -124,6 +125,14 @@ function buildDocument() {
           summary: 'One run: params, result, error, attempts, log lines',
           parameters: [nameParam, runIdParam],
           responses: { '200': json(runDetail, 'the run'), ...errors },
+        },
+      },
+      '/operations': {
+        get: {
+          summary:
+            'The operations page: throughput, fraud rate and volume by market from the rollups, consumer lag, recent alerts',
+          parameters: queryOf(apiInputs.operations),
+          responses: { '200': json(operationsView, 'the figures (the same answer for 2 s)'), ...errors },
         },
       },
     },

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { consumerBatchJob } from '../../jobs/consumer-batch';
-import type { JobContext } from '../../jobs/job';
+import type { JobContext, RunWindow } from '../../jobs/job';
 import { producerBatchJob } from '../../jobs/producer-batch';
 import type { Config } from '../../src/config/config';
 import { migrate } from '../../src/db/migrate';
@@ -25,12 +25,14 @@ export interface StreamingEnv extends TestEnv {
   count(table: string): Promise<number>;
 }
 
+/** A run's context as the worker builds it; `window` defaults to the empty span ending now. */
 export function jobContext(
   resources: Resources,
   env: TestEnv,
   signal = new AbortController().signal,
+  window: RunWindow = { from: new Date(), to: new Date() },
 ): JobContext {
-  return { signal, log: env.log, resources, schedule: 'test', runId: env.id, attempt: 1 };
+  return { signal, log: env.log, resources, schedule: 'test', runId: env.id, attempt: 1, window };
 }
 
 export async function streamingEnv(label: string): Promise<StreamingEnv> {

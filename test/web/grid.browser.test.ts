@@ -4,10 +4,10 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import { SchedulerTest, sleep, waitFor } from '../scheduler/support';
+import { CHROMIUM, openPage as openBrowserPage } from './browser';
 
 /** Screenshots of each step, kept as test artifacts (git-ignored). */
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const SCHEDULES = `schedules:
   tick:
@@ -37,23 +37,8 @@ beforeAll(async () => {
 afterAll(() => browser?.close());
 afterEach(() => s.cleanup());
 
-/** A page that records console errors and any request leaving the machine. */
-async function openPage(app: SchedulerApp, pathname: string) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const consoleErrors: string[] = [];
-  const external: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(error.message));
-  page.on('request', (request) => {
-    const host = new URL(request.url()).hostname;
-    if (!['127.0.0.1', 'localhost'].includes(host) && !request.url().startsWith('data:'))
-      external.push(request.url());
-  });
-  await page.goto(`${app.web?.url}${pathname}`);
-  return { page, consoleErrors, external };
-}
+const openPage = (app: SchedulerApp, pathname: string) =>
+  openBrowserPage(browser, `${app.web?.url}${pathname}`);
 
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: path.join(ARTIFACTS, `grid-${name}.png`), fullPage: true });

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { type RollupKey, type RollupRow, type RollupWindow, replaceRollup } from '../src/db/rollups';
+import type { OutgoingRecord } from '../src/kafka/stream-client';
+import type { TopicSpec } from '../src/kafka/topics';
+import { formatDuration, parseDuration } from '../src/schedules/duration';
+import { defineJob, type JobContext, PermanentError } from './job';
+
+export const ROLLUPS_TOPIC = 'fraud-rollups';
+
+/** Compacted: Kafka keeps the latest message per window, market and channel, so a re-run replaces it. */
+export const rollupsTopic = (name: string): TopicSpec => ({ name, partitions: 1, compact: true });
+
+const MAX_WINDOW_MS = 7 * 86_400_000;
+
+/** A duration in whole seconds (the table stores window sizes in seconds), kept as text. */
+const duration = (max: number) =>
+  z.string().refine(
+    (text) => {
+      const ms = parseDuration(text);
+      return ms !== undefined && ms % 1_000 === 0 && ms <= max;
+    },
+    { message: `expected a duration in whole seconds up to ${formatDuration(max)}, e.g. 30s, 5m or 1h` },
+  );
+
+const paramsSchema = z.strictObject({
+  /** The window's length; leave it out to roll up the run's own window (its schedule's interval). */
+  windowSize: duration(MAX_WINDOW_MS).optional(),
+  /** How long after a window's end it is rolled up: late arrivals within this delay are included. */
+  lateness: duration(MAX_WINDOW_MS).default('0s'),
+  /** Roll up the window ending at this instant (ISO 8601) instead of the run's: re-runs a past window. */
+  windowEnd: z.iso.datetime({ offset: true }).optional(),
+  /** The compacted topic each (window, market, channel) row is published to. */
+  topic: z.string().min(1).default(ROLLUPS_TOPIC),
+});
+type Params = z.output<typeof paramsSchema>;
+
+/**
+ * Per window of event time, per market (county) and channel: transactions, amount, flagged by the
+ * model, and late arrivals, written to `rollups` (a re-run replaces the window) and published to a
+ * compacted topic keyed `<size>|<window end>|<county>|<channel>` (a re-run overwrites the keys).
+ */
+export const streamRollupJob = defineJob({
+  name: 'stream-rollup',
+  description: 'roll a window of transactions up per market and channel into rollups and a compacted topic',
+  params: paramsSchema,
+  async run(ctx, params) {
+    const started = performance.now();
+    const window = rollupWindow(ctx, params);
+    await ctx.resources.kafka.ensureTopics([rollupsTopic(params.topic)]);
+    const { rows, removed } = await replaceRollup(ctx.resources.db, window);
+    ctx.signal.throwIfAborted();
+    const size = formatDuration(window.end.getTime() - window.start.getTime());
+    await ctx.resources.kafka.send(params.topic, rollupMessages(size, window, rows, removed), ctx.signal);
+    const total = (field: 'transactions' | 'amount' | 'flagged' | 'late') =>
+      rows.reduce((n, row) => n + row[field], 0);
+    return {
+      windowSize: size,
+      windowStart: window.start.toISOString(),
+      windowEnd: window.end.toISOString(),
+      rows: rows.length,
+      // Nested: tickflow_messages_total adds up a result's top-level `flagged` as messages flagged.
+      totals: {
+        transactions: total('transactions'),
+        amount: Math.round(total('amount') * 100) / 100,
+        flagged: total('flagged'),
+        late: total('late'),
+      },
+      tombstones: removed.length,
+      durationMs: Math.round(performance.now() - started),
+    };
+  },
+});
+
+/**
+ * [end − size, end), where end is `windowEnd`, or the run's window end less `lateness`; size is
+ * `windowSize`, or the run's own window.
+ */
+export function rollupWindow(ctx: Pick<JobContext, 'window'>, params: Params): RollupWindow {
+  const end = params.windowEnd
+    ? new Date(params.windowEnd)
+    : new Date(ctx.window.to.getTime() - (parseDuration(params.lateness) ?? 0));
+  const size = params.windowSize
+    ? (parseDuration(params.windowSize) ?? 0)
+    : ctx.window.to.getTime() - ctx.window.from.getTime();
+  if (size < 1_000 || size % 1_000 !== 0) {
+    throw new PermanentError(
+      `this run's window (${ctx.window.from.toISOString()} to ${ctx.window.to.toISOString()}) is not a whole number of seconds: set the param windowSize, e.g. "5m"`,
+    );
+  }
+  return { start: new Date(end.getTime() - size), end };
+}
+
+/** The compacted topic's key of one row: the same window, market and channel always map to it. */
+export const rollupKey = (size: string, window: RollupWindow, row: RollupKey) =>
+  `${size}|${window.end.toISOString()}|${row.county}|${row.channel}`;
+
+function rollupMessages(
+  size: string,
+  window: RollupWindow,
+  rows: RollupRow[],
+  removed: RollupKey[],
+): OutgoingRecord[] {
+  const values = rows.map((row) => ({
+    key: rollupKey(size, window, row),
+    value: JSON.stringify({
+      windowSize: size,
+      windowStart: window.start.toISOString(),
+      windowEnd: window.end.toISOString(),
+      county: row.county,
+      channel: row.channel,
+      transactions: row.transactions,
+      amount: row.amount,
+      flagged: row.flagged,
+      late: row.late,
+    }),
+  }));
+  // A row a re-run no longer has (its transactions were deleted): a tombstone removes its key.
+  const tombstones = removed.map((row) => ({ key: rollupKey(size, window, row), value: null }));
+  return [...values, ...tombstones];
+}

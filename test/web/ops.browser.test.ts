@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunWindow } from '../../jobs/job';
+import { streamRollupJob } from '../../jobs/stream-rollup';
+import type { SchedulerApp } from '../../src/app/scheduler-app';
+import type { OperationsView } from '../../src/control/operations';
+import { windowTotals } from '../../src/db/rollups';
+import { createKafka } from '../../src/kafka/client';
+import { deleteTopics } from '../../src/kafka/topics';
+import { Resources } from '../../src/runtime/resources';
+import { SchedulerTest, waitFor } from '../scheduler/support';
+import { seedTransactions } from '../streaming/rollup-seed';
+import { jobContext } from '../streaming/streaming-env';
+import { CHROMIUM, openPage } from './browser';
+
+const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+const MINUTE = 60_000;
+
+/** A consumer schedule that never runs: its runs (and their lag) are seeded below. */
+const SCHEDULES = `schedules:
+  consumer:
+    job: consumer-batch
+    every: 2s
+    enabled: false
+`;
+
+let browser: Browser;
+let s: SchedulerTest;
+let app: SchedulerApp;
+let resources: Resources;
+let topic: string;
+/** The last whole minute when the test started: the newest window seeded ends here. */
+const lastMinute = new Date(Math.floor(Date.now() / MINUTE) * MINUTE);
+
+/** The 5-minute window ending `minutesAgo` before lastMinute, rolled up by the real job. */
+const rollUp = (minutesAgo: number) => {
+  const end = new Date(lastMinute.getTime() - minutesAgo * MINUTE);
+  const window: RunWindow = { from: new Date(end.getTime() - MINUTE), to: end };
+  return streamRollupJob.run(
+    jobContext(resources, s.t, undefined, window),
+    streamRollupJob.params.parse({ windowSize: '5m', topic }),
+  );
+};
+
+async function seedAlerts(count: number, county?: string): Promise<string[]> {
+  const { rows } = await s.db.query<{ id: string }>(
+    `insert into fraud_alerts (transaction_id, account_id, score, created_at)
+     select t.transaction_id, t.account_id, 0.93, now()
+       from transactions t join predictions p using (transaction_id)
+      where p.is_fraud and ($2::text is null or t.county = $2)
+        and not exists (select 1 from fraud_alerts a where a.transaction_id = t.transaction_id)
+      limit $1
+     returning transaction_id as id`,
+    [count, county ?? null],
+  );
+  return rows.map((row) => row.id);
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  s = new SchedulerTest('ops');
+  s.writeSchedules(SCHEDULES);
+  app = await s.start({ web: true, workers: false });
+  resources = new Resources(s.config, s.t.log);
+  topic = `${s.t.id}.rollups`;
+  // 20 minutes of traffic, one transaction a second, rolled up into ten sliding 5-minute windows.
+  await seedTransactions(s.db, {
+    tag: 'ops',
+    from: new Date(lastMinute.getTime() - 20 * MINUTE),
+    count: 1_200,
+    spacingMs: 1_000,
+  });
+  for (let minutesAgo = 9; minutesAgo >= 0; minutesAgo--) await rollUp(minutesAgo);
+  await seedAlerts(5);
+  // Lag after five consumer runs, one a minute.
+  await s.db.query(
+    `insert into runs (schedule, run_id, job_type, state, trigger, attempts, due_at, finished_at, result)
+     select 'consumer', 'seed-' || i, 'consumer-batch', 'completed', 'schedule', 1,
+            now() - i * interval '1 minute', now() - i * interval '1 minute', jsonb_build_object('lagAfter', 100 * i)
+       from generate_series(1, 5) as i`,
+  );
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await resources?.close();
+  if (!s) return;
+  await deleteTopics(createKafka(s.config), [topic]).catch(() => {});
+  await s.cleanup();
+});
+
+const operations = async (query = '') => {
+  const response = await fetch(`${app.web?.url}/api/v1/operations${query}`);
+  // The OpenAPI-documented shape, or an error with its issues.
+  return { status: response.status, body: (await response.json()) as OperationsView & ErrorBody };
+};
+type ErrorBody = { issues?: { field: string }[] };
+
+describe('the operations page and its API (real PostgreSQL, Kafka for the rollups, Chromium)', () => {
+  it('answers the rollups, lag and alerts as stored; names a bad field', async () => {
+    const { status, body } = await operations('?span=15m&windowSize=5m');
+    expect(status).toBe(200);
+    const stored = await windowTotals(s.db, 300, new Date(Date.now() - 15 * MINUTE));
+    expect(body.windows).toHaveLength(10);
+    expect(body.windows.map((w: { transactions: number }) => w.transactions)).toEqual(
+      stored.map((w) => w.transactions),
+    );
+    expect(body.windows.at(-1)).toMatchObject({
+      transactions: 300,
+      perSecond: 1,
+      windowEnd: lastMinute.toISOString(),
+    });
+    expect(body.windows.at(-1)?.fraudRate).toBeCloseTo((stored.at(-1)?.flagged ?? -1) / 300);
+    expect(body.markets.windowEnd).toBe(lastMinute.toISOString());
+    expect(body.markets.rows.reduce((n, r) => n + r.transactions, 0)).toBe(300);
+    expect(body.lag.map((point) => point.lag)).toEqual([500, 400, 300, 200, 100]);
+    expect(body.alerts).toHaveLength(5);
+    expect(body.alerts[0]).toMatchObject({ score: 0.93, channel: expect.any(String) });
+
+    const bad = await operations('?span=forever');
+    expect(bad.status).toBe(400);
+    expect(bad.body.issues).toEqual([expect.objectContaining({ field: 'span' })]);
+  });
+
+  it('draws live charts offline and redraws when new rollups and alerts arrive', async () => {
+    const { page, consoleErrors, external } = await openPage(browser, `${app.web?.url}/ops`);
+    // A steady rate draws a flat line, which has no height: attached, not "visible", is the test.
+    const line = (chart: string, points: number) =>
+      page.locator(`#${chart}[data-points="${points}"] polyline.line`).waitFor({ state: 'attached' });
+    await line('chart-throughput', 10);
+    await line('chart-fraud', 10);
+    await line('chart-lag', 5);
+    await page.locator('#throughput-now', { hasText: '1 tx/s' }).waitFor();
+    await page.locator('#markets .market[data-county="Nairobi"]').waitFor();
+    expect(await page.locator('#alerts tr[data-transaction]').count()).toBe(5);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-1-live.png'), fullPage: true });
+
+    // A new market's traffic in the newest window, rolled up again, and its alert: the page follows.
+    await seedTransactions(s.db, {
+      tag: 'turkana',
+      from: new Date(lastMinute.getTime() - 4 * MINUTE),
+      count: 200,
+      spacingMs: 1_000,
+    });
+    await s.db.query(
+      `update transactions set county = 'Turkana' where transaction_id in (select md5('turkana:' || i)::uuid from generate_series(0, 199) i)`,
+    );
+    await rollUp(0);
+    const [alert] = await seedAlerts(1, 'Turkana');
+    await page.locator('#markets .market[data-county="Turkana"]').waitFor({ timeout: 15_000 });
+    await page.locator(`#alerts tr[data-transaction="${alert}"]`).waitFor({ timeout: 15_000 });
+    await waitFor(
+      async () => (await page.locator('#throughput-now').textContent())?.includes('1.7 tx/s'),
+      'the new throughput',
+    );
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-2-updated.png'), fullPage: true });
+
+    // The grid links here.
+    const grid = await openPage(browser, `${app.web?.url}/schedules`);
+    await grid.page.locator('nav a[href="/ops"]').click();
+    await grid.page.locator('#chart-throughput polyline.line').waitFor({ state: 'attached' });
+
+    expect(consoleErrors).toEqual([]);
+    expect(external).toEqual([]);
+    expect(grid.consoleErrors).toEqual([]);
+  }, 90_000);
+});

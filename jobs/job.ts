@@ -2,6 +2,12 @@ import type { z } from 'zod';
 import type { Logger } from '../src/log/logger';
 import type { Resources } from '../src/runtime/resources';
 
+/** The span of event time a run covers: [from, to). A scheduled run's `to` is its due time. */
+export interface RunWindow {
+  from: Date;
+  to: Date;
+}
+
 /** What a run sees of the engine. A job knows nothing of BullMQ. */
 export interface JobContext {
   /** Aborted when the run exceeds its timeout or the worker shuts down; long waits must honour it. */
@@ -14,6 +20,12 @@ export interface JobContext {
   schedule: string;
   runId: string;
   attempt: number;
+  /**
+   * The window of event time this run covers, the same for every attempt: a scheduled or catch-up
+   * run's slot ([previous slot, due)), a backfill run's window, or for a manual run the cadence's
+   * span ending at the trigger time. Process data by this, not by the wall clock.
+   */
+  window: RunWindow;
 }
 
 /**

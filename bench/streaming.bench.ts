@@ -49,6 +49,7 @@ export default async function streamingBench(): Promise<void> {
     schedule: 'bench',
     runId: id,
     attempt: 1,
+    window: { from: new Date(), to: new Date() },
   };
   try {
     await benchProducer(ctx, topics.topic);

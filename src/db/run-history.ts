@@ -9,24 +9,27 @@ import type { AttemptView, RunState, RunSummary } from '../control/views';
 
 const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger,
   triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
-  finished_at as "finishedAt", error,
+  finished_at as "finishedAt", error, window_from as "windowFrom", window_to as "windowTo",
   (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
     as "durationMs"`;
 
-interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt'> {
+interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt' | 'window'> {
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  windowFrom: Date | null;
+  windowTo: Date | null;
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-function toSummary(row: SummaryRow): RunSummary {
+function toSummary({ windowFrom, windowTo, ...row }: SummaryRow): RunSummary {
   return {
     ...row,
     dueAt: row.dueAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),
+    window: windowFrom && windowTo ? { from: windowFrom.toISOString(), to: windowTo.toISOString() } : null,
   };
 }
 

@@ -11,6 +11,7 @@ import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
+import { runWindowOf } from './run-window';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
@@ -34,15 +35,19 @@ export interface RunDependencies {
  */
 export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
   const schedule = job.queueName;
+  const due = scheduledAt(job);
+  const window = runWindowOf(job, due, deps.scheduleOf(schedule));
   const attempt: RunAttempt = {
     schedule,
     jobId: String(job.id),
     attempt: job.attemptsStarted,
     jobType: job.name,
     params: job.data,
-    scheduledAt: scheduledAt(job),
+    scheduledAt: due,
     startedAt: new Date(),
     worker: WORKER_NAME,
+    windowFrom: window.from,
+    windowTo: window.to,
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await deps.runs.write({ op: 'started', run: attempt });
@@ -60,6 +65,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
           schedule,
           runId: attempt.jobId,
           attempt: attempt.attempt,
+          window,
         },
         params,
       ),

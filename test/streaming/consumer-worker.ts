@@ -24,6 +24,7 @@ while (!stopping) {
     schedule: 'test',
     runId: 'w',
     attempt: 1,
+    window: { from: new Date(), to: new Date() },
   };
   const result = await consumerBatchJob.run(ctx, params);
   const consumer = await resources.boundedConsumer(params.topic, params.group);

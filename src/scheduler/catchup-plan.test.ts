@@ -58,7 +58,11 @@ describe('planCatchup', () => {
   });
 
   it('cron: the missed fire times', () => {
-    const schedule = { trigger: { cron: '*/10 * * * * *', timezone: 'UTC' }, catchup: 'all' as const, catchupWindow: 3_600_000 };
+    const schedule = {
+      trigger: { cron: '*/10 * * * * *', timezone: 'UTC' },
+      catchup: 'all' as const,
+      catchupWindow: 3_600_000,
+    };
     const plan = planCatchup({ schedule, covered: at(0), held: at(10), now: at(45) });
     expect(plan.slots).toEqual([at(20), at(30), at(40)]);
   });

@@ -62,11 +62,7 @@ describe('slotsBetween (catch-up)', () => {
       { after: at('10:00:05'), until: at('10:00:40'), anchor: at('09:00:02') },
       100,
     );
-    expect(slots.map((s) => s.toISOString().slice(11, 19))).toEqual([
-      '10:00:12',
-      '10:00:22',
-      '10:00:32',
-    ]);
+    expect(slots.map((s) => s.toISOString().slice(11, 19))).toEqual(['10:00:12', '10:00:22', '10:00:32']);
   });
 
   it('cron: the fire times in (after, until], until itself included', () => {

@@ -144,6 +144,15 @@ export const triggeredRun = z.object({
 });
 export type TriggeredRun = z.infer<typeof triggeredRun>;
 
+export const backfillView = z.object({
+  schedule: z.string(),
+  runs: z
+    .array(z.object({ runId: z.string(), window: z.object({ from: when, to: when }) }))
+    .describe('one run per window, oldest first'),
+  waitsForResume: z.boolean().describe('the schedule is paused: the runs wait for the resume'),
+});
+export type BackfillView = z.infer<typeof backfillView>;
+
 export const errorView = z.object({
   error: z.string(),
   issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),

@@ -1,14 +1,13 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { coveredWindowEnds, lastCoveredWindowEnd, recordQueuedRuns } from '../db/run-history';
-import { isUnreachable } from '../health/unreachable';
+import { coveredWindowEnds, lastCoveredWindowEnd } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import type { Schedule } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
-import { windowRunId } from '../worker/run-window';
 import { planCatchup } from './catchup-plan';
 import { schedulerSpecOf } from './scheduler-spec';
+import { queueWindowRuns } from './window-runs';
 
 /**
  * Queues runs for the windows a schedule missed while paused or down, as its `catchup:` asks (see
@@ -30,7 +29,8 @@ export async function catchUp(schedule: Schedule, using: CatchupDeps, now = new 
   const slots = await notRunYet(using, schedule.name, plan.slots);
   if (slots.length === 0) return [];
   if (plan.dropHeld && held) await dropHeldRun(queue, schedule, held, now, log);
-  await enqueue(queue, db, schedule, slots);
+  const windows = slots.map((slot) => windowEndingAt(schedule.trigger, slot));
+  await queueWindowRuns(queue, db, schedule, { kind: 'catchup', windows, by: null, dueAtSlot: true });
   log?.info(
     { schedule: schedule.name, catchup: schedule.catchup, windows: slots.length },
     `schedule ${schedule.name} catching up ${slots.length} missed window(s)`,
@@ -93,31 +93,4 @@ async function dropHeldRun(
       ? held.getTime() + (Math.floor((now.getTime() - held.getTime()) / trigger.every) + 1) * trigger.every
       : undefined;
   await queue.upsertJobScheduler(schedule.name, startDate ? { ...repeat, startDate } : repeat, template);
-}
-
-async function enqueue(queue: Queue, db: pg.Pool, schedule: Schedule, slots: Date[]): Promise<void> {
-  const { template } = schedulerSpecOf(schedule);
-  const runs = slots.map((slot) => {
-    const window = windowEndingAt(schedule.trigger, slot);
-    return { runId: windowRunId('catchup', window), window, dueAt: slot };
-  });
-  // Oldest first: a queue takes its waiting jobs in the order they were added.
-  await queue.addBulk(
-    runs.map((run) => ({
-      name: template.name,
-      data: template.data,
-      opts: { ...template.opts, jobId: run.runId },
-    })),
-  );
-  const queued = runs.map((run) => ({
-    ...run,
-    jobType: schedule.job,
-    trigger: 'catchup' as const,
-    triggeredBy: null,
-    params: template.data,
-  }));
-  // The runs are queued either way; a worker records each when it starts.
-  await recordQueuedRuns(db, schedule.name, queued).catch((error: unknown) => {
-    if (!isUnreachable(error)) throw error;
-  });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTime } from '../control/backfill';
 import { RUN_STATES } from '../control/views';
 import { parseDuration } from '../schedules/duration';
 
@@ -44,6 +45,10 @@ export const apiInputs = {
   resume: z.strictObject({ note: z.string().max(500).optional() }),
   trigger: z.strictObject({
     params: z.record(z.string(), z.unknown()).default({}).describe("overrides of the schedule's params"),
+  }),
+  backfill: z.strictObject({
+    from: isoTime.describe('start of the range, ISO 8601 with a zone'),
+    to: isoTime.describe('end of the range (excluded); at most 1000 windows'),
   }),
   listRuns: z.strictObject({
     state: states.optional(),

@@ -1,5 +1,13 @@
 import { type ZodType, z } from 'zod';
-import { errorView, runDetail, runPage, schedulesView, scheduleView, triggeredRun } from '../control/views';
+import {
+  backfillView,
+  errorView,
+  runDetail,
+  runPage,
+  schedulesView,
+  scheduleView,
+  triggeredRun,
+} from '../control/views';
 import { API_PATH, apiInputs } from './api-inputs';
 
 const schema = (type: ZodType) =>
@@ -117,6 +125,14 @@ function buildDocument() {
           parameters: [nameParam],
           requestBody: body(apiInputs.trigger),
           responses: { '201': json(triggeredRun, 'the run, queued'), ...errors },
+        },
+      },
+      '/schedules/{name}/backfill': {
+        post: {
+          summary: "Queue one run per window of the schedule's cadence in [from, to), oldest first",
+          parameters: [nameParam],
+          requestBody: { ...body(apiInputs.backfill), required: true },
+          responses: { '201': json(backfillView, 'the runs, queued, with their windows'), ...errors },
         },
       },
       '/schedules/{name}/runs/{runId}': {

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import { setPaused } from '../../src/control/toggle';
 import { SchedulerTest, waitFor } from './support';
@@ -66,7 +67,7 @@ const missed = (rows: WindowRow[], held: number) =>
       to: r.window_to.getTime() - held,
     }));
 
-describe('catchup: windows missed while paused (real Redis and PostgreSQL)', () => {
+describe('catchup: windows missed while paused or down (real Redis and PostgreSQL)', () => {
   it('all: one run per missed window, oldest first, each with its window; then the cadence', async () => {
     s = new SchedulerTest('catchup');
     s.writeSchedules(tick('all'));
@@ -99,6 +100,26 @@ describe('catchup: windows missed while paused (real Redis and PostgreSQL)', () 
       [`repeat:tick:${held}`],
     );
     expect(attempts).toHaveLength(0);
+  });
+
+  it('downtime: a scheduler started after missed windows catches them up before its workers run', async () => {
+    s = new SchedulerTest('catchup');
+    s.writeSchedules(tick('all'));
+    const first = await s.start();
+    await waitFor(async () => (await windows(0)).some((r) => r.state === 'completed'), 'a first run');
+    await s.stop(first);
+    const queue = new Queue('tick', { connection: s.redis, prefix: s.config.queuePrefix });
+    onTestFinished(() => queue.close());
+    const held = (await queue.getJobScheduler('tick'))?.next;
+    if (!held) throw new Error('expected the job scheduler to hold a run');
+    await waitFor(async () => Date.now() >= held + 2 * SECOND + 100, 'three slots missed while down', 5_000);
+    await s.start();
+    const rows = await onCadenceAgain(held);
+    expect(missed(rows, held)).toEqual([
+      { trigger: 'schedule', from: -SECOND, to: 0 },
+      { trigger: 'catchup', from: 0, to: SECOND },
+      { trigger: 'catchup', from: SECOND, to: 2 * SECOND },
+    ]);
   });
 
   it('two schedulers catching up at once queue each window once', async () => {

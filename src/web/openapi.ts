@@ -107,7 +107,8 @@ function buildDocument() {
       },
       '/schedules/{name}/resume': {
         post: {
-          summary: 'Switch the schedule on: at most one late run, then its cadence',
+          summary:
+            'Switch the schedule on: the run the pause held (or, per its catchup:, the missed windows), then its cadence',
           parameters: [nameParam],
           requestBody: body(apiInputs.resume),
           responses: { '200': json(scheduleView, 'the schedule, on'), ...errors },

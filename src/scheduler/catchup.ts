@@ -80,11 +80,12 @@ async function dropHeldRun(
   now: Date,
   log?: Logger,
 ): Promise<void> {
+  const heldId = scheduledRunId(schedule.name, held);
+  // Removing the scheduler also removes its job while that is still delayed (downtime); a waiting one stays.
   await queue.removeJobScheduler(schedule.name);
-  try {
-    await queue.remove(scheduledRunId(schedule.name, held));
-  } catch (error) {
-    log?.warn({ err: error, schedule: schedule.name }, 'the stale held run has started; it runs too');
+  // 0: nothing removed, because a worker holds the job (or it went with the scheduler).
+  if ((await queue.remove(heldId)) === 0 && (await queue.getJob(heldId))) {
+    log?.warn({ schedule: schedule.name, runId: heldId }, 'the stale held run has started; it runs too');
   }
   const { repeat, template } = schedulerSpecOf(schedule);
   const { trigger } = schedule;

@@ -30,7 +30,15 @@ export function jobContext(
   env: TestEnv,
   signal = new AbortController().signal,
 ): JobContext {
-  return { signal, log: env.log, resources, schedule: 'test', runId: env.id, attempt: 1, window: { from: new Date(), to: new Date() } };
+  return {
+    signal,
+    log: env.log,
+    resources,
+    schedule: 'test',
+    runId: env.id,
+    attempt: 1,
+    window: { from: new Date(), to: new Date() },
+  };
 }
 
 export async function streamingEnv(label: string): Promise<StreamingEnv> {

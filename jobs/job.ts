@@ -20,7 +20,11 @@ export interface JobContext {
   schedule: string;
   runId: string;
   attempt: number;
-  /** The span of event time this run covers, from its due time (a backfill run's own window). */
+  /**
+   * The window of event time this run covers, the same for every attempt: a scheduled or catch-up
+   * run's slot ([previous slot, due)), a backfill run's window, or for a manual run the cadence's
+   * span ending at the trigger time. Process data by this, not by the wall clock.
+   */
   window: RunWindow;
 }
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBackfill } from './commands/backfill';
 import { registerEval } from './commands/eval';
 import { registerLag } from './commands/lag';
 import { registerList } from './commands/list';
@@ -29,6 +30,7 @@ function commandOf(argv: string[]): string {
 registerScheduler(program);
 registerWorker(program);
 registerTrigger(program);
+registerBackfill(program);
 registerList(program);
 registerPause(program);
 registerResume(program);

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { JobParamsError, resolveJob } from '../../jobs/index';
+import { type QueuedRun, recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
+import type { Schedule } from '../schedules/schedule';
 import { MANUAL_RUN_PREFIX } from '../worker/job-runs';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError, unknownSchedule } from './errors';
@@ -24,9 +26,7 @@ export async function triggerRun(
   request: TriggerRequest,
 ): Promise<TriggeredRun> {
   if (control.readOnly) throw new ReadOnlyError();
-  const file = control.file();
-  const schedule = file.current?.schedules.find((s) => s.name === name);
-  if (!schedule) throw unknownSchedule(name, file.current?.schedules.map((s) => s.name) ?? []);
+  const schedule = scheduleInFile(control, name);
   const params = paramsFor(schedule.job, { ...schedule.params, ...request.params });
   const { template } = schedulerSpecOf(schedule);
   const queue = control.queues.get(name);
@@ -38,17 +38,30 @@ export async function triggerRun(
   // After the add: a worker may already have recorded the run, and only who triggered it is ours to
   // add. The run is queued either way: PostgreSQL being away must not make a caller trigger it twice
   // (the worker records the run when it starts, without the name of who triggered it).
-  await control.db
-    .query(
-      `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at)
-     values ($1, $2, $3, 'queued', 'manual', $4, $5, to_timestamp($6 / 1000.0))
-     on conflict (schedule, run_id) do update set triggered_by = excluded.triggered_by`,
-      [name, runId, schedule.job, request.by, JSON.stringify(params), job.timestamp],
-    )
-    .catch((error: unknown) => {
-      if (!isUnreachable(error)) throw error;
-    });
+  const queued: QueuedRun = {
+    runId,
+    jobType: schedule.job,
+    trigger: 'manual',
+    triggeredBy: request.by,
+    params,
+    dueAt: new Date(job.timestamp),
+  };
+  await recordQueuedRuns(control.db, name, [queued]).catch((error: unknown) => {
+    if (!isUnreachable(error)) throw error;
+  });
   return { schedule: name, runId, params, waitsForResume: await queue.isPaused() };
+}
+
+/** The schedule as the current file has it; a name not in it is a NotFoundError listing those that are. */
+export function scheduleInFile(control: Control, name: string): Schedule {
+  const schedules = control.file().current?.schedules ?? [];
+  const schedule = schedules.find((s) => s.name === name);
+  if (!schedule)
+    throw unknownSchedule(
+      name,
+      schedules.map((s) => s.name),
+    );
+  return schedule;
 }
 
 function paramsFor(job: string, params: Record<string, unknown>): Record<string, unknown> {

@@ -34,11 +34,19 @@ export const runSummary = z
     jobType: z.string(),
     state: runState,
     trigger: z
-      .enum(['schedule', 'manual'])
-      .describe('schedule: made by the job scheduler; manual: a trigger'),
+      .enum(['schedule', 'manual', 'backfill', 'catchup'])
+      .describe(
+        'schedule: made by the job scheduler; manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down',
+      ),
     triggeredBy: z.string().nullable(),
     attempts: z.number().int(),
-    dueAt: when.describe('the slot of a scheduled run; the trigger time of a manual one'),
+    dueAt: when.describe(
+      'the slot of a scheduled or catch-up run; the time a manual or backfill run was queued',
+    ),
+    window: z
+      .object({ from: when, to: when })
+      .nullable()
+      .describe('the window of event time the run covers, [from, to) (ctx.window); null before it started'),
     startedAt: maybeWhen,
     finishedAt: maybeWhen,
     durationMs: z.number().nullable().describe("first attempt's start to last attempt's end (or now)"),
@@ -135,6 +143,15 @@ export const triggeredRun = z.object({
   waitsForResume: z.boolean().describe('the schedule is paused: the run waits for the resume'),
 });
 export type TriggeredRun = z.infer<typeof triggeredRun>;
+
+export const backfillView = z.object({
+  schedule: z.string(),
+  runs: z
+    .array(z.object({ runId: z.string(), window: z.object({ from: when, to: when }) }))
+    .describe('one run per window, oldest first'),
+  waitsForResume: z.boolean().describe('the schedule is paused: the runs wait for the resume'),
+});
+export type BackfillView = z.infer<typeof backfillView>;
 
 export const errorView = z.object({
   error: z.string(),

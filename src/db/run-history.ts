@@ -9,24 +9,27 @@ import type { AttemptView, RunState, RunSummary } from '../control/views';
 
 const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger,
   triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
-  finished_at as "finishedAt", error,
+  finished_at as "finishedAt", error, window_from as "windowFrom", window_to as "windowTo",
   (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
     as "durationMs"`;
 
-interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt'> {
+interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt' | 'window'> {
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
+  windowFrom: Date | null;
+  windowTo: Date | null;
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-function toSummary(row: SummaryRow): RunSummary {
+function toSummary({ windowFrom, windowTo, ...row }: SummaryRow): RunSummary {
   return {
     ...row,
     dueAt: row.dueAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),
+    window: windowFrom && windowTo ? { from: windowFrom.toISOString(), to: windowTo.toISOString() } : null,
   };
 }
 
@@ -126,4 +129,74 @@ export async function failingStreak(db: pg.Pool, schedule: string, cap: number):
     [schedule, cap],
   );
   return rows[0]?.streak ?? 0;
+}
+
+/** Runs a schedule makes for its own windows (scheduled and catch-up): what catch-up counts as covered. */
+const OWN_WINDOWS = `trigger in ('schedule', 'catchup') and window_to is not null`;
+
+/** The end of the newest window the schedule's own runs covered or queued, among its latest 50 runs. */
+export async function lastCoveredWindowEnd(db: pg.Pool, schedule: string): Promise<Date | undefined> {
+  const { rows } = await db.query<{ to: Date | null }>(
+    `select max(window_to) as "to" from (
+       select window_to from runs where schedule = $1 and ${OWN_WINDOWS} order by due_at desc limit 50) own`,
+    [schedule],
+  );
+  return rows[0]?.to ?? undefined;
+}
+
+/**
+ * Which of these window ends already have a run of the schedule's own. A run is never due before
+ * its window ends, so the scan starts at the oldest one (runs_recent).
+ */
+export async function coveredWindowEnds(db: pg.Pool, schedule: string, ends: Date[]): Promise<Set<number>> {
+  if (ends.length === 0) return new Set();
+  const oldest = new Date(Math.min(...ends.map((end) => end.getTime())));
+  const { rows } = await db.query<{ to: Date }>(
+    `select window_to as "to" from runs
+      where schedule = $1 and due_at >= $2 and window_to = any($3::timestamptz[]) and ${OWN_WINDOWS}`,
+    [schedule, oldest, ends],
+  );
+  return new Set(rows.map((row) => row.to.getTime()));
+}
+
+/** A run just queued (manual, backfill or catch-up), recorded before a worker starts it. */
+export interface QueuedRun {
+  runId: string;
+  jobType: string;
+  trigger: 'manual' | 'backfill' | 'catchup';
+  triggeredBy: string | null;
+  params: Record<string, unknown>;
+  dueAt: Date;
+  window?: { from: Date; to: Date };
+}
+
+/**
+ * Records queued runs in one statement. A worker may already have recorded one (it starts as soon
+ * as it is added): only who triggered it is then added.
+ */
+export async function recordQueuedRuns(db: pg.Pool, schedule: string, runs: QueuedRun[]): Promise<void> {
+  if (runs.length === 0) return;
+  await db.query(
+    `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at, window_from, window_to)
+     select $1, r.run_id, r.job_type, 'queued', r.trigger, r.triggered_by, r.params, r.due_at, r.window_from, r.window_to
+       from jsonb_to_recordset($2::jsonb) as r(run_id text, job_type text, trigger text, triggered_by text,
+            params jsonb, due_at timestamptz, window_from timestamptz, window_to timestamptz)
+     on conflict (schedule, run_id) do update
+       set triggered_by = coalesce(excluded.triggered_by, runs.triggered_by)`,
+    [
+      schedule,
+      JSON.stringify(
+        runs.map((run) => ({
+          run_id: run.runId,
+          job_type: run.jobType,
+          trigger: run.trigger,
+          triggered_by: run.triggeredBy,
+          params: run.params,
+          due_at: run.dueAt,
+          window_from: run.window?.from ?? null,
+          window_to: run.window?.to ?? null,
+        })),
+      ),
+    ],
+  );
 }

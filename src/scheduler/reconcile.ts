@@ -1,12 +1,14 @@
 import type { Queue } from 'bullmq';
+import type pg from 'pg';
 import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
+import { type CatchupDeps, catchUp } from './catchup';
 import { fileToggle } from './file-toggle';
 import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
 
-export type ChangeKind = 'created' | 'updated' | 'restored' | 'removed' | 'paused' | 'resumed';
+export type ChangeKind = 'created' | 'updated' | 'restored' | 'removed' | 'paused' | 'resumed' | 'caught-up';
 
 export interface Change {
   schedule: string;
@@ -28,13 +30,17 @@ export async function reconcile(
   queues: QueueSet,
   states: ScheduleStates,
   log: Logger,
+  db: pg.Pool,
 ): Promise<Change[]> {
   const changes: Change[] = [];
   for (const schedule of schedules) {
     // One schedule Redis refuses must not hold back the others; the next pass tries it again.
     try {
       const queue = queues.get(schedule.name);
-      changes.push(...(await states.locked(schedule.name, (state) => reconcileOne(schedule, queue, state))));
+      const catchup = { queue, redis: queues.connection, db, log };
+      changes.push(
+        ...(await states.locked(schedule.name, (state) => reconcileOne(schedule, catchup, state))),
+      );
     } catch (error) {
       log.error({ err: error, schedule: schedule.name }, `could not reconcile schedule ${schedule.name}`);
     }
@@ -54,7 +60,8 @@ export async function reconcile(
   return changes;
 }
 
-async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState): Promise<Change[]> {
+async function reconcileOne(schedule: Schedule, catchup: CatchupDeps, state: LockedState): Promise<Change[]> {
+  const { queue } = catchup;
   const changes: Change[] = [];
   const change = (kind: ChangeKind) => changes.push({ schedule: schedule.name, kind });
   const adopted = state.row ? undefined : await adoptFromRedis(queue, schedule, state);
@@ -82,6 +89,8 @@ async function reconcileOne(schedule: Schedule, queue: Queue, state: LockedState
     await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
     change(upsert);
   }
+  // Before a resume, so that a stale run held by the pause is dropped before a worker takes it.
+  if (!paused && (await catchUp(schedule, catchup)).length) change('caught-up');
   if (!paused && (await queue.isPaused())) {
     await queue.resume();
     change('resumed');

@@ -13,6 +13,8 @@ const schedule: Schedule = {
   backoff: { type: 'fixed', delay: 500 },
   timeout: 60_000,
   keep: { completed: 100, failed: 500 },
+  catchup: 'none',
+  catchupWindow: 3_600_000,
 };
 
 /** A scheduler as Redis hands it back: other key order, plus fields of its own. */

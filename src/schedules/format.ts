@@ -74,6 +74,12 @@ const settings = {
   timeout: duration.optional(),
   keep: keep.optional(),
   notify: notify.optional(),
+  catchup: z
+    .enum(['none', 'last', 'all'], {
+      error: 'expected none | last | all (what runs for windows missed while paused or down)',
+    })
+    .optional(),
+  catchupWindow: duration.optional(),
 };
 
 export const defaultsSchema = z.strictObject(settings).nullish();

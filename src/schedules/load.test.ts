@@ -47,6 +47,8 @@ schedules:
     backoff: { type: exponential, delay: 2s }
     timeout: 1m
     keep: 20
+    catchup: all
+    catchupWindow: 30m
 `,
       FILE,
     );
@@ -62,6 +64,8 @@ schedules:
         backoff: { type: 'exponential', delay: 1_000 },
         timeout: 30_000,
         keep: { completed: 100, failed: 50 },
+        catchup: 'none',
+        catchupWindow: 3_600_000,
       },
       {
         name: 'nightly',
@@ -75,6 +79,8 @@ schedules:
         backoff: { type: 'exponential', delay: 2_000 },
         timeout: 60_000,
         keep: { completed: 20, failed: 20 },
+        catchup: 'all',
+        catchupWindow: 1_800_000,
       },
     ]);
     expect(file.topics).toEqual([
@@ -240,7 +246,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
         column: 3,
         field: 'defaults.job',
         message:
-          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify',
+          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify, catchup, catchupWindow',
       },
       { line: 5, column: 21, field: 'topics.tx.partitions', message: 'expected at least 1 partition' },
     ]);
@@ -268,6 +274,38 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
       ]);
     }
     expect.assertions(1);
+  });
+});
+
+describe('parseSchedules: catchup', () => {
+  it('takes catchup and catchupWindow from defaults: where a schedule sets none', () => {
+    const [schedule] = parseSchedules(
+      'defaults:\n  catchup: last\n  catchupWindow: 2h\nschedules:\n  a:\n    job: sleep\n    every: 1s\n',
+      FILE,
+    ).schedules;
+    expect(schedule).toMatchObject({ catchup: 'last', catchupWindow: 7_200_000 });
+  });
+
+  it('names the field and the values it allows', () => {
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchup: yes-please\n')).toMatchObject({
+      line: 5,
+      schedule: 'a',
+      field: 'catchup',
+      message: expect.stringMatching(/^expected none \| last \| all/),
+    });
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: soon\n')).toMatchObject({
+      field: 'catchupWindow',
+      message: expect.stringContaining('"soon" is not a duration'),
+    });
+  });
+
+  it('does not change the BullMQ scheduler spec', () => {
+    const parse = (catchup: string) =>
+      parseSchedules(`schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchup: ${catchup}\n`, FILE)
+        .schedules[0];
+    const [all, none] = [parse('all'), parse('none')];
+    if (!all || !none) throw new Error('expected a schedule');
+    expect(schedulerSpecOf(all)).toEqual(schedulerSpecOf(none));
   });
 });
 

@@ -397,6 +397,8 @@ function parseSchedule(
       backoff: entry.backoff ?? defaults.backoff,
       timeout: entry.timeout ?? defaults.timeout,
       keep: { ...defaults.keep, ...withoutUndefined(entry.keep ?? {}) },
+      catchup: entry.catchup ?? defaults.catchup,
+      catchupWindow: entry.catchupWindow ?? defaults.catchupWindow,
       ...notifyOf(entry.notify ?? defaults.notify),
     },
   ];

@@ -27,6 +27,14 @@ export interface Schedule {
    * BullMQ scheduler: workers read it, so changing it never re-upserts the scheduler.
    */
   notify?: { onFailure: string; after: number };
+  /**
+   * Windows missed while paused or down: none (only the run BullMQ held), last (one run, for the
+   * latest missed window), all (one per missed window within `catchupWindow`, oldest first).
+   * Not part of the BullMQ scheduler: changing it never re-upserts the scheduler.
+   */
+  catchup: 'none' | 'last' | 'all';
+  /** How far back `catchup: all` reaches, in milliseconds. */
+  catchupWindow: number;
 }
 
 export interface SchedulesFile {
@@ -38,7 +46,7 @@ export interface SchedulesFile {
 /** What a `defaults:` block sets for every schedule. */
 export type ScheduleSettings = Pick<
   Schedule,
-  'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep' | 'notify'
+  'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep' | 'notify' | 'catchup' | 'catchupWindow'
 > & {
   timezone: string;
 };
@@ -51,6 +59,8 @@ export const SCHEDULE_DEFAULTS: Readonly<ScheduleSettings> = {
   backoff: { type: 'exponential', delay: 1_000 },
   timeout: 5 * 60_000,
   keep: { completed: 100, failed: 500 },
+  catchup: 'none',
+  catchupWindow: 3_600_000,
 };
 
 /** `every 5s` or `cron 0 * * * * (UTC)`, for listings and logs. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoTime } from '../control/backfill';
 import { RUN_STATES } from '../control/views';
 import { parseDuration } from '../schedules/duration';
 
@@ -50,6 +51,10 @@ export const apiInputs = {
     windowSize: windowDuration
       .default(300_000)
       .describe('which rollup windows to read: the stream-rollup schedule of this size (default 5m)'),
+  }),
+  backfill: z.strictObject({
+    from: isoTime.describe('start of the range, ISO 8601 with a zone'),
+    to: isoTime.describe('end of the range (excluded); at most 1000 windows'),
   }),
   listRuns: z.strictObject({
     state: states.optional(),

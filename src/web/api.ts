@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { backfill } from '../control/backfill';
 import type { Control } from '../control/control';
 import { operationsOverview } from '../control/operations';
 import { getRun, listRuns } from '../control/runs';
@@ -72,6 +73,15 @@ export function apiRouter(control: Control, log: Logger): express.Router {
       const { params } = apiInputs.trigger.parse(req.body ?? {});
       res.status(201);
       return triggerRun(control, name(req), { params, by: by(res) });
+    }),
+  );
+  router.post(
+    '/schedules/:name/backfill',
+    ...jsonBody,
+    route(async (req, res) => {
+      const { from, to } = apiInputs.backfill.parse(req.body ?? {});
+      res.status(201);
+      return backfill(control, name(req), { from, to, by: by(res) });
     }),
   );
   router.get(

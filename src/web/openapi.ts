@@ -1,6 +1,14 @@
 import { type ZodType, z } from 'zod';
 import { operationsView } from '../control/operations';
-import { errorView, runDetail, runPage, schedulesView, scheduleView, triggeredRun } from '../control/views';
+import {
+  backfillView,
+  errorView,
+  runDetail,
+  runPage,
+  schedulesView,
+  scheduleView,
+  triggeredRun,
+} from '../control/views';
 import { API_PATH, apiInputs } from './api-inputs';
 
 const schema = (type: ZodType) =>
@@ -100,7 +108,8 @@ function buildDocument() {
       },
       '/schedules/{name}/resume': {
         post: {
-          summary: 'Switch the schedule on: at most one late run, then its cadence',
+          summary:
+            'Switch the schedule on: the run the pause held (or, per its catchup:, the missed windows), then its cadence',
           parameters: [nameParam],
           requestBody: body(apiInputs.resume),
           responses: { '200': json(scheduleView, 'the schedule, on'), ...errors },
@@ -118,6 +127,14 @@ function buildDocument() {
           parameters: [nameParam],
           requestBody: body(apiInputs.trigger),
           responses: { '201': json(triggeredRun, 'the run, queued'), ...errors },
+        },
+      },
+      '/schedules/{name}/backfill': {
+        post: {
+          summary: "Queue one run per window of the schedule's cadence in [from, to), oldest first",
+          parameters: [nameParam],
+          requestBody: { ...body(apiInputs.backfill), required: true },
+          responses: { '201': json(backfillView, 'the runs, queued, with their windows'), ...errors },
         },
       },
       '/schedules/{name}/runs/{runId}': {

@@ -1,4 +1,7 @@
 import type pg from 'pg';
+import { triggerOfRun } from './run-window';
+
+export { MANUAL_RUN_PREFIX } from './run-window';
 
 /** One attempt of one run: the primary key of job_runs and what is known when it starts. */
 export interface RunAttempt {
@@ -10,6 +13,9 @@ export interface RunAttempt {
   scheduledAt?: Date;
   startedAt: Date;
   worker: string;
+  /** The window of event time the run covers (ctx.window); kept on the runs row. */
+  windowFrom?: Date;
+  windowTo?: Date;
 }
 
 /** How an attempt ended; `final: false`: it failed but the run will be retried. */
@@ -27,9 +33,6 @@ export type HistoryWrite =
   | { op: 'started'; run: RunAttempt }
   | { op: 'finished'; run: RunAttempt; outcome: RunOutcome; at: Date }
   | { op: 'failedOutside'; schedule: string; runId: string; attempts: number; error: string; at: Date };
-
-/** A manual run's id starts with this; every other run comes from the schedule's job scheduler. */
-export const MANUAL_RUN_PREFIX = 'manual-';
 
 /**
  * Durable run history in PostgreSQL, kept after Redis trims old jobs: one `runs` row per run and
@@ -62,12 +65,14 @@ export class JobRunsLog {
          on conflict (schedule, job_id, attempt) do update
            set state = 'active', started_at = excluded.started_at, finished_at = null,
                result = null, error = null, logs = null, worker = excluded.worker)
-       insert into runs (schedule, run_id, job_type, state, trigger, params, attempts, due_at, started_at)
-       values ($1, $2, $4, 'active', $10, $5, $3, coalesce($6, $7), $7)
+       insert into runs (schedule, run_id, job_type, state, trigger, params, attempts, due_at, started_at,
+                         window_from, window_to)
+       values ($1, $2, $4, 'active', $10, $5, $3, coalesce($6, $7), $7, $11, $12)
        on conflict (schedule, run_id) do update
          set state = 'active', attempts = greatest(runs.attempts, excluded.attempts),
              started_at = coalesce(runs.started_at, excluded.started_at), finished_at = null,
-             result = null, error = null`,
+             result = null, error = null, window_from = coalesce(runs.window_from, excluded.window_from),
+             window_to = coalesce(runs.window_to, excluded.window_to)`,
       [
         run.schedule,
         run.jobId,
@@ -78,7 +83,9 @@ export class JobRunsLog {
         run.startedAt,
         run.worker,
         STALLED,
-        run.jobId.startsWith(MANUAL_RUN_PREFIX) ? 'manual' : 'schedule',
+        triggerOfRun(run.jobId),
+        run.windowFrom ?? null,
+        run.windowTo ?? null,
       ],
     );
   }

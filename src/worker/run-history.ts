@@ -10,7 +10,7 @@ const FLUSH_EVERY_MS = 1_000;
 const FLUSH_BATCH = 500;
 const LOCK_MS = 10_000;
 
-const DATE_KEYS = new Set(['startedAt', 'scheduledAt', 'at']);
+const DATE_KEYS = new Set(['startedAt', 'scheduledAt', 'at', 'windowFrom', 'windowTo']);
 const revive = (key: string, value: unknown) =>
   DATE_KEYS.has(key) && typeof value === 'string' ? new Date(value) : value;
 

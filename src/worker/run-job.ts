@@ -1,17 +1,17 @@
 import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { resolveJob } from '../../jobs/index';
-import type { JobDefinition, JobResult, RunWindow } from '../../jobs/job';
+import type { JobDefinition, JobResult } from '../../jobs/job';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import type { Resources } from '../runtime/resources';
-import { cronGapMs } from '../schedules/cron';
 import { formatDuration } from '../schedules/duration';
-import { SCHEDULE_DEFAULTS, type Schedule, type Trigger } from '../schedules/schedule';
+import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
+import { runWindowOf } from './run-window';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
@@ -35,15 +35,19 @@ export interface RunDependencies {
  */
 export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
   const schedule = job.queueName;
+  const due = scheduledAt(job);
+  const window = runWindowOf(job, due, deps.scheduleOf(schedule));
   const attempt: RunAttempt = {
     schedule,
     jobId: String(job.id),
     attempt: job.attemptsStarted,
     jobType: job.name,
     params: job.data,
-    scheduledAt: scheduledAt(job),
+    scheduledAt: due,
     startedAt: new Date(),
     worker: WORKER_NAME,
+    windowFrom: window.from,
+    windowTo: window.to,
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await deps.runs.write({ op: 'started', run: attempt });
@@ -61,7 +65,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
           schedule,
           runId: attempt.jobId,
           attempt: attempt.attempt,
-          window: runWindow(attempt.scheduledAt ?? attempt.startedAt, deps.scheduleOf(schedule)?.trigger),
+          window,
         },
         params,
       ),
@@ -140,16 +144,6 @@ function startLine(attempt: RunAttempt, timeout: number): string {
     ? `, ${attempt.startedAt.getTime() - attempt.scheduledAt.getTime()}ms after its time`
     : '';
   return `attempt ${attempt.attempt} of ${attempt.jobType} started on ${attempt.worker}${late} (timeout ${formatDuration(timeout)})`;
-}
-
-/**
- * [due − the schedule's interval, due): the event time a run covers (a cron's interval is the gap
- * between its fire times). A run of a schedule no longer in the file covers nothing.
- */
-function runWindow(due: Date, trigger: Trigger | undefined): RunWindow {
-  if (!trigger) return { from: due, to: due };
-  const span = 'every' in trigger ? trigger.every : (cronGapMs(trigger.cron, trigger.timezone, due) ?? 0);
-  return { from: new Date(due.getTime() - span), to: due };
 }
 
 /** A job scheduler names each run `repeat:<schedule>:<due time in ms>`; other jobs are due when added. */

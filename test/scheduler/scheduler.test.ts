@@ -136,6 +136,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
       control.queues,
       control.states,
       s.t.log,
+      control.db,
     );
     expect(changes).toEqual([]);
   });

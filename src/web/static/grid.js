@@ -153,15 +153,21 @@ const relTime = (iso, mode) =>
     fmtRelative(iso, mode),
   );
 
+const TRIGGER_NAMES = { schedule: 'scheduled', manual: 'manual', backfill: 'backfill', catchup: 'catch-up' };
+
 /** @param {RunSummary} run */
 const triggerText = (run) =>
-  run.trigger === 'manual' ? `manual${run.triggeredBy ? ` by ${run.triggeredBy}` : ''}` : 'scheduled';
+  `${TRIGGER_NAMES[run.trigger]}${run.triggeredBy ? ` by ${run.triggeredBy}` : ''}`;
+
+/** The window of event time a run covers (ctx.window). @param {RunSummary} run */
+const windowText = (run) => (run.window ? `${fmtTime(run.window.from)} → ${fmtTime(run.window.to)}` : '—');
 
 /** The tooltip of a bar, a chart point or a table row. @param {RunSummary} run */
 const runTitle = (run) =>
   [
     `${run.state} · run ${run.runId} (${triggerText(run)})`,
     `due ${fmtTime(run.dueAt)}`,
+    run.window && `window ${windowText(run)}`,
     `duration ${fmtDuration(run.durationMs)}`,
     `${run.attempts} attempt${run.attempts === 1 ? '' : 's'}`,
     run.error && `error: ${run.error}`,
@@ -408,7 +414,8 @@ function renderStrip(strip, win, runs, longest) {
     const x = Math.min(1, Math.max(0, (Date.parse(run.dueAt) - from) / span));
     const pending = run.durationMs == null && UNFINISHED.has(run.state);
     const height = pending ? '100%' : `max(3px, ${((100 * (run.durationMs ?? 0)) / longest).toFixed(2)}%)`;
-    bar.className = `bar state-${run.state}${pending ? ' pending' : ''}`;
+    // A backfill or catch-up run is outlined: it covers an older window than its place on the axis says.
+    bar.className = `bar state-${run.state} trigger-${run.trigger}${pending ? ' pending' : ''}`;
     Object.assign(bar.style, { left: `${(x * 100).toFixed(3)}%`, width: `${width}px`, height });
     bar.style.marginLeft = `${-width / 2}px`;
     if (run.attempts > 1) bar.dataset.attempts = String(run.attempts);
@@ -629,6 +636,7 @@ function runDetailView(d) {
     job: d.jobType,
     trigger: triggerText(d),
     due: fmtTime(d.dueAt),
+    window: windowText(d),
     started: fmtTime(d.startedAt),
     finished: fmtTime(d.finishedAt),
     duration: fmtDuration(d.durationMs),

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { Schedule } from '../schedules/schedule';
+import { runWindowOf, triggerOfRun, windowRunId } from './run-window';
+
+const due = new Date('2024-03-01T10:00:00Z');
+const hourly = { trigger: { every: 3_600_000 } } as Schedule;
+const window = { from: new Date('2024-02-01T00:00:00Z'), to: new Date('2024-02-01T01:00:00Z') };
+
+describe('runWindowOf', () => {
+  it("a scheduled run: its slot on the job's own cadence, over the file's", () => {
+    const job = {
+      id: `repeat:x:${due.getTime()}`,
+      repeatJobKey: 'x',
+      timestamp: 0,
+      opts: { repeat: { every: 60_000 } },
+    };
+    expect(runWindowOf(job, due, hourly)).toEqual({ from: new Date('2024-03-01T09:59:00Z'), to: due });
+    const cron = { ...job, opts: { repeat: { pattern: '0 */15 * * * *', tz: 'UTC' } } };
+    expect(runWindowOf(cron, due, hourly).from).toEqual(new Date('2024-03-01T09:45:00Z'));
+  });
+
+  it('backfill and catch-up runs: the window in their id, whatever the due time', () => {
+    for (const id of [windowRunId('backfill', window, 'ab12cd34'), windowRunId('catchup', window)]) {
+      expect(runWindowOf({ id, timestamp: 0, opts: {} }, due, hourly)).toEqual(window);
+    }
+  });
+
+  it("a manual run: the schedule's cadence ending at the trigger time; empty when the schedule is gone", () => {
+    const job = { id: 'manual-1', timestamp: due.getTime(), opts: {} };
+    expect(runWindowOf(job, due, hourly)).toEqual({ from: new Date('2024-03-01T09:00:00Z'), to: due });
+    expect(runWindowOf(job, due, undefined)).toEqual({ from: due, to: due });
+  });
+});
+
+describe('triggerOfRun', () => {
+  it('tells the four kinds of run apart by id', () => {
+    expect(triggerOfRun('manual-0f3a')).toBe('manual');
+    expect(triggerOfRun(windowRunId('backfill', window, 'ab12cd34'))).toBe('backfill');
+    expect(triggerOfRun(windowRunId('catchup', window))).toBe('catchup');
+    expect(triggerOfRun(`repeat:x:${due.getTime()}`)).toBe('schedule');
+  });
+});

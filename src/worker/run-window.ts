@@ -1,0 +1,54 @@
+import type { RunWindow } from '../../jobs/job';
+import type { Schedule, Trigger } from '../schedules/schedule';
+import { windowEndingAt } from '../schedules/window';
+
+/** A manual run's id starts with this; other runs name their window in their id, or come from the job scheduler. */
+export const MANUAL_RUN_PREFIX = 'manual-';
+
+/** How a run came to be: the job scheduler, a trigger, a backfill or a catch-up of missed windows. */
+export type RunTrigger = 'schedule' | 'manual' | 'backfill' | 'catchup';
+
+/**
+ * Backfill and catch-up runs carry their window in their id (`backfill-<from ms>-<to ms>-<batch>`,
+ * `catchup-<from ms>-<to ms>`): the job's data is its params, checked strictly by the job's schema,
+ * and an id cannot change between attempts, so every attempt covers the same window. A catch-up id
+ * has no batch part: two schedulers catching up the same window make one job.
+ */
+const WINDOW_ID = /^(backfill|catchup)-(\d+)-(\d+)(?:-[\w]+)?$/;
+
+export function windowRunId(kind: 'backfill' | 'catchup', window: RunWindow, batch?: string): string {
+  const id = `${kind}-${window.from.getTime()}-${window.to.getTime()}`;
+  return batch ? `${id}-${batch}` : id;
+}
+
+export function triggerOfRun(runId: string): RunTrigger {
+  if (runId.startsWith(MANUAL_RUN_PREFIX)) return 'manual';
+  return (WINDOW_ID.exec(runId)?.[1] as RunTrigger | undefined) ?? 'schedule';
+}
+
+/** What runWindowOf needs of a BullMQ job. */
+export interface WindowedJob {
+  id?: string | undefined;
+  repeatJobKey?: string | undefined;
+  timestamp: number;
+  opts: { delay?: number; repeat?: { every?: number; pattern?: string; tz?: string } };
+}
+
+/**
+ * The window a run covers, the same for every attempt: a backfill or catch-up run's own; a
+ * scheduled run's slot on the cadence that made it; a manual run's cadence span ending at its
+ * trigger time (an empty window at that time when the schedule is no longer known).
+ */
+export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | undefined): RunWindow {
+  const explicit = WINDOW_ID.exec(String(job.id));
+  if (explicit) return { from: new Date(Number(explicit[2])), to: new Date(Number(explicit[3])) };
+  const trigger = (job.repeatJobKey && triggerOfRepeat(job.opts.repeat)) || schedule?.trigger;
+  return trigger ? windowEndingAt(trigger, due) : { from: due, to: due };
+}
+
+/** The cadence a job scheduler made the job with, if its options say (they may outlive a file edit). */
+function triggerOfRepeat(repeat: WindowedJob['opts']['repeat']): Trigger | undefined {
+  if (repeat?.every) return { every: repeat.every };
+  if (repeat?.pattern) return { cron: repeat.pattern, timezone: repeat.tz ?? 'UTC' };
+  return undefined;
+}

@@ -1,0 +1,161 @@
+import { Queue } from 'bullmq';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { SchedulerApp } from '../../src/app/scheduler-app';
+import { setPaused } from '../../src/control/toggle';
+import { SchedulerTest, waitFor } from './support';
+
+let s: SchedulerTest;
+afterEach(() => s.cleanup());
+
+const SECOND = 1_000;
+
+interface WindowRow {
+  run_id: string;
+  trigger: string;
+  state: string;
+  window_from: Date;
+  window_to: Date;
+}
+
+const tick = (catchup: string) => `schedules:
+  tick:
+    job: sleep
+    every: 1s
+    catchup: ${catchup}
+`;
+
+async function windows(after: number): Promise<WindowRow[]> {
+  const { rows } = await s.db.query<WindowRow>(
+    `select run_id, trigger, state, window_from, window_to from runs
+      where schedule = 'tick' and window_to > $1 order by window_to`,
+    [new Date(after)],
+  );
+  return rows;
+}
+
+/**
+ * Pauses `tick` for three of its windows: the run held by the pause is due at `held`, and the
+ * resume comes once the slots held + 1 s and held + 2 s have passed too. Returns `held`.
+ */
+async function pauseForThreeWindows(running: SchedulerApp): Promise<number> {
+  await waitFor(async () => (await windows(0)).some((r) => r.state === 'completed'), 'a first run');
+  await setPaused(running.control, 'tick', { paused: true, by: 'test' });
+  const queue = running.control.queues.get('tick');
+  await waitFor(async () => (await queue.getActiveCount()) === 0, 'no run active');
+  const held = (await queue.getJobScheduler('tick'))?.next;
+  if (!held) throw new Error('expected the job scheduler to hold a run');
+  await waitFor(async () => Date.now() >= held + 2 * SECOND + 100, 'three slots missed', 5_000);
+  await setPaused(running.control, 'tick', { paused: false, by: 'test' });
+  return held;
+}
+
+/** Waits for a run of the schedule's own cadence after the missed windows: the schedule goes on. */
+async function onCadenceAgain(held: number): Promise<WindowRow[]> {
+  return waitFor(async () => {
+    const rows = await windows(held - SECOND);
+    const after = rows.find((r) => r.window_to.getTime() > held + 2 * SECOND && r.trigger === 'schedule');
+    return after?.state === 'completed' && rows.every((r) => r.state === 'completed') && rows;
+  }, 'a scheduled run after the catch-up');
+}
+
+const missed = (rows: WindowRow[], held: number) =>
+  rows
+    .filter((r) => r.window_to.getTime() <= held + 2 * SECOND)
+    .map((r) => ({
+      trigger: r.trigger,
+      from: r.window_from.getTime() - held,
+      to: r.window_to.getTime() - held,
+    }));
+
+describe('catchup: windows missed while paused or down (real Redis and PostgreSQL)', () => {
+  it('all: one run per missed window, oldest first, each with its window; then the cadence', async () => {
+    s = new SchedulerTest('catchup');
+    s.writeSchedules(tick('all'));
+    const running = await s.start();
+    const held = await pauseForThreeWindows(running);
+    const rows = await onCadenceAgain(held);
+    expect(missed(rows, held)).toEqual([
+      { trigger: 'schedule', from: -SECOND, to: 0 },
+      { trigger: 'catchup', from: 0, to: SECOND },
+      { trigger: 'catchup', from: SECOND, to: 2 * SECOND },
+    ]);
+    // Oldest first: each missed window started after the one before it.
+    const { rows: starts } = await s.db.query<{ started_at: Date }>(
+      `select started_at from runs where schedule = 'tick' and window_to between $1 and $2 order by window_to`,
+      [new Date(held), new Date(held + 2 * SECOND)],
+    );
+    const times = starts.map((r) => r.started_at.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+  });
+
+  it('last: one run, for the latest missed window; the stale held run never runs', async () => {
+    s = new SchedulerTest('catchup');
+    s.writeSchedules(tick('last'));
+    const running = await s.start();
+    const held = await pauseForThreeWindows(running);
+    const rows = await onCadenceAgain(held);
+    expect(missed(rows, held)).toEqual([{ trigger: 'catchup', from: SECOND, to: 2 * SECOND }]);
+    const { rows: attempts } = await s.db.query(
+      `select 1 from job_runs where schedule = 'tick' and job_id = $1`,
+      [`repeat:tick:${held}`],
+    );
+    expect(attempts).toHaveLength(0);
+  });
+
+  it.each([
+    [
+      'all',
+      [
+        { trigger: 'schedule', from: -SECOND, to: 0 },
+        { trigger: 'catchup', from: 0, to: SECOND },
+        { trigger: 'catchup', from: SECOND, to: 2 * SECOND },
+      ],
+    ],
+    ['last', [{ trigger: 'catchup', from: SECOND, to: 2 * SECOND }]],
+  ])(
+    'downtime (%s): a scheduler started after missed windows catches up before its workers run',
+    async (catchup, expected) => {
+      s = new SchedulerTest('catchup');
+      s.writeSchedules(tick(catchup));
+      const first = await s.start();
+      await waitFor(async () => (await windows(0)).some((r) => r.state === 'completed'), 'a first run');
+      await s.stop(first);
+      const queue = new Queue('tick', { connection: s.redis, prefix: s.config.queuePrefix });
+      onTestFinished(() => queue.close());
+      const held = (await queue.getJobScheduler('tick'))?.next;
+      if (!held) throw new Error('expected the job scheduler to hold a run');
+      await waitFor(
+        async () => Date.now() >= held + 2 * SECOND + 100,
+        'three slots missed while down',
+        5_000,
+      );
+      await s.start();
+      expect(missed(await onCadenceAgain(held), held)).toEqual(expected);
+    },
+  );
+
+  it('two schedulers catching up at once queue each window once', async () => {
+    s = new SchedulerTest('catchup');
+    s.writeSchedules(tick('all'));
+    const running = await s.start();
+    await waitFor(async () => (await windows(0)).some((r) => r.state === 'completed'), 'a first run');
+    await setPaused(running.control, 'tick', { paused: true, by: 'test' });
+    const queue = running.control.queues.get('tick');
+    const held = (await queue.getJobScheduler('tick'))?.next;
+    if (!held) throw new Error('expected the job scheduler to hold a run');
+    await waitFor(async () => Date.now() >= held + 3 * SECOND + 100, 'four slots missed', 6_000);
+    // Two more scheduler processes' worth of passes racing the resume: the row lock and the ids hold.
+    const other = await s.start({ workers: false });
+    await Promise.all([
+      setPaused(running.control, 'tick', { paused: false, by: 'test' }),
+      other.scheduler.reconcileNow(),
+      running.scheduler.reconcileNow(),
+    ]);
+    const rows = await waitFor(async () => {
+      const found = await windows(held - SECOND);
+      return found.filter((r) => r.window_to.getTime() <= held + 3 * SECOND).length >= 4 && found;
+    }, 'the missed windows');
+    const ends = rows.map((r) => r.window_to.getTime() - held).filter((end) => end <= 3 * SECOND);
+    expect(ends).toEqual([0, SECOND, 2 * SECOND, 3 * SECOND]);
+  });
+});

@@ -7,6 +7,7 @@ import { defineJob } from './job';
 const runtime = () =>
   Promise.all([
     import('../src/domain/malformed'),
+    import('../src/domain/population'),
     import('../src/domain/random'),
     import('../src/domain/simulator'),
     import('../src/kafka/partitioned-sender'),
@@ -25,6 +26,8 @@ const share = (what: string) =>
 /**
  * The transaction simulator into Kafka (the Airflow producer DAG): `count` transactions from the
  * stable account population, fraud at `fraudRate`, keyed by account id, with an idempotent producer.
+ * Event time is wall-clock time: a run stamps its transactions between the previous run's end and
+ * now. The population is sized for `ratePerSecond`, so each account keeps a person's pace.
  */
 export const producerBatchJob = defineJob({
   name: 'producer-batch',
@@ -43,11 +46,27 @@ export const producerBatchJob = defineJob({
       .optional(),
     /** Share of deliberately broken messages, to exercise the dead-letter path. */
     malformedRate: share('malformedRate').default(0),
+    /**
+     * The rate the schedule produces at (count ÷ interval; 200 for 200 every second). It sizes the
+     * population (~20,000 accounts per transaction a second: each account transacts ~4 times a
+     * day) and bounds a run's window to count ÷ ratePerSecond seconds.
+     */
+    ratePerSecond: z
+      .number()
+      .positive('ratePerSecond is count ÷ the schedule interval in seconds, e.g. 200 for 200 every 1s')
+      .max(100_000, 'ratePerSecond above 100,000 would need more than 2 billion accounts')
+      .default(200),
   }),
   async run(ctx, params) {
     const started = performance.now();
-    const [{ malformed }, { Random }, { Simulation }, { PartitionedSender }, { SimulatedClock }] =
-      await runtime();
+    const [
+      { malformed },
+      { populationForRate },
+      { Random },
+      { Simulation },
+      { PartitionedSender },
+      { SimulatedClock },
+    ] = await runtime();
     const seed = params.seed ?? randomInt(2 ** 31 - 1);
     await ctx.resources.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
     const producer = await ctx.resources.producer();
@@ -64,8 +83,15 @@ export const producerBatchJob = defineJob({
       ctx.resources.config.queuePrefix,
       params.topic,
     );
-    const startAt = await clock.next();
-    const simulation = new Simulation({ count: params.count, fraudRate: params.fraudRate, seed, startAt });
+    const window = await clock.window(params.count, params.ratePerSecond);
+    const people = populationForRate(params.ratePerSecond);
+    const simulation = new Simulation({
+      count: params.count,
+      fraudRate: params.fraudRate,
+      seed,
+      window,
+      population: people,
+    });
     const breakage = new Random(seed ^ 0x5bd1e995);
     let fraud = 0;
     let malformedCount = 0;
@@ -81,7 +107,7 @@ export const producerBatchJob = defineJob({
       }
     }
     await sender.finish();
-    await clock.advanceTo(simulation.lastAt);
+    await clock.endedAt(window.to);
     return {
       produced: params.count,
       fraud,
@@ -91,8 +117,9 @@ export const producerBatchJob = defineJob({
       requests: sender.requests,
       durationMs: Math.round(performance.now() - started),
       seed,
-      simulatedFrom: startAt.toISOString(),
-      simulatedTo: simulation.lastAt.toISOString(),
+      accounts: people.size,
+      simulatedFrom: window.from.toISOString(),
+      simulatedTo: window.to.toISOString(),
     };
   },
 });

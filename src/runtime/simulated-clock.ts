@@ -1,13 +1,18 @@
 import type { Redis } from 'ioredis';
 
+export interface EventWindow {
+  from: Date;
+  to: Date;
+}
+
 /**
- * Where a topic's simulated stream has got to, kept in Redis so each producer run continues it.
+ * Which stretch of wall-clock time a producer run stamps its transactions in: it ends now, so no
+ * event is ever in the future, and it starts where the topic's previous run ended (kept in Redis),
+ * so consecutive runs stamp consecutive stretches and a topic's event time only moves forward.
  *
- * Why: the simulator spaces transactions as its 5,000 accounts would make them (about one every
- * 4 s overall). Runs that each claimed "the last few minutes" would pile many runs' transactions
- * into the same minutes of every account's history, and every account would look like a burst
- * of fraud. Continuing one clock keeps per-account history realistic at any production rate;
- * producing faster than the simulated rate makes it run ahead of the wall clock (a compressed replay).
+ * A window spans at most `count / ratePerSecond` seconds: after a pause the first run does not
+ * spread its transactions thinly over the whole gap. A stored end ahead of the wall clock (left by
+ * the accelerated clock of older versions) is ignored.
  */
 export class SimulatedClock {
   constructor(
@@ -19,13 +24,22 @@ export class SimulatedClock {
     return new SimulatedClock(redis, `${prefix}:_tickflow:simulated-clock:${topic}`);
   }
 
-  /** Where the next run starts: after the last one, and never before now (a paused producer skips ahead). */
-  async next(): Promise<Date> {
+  /** The window of the next run of a stream that makes `count` transactions at `ratePerSecond`. */
+  async window(count: number, ratePerSecond: number): Promise<EventWindow> {
     const stored = Number(await this.redis.get(this.key));
-    return new Date(Math.max(stored || 0, Date.now()));
+    const now = Date.now();
+    return eventWindow(stored || undefined, now, (1000 * count) / ratePerSecond);
   }
 
-  async advanceTo(at: Date): Promise<void> {
+  /** Records where this run's window ended: the next run starts there. */
+  async endedAt(at: Date): Promise<void> {
     await this.redis.set(this.key, String(at.getTime()));
   }
+}
+
+/** The window ending at `now` that continues from `previousEnd` when it is recent and not ahead. */
+export function eventWindow(previousEnd: number | undefined, now: number, maxSpanMs: number): EventWindow {
+  const earliest = now - maxSpanMs;
+  const continues = previousEnd !== undefined && previousEnd >= earliest && previousEnd <= now;
+  return { from: new Date(continues ? previousEnd : earliest), to: new Date(now) };
 }

@@ -70,6 +70,23 @@ describe('simulate', () => {
     expect(fraud).toBeLessThan(0.06);
   });
 
+  it("keeps accounts at a person's pace at 200 a second, which 5,000 accounts cannot", () => {
+    const window = { from: new Date(endAt.getTime() - 60_000), to: endAt };
+    const repeatShare = (accounts: number) => {
+      const stream = simulate({
+        count: 12_000,
+        fraudRate: 0,
+        seed: 4,
+        window,
+        population: population(accounts),
+      });
+      return 1 - new Set(stream.map((t) => t.accountId)).size / stream.length;
+    };
+    // The model's velocity signal fires on an account's second transaction within 10 minutes.
+    expect(repeatShare(populationForRate(200).size)).toBeLessThan(0.01);
+    expect(repeatShare(5_000)).toBeGreaterThan(0.5);
+  });
+
   it("gives every transaction its account's home county, from a population sized for the rate", () => {
     const people = populationForRate(200);
     const window = { from: new Date(endAt.getTime() - 1_000), to: endAt };

@@ -76,8 +76,8 @@ export const producerBatchJob = defineJob({
       params.topic,
       ctx.signal,
     );
-    // Made piece by piece while the previous request is in flight: simulating and serialising take
-    // about as long as the broker round trip, so they overlap instead of adding up.
+    // Redis keeps where the topic's previous run ended, so consecutive runs stamp consecutive,
+    // non-overlapping stretches of the wall clock.
     const clock = SimulatedClock.forTopic(
       ctx.resources.redis,
       ctx.resources.config.queuePrefix,
@@ -96,6 +96,8 @@ export const producerBatchJob = defineJob({
     let fraud = 0;
     let malformedCount = 0;
     let bytes = 0;
+    // Made piece by piece while the previous request is in flight: simulating and serialising take
+    // about as long as the broker round trip, so they overlap instead of adding up.
     while (simulation.remaining > 0) {
       for (const transaction of simulation.take(PIECE)) {
         const broken = params.malformedRate > 0 && breakage.chance(params.malformedRate);

@@ -21,15 +21,14 @@ export class Random {
     key?: number,
   ) {
     if (key === undefined) {
-      // `| 0`: the same bits, kept as small integers, which V8 handles much faster than doubles.
-      const word = () => this.faker.number.int({ min: 0, max: 0xffffffff }) | 0;
+      const word = () => this.faker.number.int({ min: 0, max: 0xffffffff });
       [this.a, this.b, this.c, this.d] = [word(), word(), word(), word()];
       return;
     }
     let state = Math.imul(seed ^ 0x5bf03635, 0x9e3779b1) ^ key;
     const word = () => {
       state = (state + 0x9e3779b9) | 0;
-      return splitmix32(state) | 0;
+      return splitmix32(state);
     };
     [this.a, this.b, this.c, this.d] = [word(), word(), word(), word()];
     // sfc32 needs a few rounds before neighbouring keys give unrelated draws.

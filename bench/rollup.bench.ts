@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { JobContext } from '../jobs/job';
 import { streamRollupJob } from '../jobs/stream-rollup';
 import { loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
@@ -9,6 +8,7 @@ import { deleteTopics } from '../src/kafka/topics';
 import { createLogger } from '../src/log/logger';
 import { Resources } from '../src/runtime/resources';
 import { seedTransactions } from '../test/streaming/rollup-seed';
+import { benchContext } from './bench-context';
 
 /**
  * The stream-rollup job on one hour of default traffic (200 tx/s: 720,000 transactions and their
@@ -48,15 +48,7 @@ export default async function rollupBench(): Promise<void> {
     );
     const end = new Date(hour.getTime() + HOUR_MS);
     const run = async (label: string, windowSize: string) => {
-      const ctx: JobContext = {
-        signal: new AbortController().signal,
-        log,
-        resources,
-        schedule: 'bench',
-        runId: id,
-        attempt: 1,
-        window: { from: hour, to: end },
-      };
+      const ctx = benchContext(resources, log, id, { from: hour, to: end });
       const params = streamRollupJob.params.parse({ topic, windowSize });
       for (const pass of ['first run', 're-run']) {
         const started = performance.now();

@@ -55,12 +55,12 @@ export const consumerBatchJob = defineJob({
   params: paramsSchema,
   async run(ctx, params) {
     const started = performance.now();
-    const kafka = ctx.resources.kafka;
+    const { kafka } = ctx;
     await kafka.ensureTopics(topicsOf(params));
     const consumer = await kafka.runConsumer(params.topic, params.group);
     const take = { max: params.batchSize, maxWaitMs: params.maxWait, signal: ctx.signal, pieceSize: PIECE };
     const deps = {
-      db: ctx.resources.db,
+      db: ctx.db,
       kafka,
       predictor: predictorFor(ctx, params),
       log: ctx.log,
@@ -84,7 +84,7 @@ function topicsOf(params: Params) {
 /** The run's work is committed by now: failing to read the lag must not fail (and so retry) it. */
 async function lagOrNull(ctx: JobContext, params: Params): Promise<number | null> {
   try {
-    return await ctx.resources.kafka.lag(params.group, params.topic);
+    return await ctx.kafka.lag(params.group, params.topic);
   } catch (error) {
     ctx.log.warn({ err: error }, 'could not read the consumer lag after the run');
     return null;
@@ -94,7 +94,5 @@ async function lagOrNull(ctx: JobContext, params: Params): Promise<number | null
 function predictorFor(ctx: JobContext, params: Params): Predictor {
   const options = params.predictor;
   if (options.type === 'builtin') return builtinPredictor;
-  return ctx.resources.shared(`http-predictor:${JSON.stringify(options)}`, () =>
-    createHttpPredictor(options),
-  );
+  return ctx.shared(`http-predictor:${JSON.stringify(options)}`, () => createHttpPredictor(options));
 }

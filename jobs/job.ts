@@ -1,6 +1,7 @@
+import type pg from 'pg';
 import type { z } from 'zod';
+import type { StreamClient } from '../src/kafka/stream-client';
 import type { Logger } from '../src/log/logger';
-import type { Resources } from '../src/runtime/resources';
 
 /** The span of event time a run covers: [from, to). A scheduled run's `to` is its due time. */
 export interface RunWindow {
@@ -8,14 +9,15 @@ export interface RunWindow {
   to: Date;
 }
 
-/** What a run sees of the engine. A job knows nothing of BullMQ. */
+/**
+ * What a run sees of the engine: who it is and the capabilities it may use, nothing more (no raw
+ * Redis, no config). A job knows nothing of BullMQ.
+ */
 export interface JobContext {
   /** Aborted when the run exceeds its timeout or the worker shuts down; long waits must honour it. */
   signal: AbortSignal;
   /** Lines logged here also reach the run's log in Bull Board. */
   log: Logger;
-  /** Shared, long-lived connections of the worker process (Kafka, PostgreSQL, Redis). */
-  resources: Resources;
   /** Which schedule (or manual trigger) started this run, and which attempt it is (1-based). */
   schedule: string;
   runId: string;
@@ -26,6 +28,12 @@ export interface JobContext {
    * span ending at the trigger time. Process data by this, not by the wall clock.
    */
   window: RunWindow;
+  /** Kafka through tickflow's one seam to its client: topics, sends, this process's bounded consumers, lag. */
+  kafka: StreamClient;
+  /** The worker's PostgreSQL pool, shared by every run of the process. */
+  db: pg.Pool;
+  /** A process-wide object by key, made on first use (e.g. an HTTP predictor and its circuit breaker). */
+  shared<T>(key: string, create: () => T): T;
 }
 
 /**

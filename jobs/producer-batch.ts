@@ -1,15 +1,15 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
-import { defineJob } from './job';
+import { defineJob, type RunWindow } from './job';
 
 /** What a run needs, loaded on its first run: a CLI that only reads the params schema skips faker. */
 const runtime = () =>
   Promise.all([
     import('../src/domain/malformed'),
+    import('../src/domain/population'),
     import('../src/domain/random'),
     import('../src/domain/simulator'),
-    import('../src/runtime/simulated-clock'),
   ]);
 
 /** Transactions simulated at a time; a request goes out whenever a partition's batch is full. */
@@ -24,6 +24,8 @@ const share = (what: string) =>
 /**
  * The transaction simulator into Kafka (the Airflow producer DAG): `count` transactions from the
  * stable account population, fraud at `fraudRate`, keyed by account id, with an idempotent producer.
+ * Event time is the run's window (its slot; a catch-up or backfill run's own window), never past the
+ * wall clock. The population is sized for `ratePerSecond`, so each account keeps a person's pace.
  */
 export const producerBatchJob = defineJob({
   name: 'producer-batch',
@@ -42,26 +44,38 @@ export const producerBatchJob = defineJob({
       .optional(),
     /** Share of deliberately broken messages, to exercise the dead-letter path. */
     malformedRate: share('malformedRate').default(0),
+    /**
+     * The rate the schedule produces at (count ÷ interval; 200 for 200 every second). It sizes the
+     * population (~20,000 accounts per transaction a second: each account transacts ~4 times a
+     * day), and gives a run without a window of its own (no cadence) count ÷ ratePerSecond seconds.
+     */
+    ratePerSecond: z
+      .number()
+      .positive('ratePerSecond is count ÷ the schedule interval in seconds, e.g. 200 for 200 every 1s')
+      .max(100_000, 'ratePerSecond above 100,000 would need more than 2 billion accounts')
+      .default(200),
   }),
   async run(ctx, params) {
     const started = performance.now();
-    const [{ malformed }, { Random }, { Simulation }, { SimulatedClock }] = await runtime();
+    const [{ malformed }, { populationForRate }, { Random }, { Simulation }] = await runtime();
     const seed = params.seed ?? randomInt(2 ** 31 - 1);
-    await ctx.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
-    const sender = await ctx.resources.kafka.batchSender(params.topic, ctx.signal);
-    // Made piece by piece while the previous request is in flight: simulating and serialising take
-    // about as long as the broker round trip, so they overlap instead of adding up.
-    const clock = SimulatedClock.forTopic(
-      ctx.resources.redis,
-      ctx.resources.config.queuePrefix,
-      params.topic,
-    );
-    const startAt = await clock.next();
-    const simulation = new Simulation({ count: params.count, fraudRate: params.fraudRate, seed, startAt });
+    await ctx.kafka.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
+    const sender = await ctx.kafka.batchSender(params.topic, ctx.signal);
+    const window = eventWindow(ctx.window, params.count, params.ratePerSecond);
+    const people = populationForRate(params.ratePerSecond);
+    const simulation = new Simulation({
+      count: params.count,
+      fraudRate: params.fraudRate,
+      seed,
+      window,
+      population: people,
+    });
     const breakage = new Random(seed ^ 0x5bd1e995);
     let fraud = 0;
     let malformedCount = 0;
     let bytes = 0;
+    // Made piece by piece while the previous request is in flight: simulating and serialising take
+    // about as long as the broker round trip, so they overlap instead of adding up.
     while (simulation.remaining > 0) {
       for (const transaction of simulation.take(PIECE)) {
         const broken = params.malformedRate > 0 && breakage.chance(params.malformedRate);
@@ -73,7 +87,6 @@ export const producerBatchJob = defineJob({
       }
     }
     await sender.finish();
-    await clock.advanceTo(simulation.lastAt);
     return {
       produced: params.count,
       fraud,
@@ -83,8 +96,26 @@ export const producerBatchJob = defineJob({
       requests: sender.requests,
       durationMs: Math.round(performance.now() - started),
       seed,
-      simulatedFrom: startAt.toISOString(),
-      simulatedTo: simulation.lastAt.toISOString(),
+      accounts: people.size,
+      simulatedFrom: window.from.toISOString(),
+      simulatedTo: window.to.toISOString(),
     };
   },
 });
+
+/**
+ * The stretch of event time a run stamps: its window, cut at the wall clock so that no event is in
+ * the future. Consecutive slots make consecutive stretches, so each account keeps its pace. A run
+ * whose window has no span (a schedule without a cadence) takes count ÷ ratePerSecond seconds
+ * ending now.
+ */
+export function eventWindow(
+  window: RunWindow,
+  count: number,
+  ratePerSecond: number,
+  now = Date.now(),
+): RunWindow {
+  const to = Math.min(window.to.getTime(), now);
+  const from = window.from.getTime() < to ? window.from.getTime() : to - (1000 * count) / ratePerSecond;
+  return { from: new Date(from), to: new Date(to) };
+}

@@ -46,11 +46,11 @@ export const streamRollupJob = defineJob({
   async run(ctx, params) {
     const started = performance.now();
     const window = rollupWindow(ctx, params);
-    await ctx.resources.kafka.ensureTopics([rollupsTopic(params.topic)]);
-    const { rows, removed } = await replaceRollup(ctx.resources.db, window);
+    await ctx.kafka.ensureTopics([rollupsTopic(params.topic)]);
+    const { rows, removed } = await replaceRollup(ctx.db, window);
     ctx.signal.throwIfAborted();
     const size = formatDuration(window.end.getTime() - window.start.getTime());
-    await ctx.resources.kafka.send(params.topic, rollupMessages(size, window, rows, removed), ctx.signal);
+    await ctx.kafka.send(params.topic, rollupMessages(size, window, rows, removed), ctx.signal);
     const total = (field: 'transactions' | 'amount' | 'flagged' | 'late') =>
       rows.reduce((n, row) => n + row[field], 0);
     return {

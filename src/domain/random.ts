@@ -6,17 +6,42 @@ import { base, en, Faker } from '@faker-js/faker';
  * because the producer draws a few dozen numbers per message at 50,000+ messages a second.
  */
 export class Random {
-  readonly faker: Faker;
+  private seededFaker?: Faker;
   private a: number;
   private b: number;
   private c: number;
   private d: number;
 
-  constructor(seed: number) {
-    this.faker = new Faker({ locale: [en, base] });
-    this.faker.seed(seed);
-    const word = () => this.faker.number.int({ min: 0, max: 0xffffffff });
+  /**
+   * Without `key`, the stream of `seed` (its first draws come from faker). With `key`, an independent
+   * stream for (seed, key) that costs no faker: an account's attributes re-derived from its index.
+   */
+  constructor(
+    private readonly seed: number,
+    key?: number,
+  ) {
+    if (key === undefined) {
+      const word = () => this.faker.number.int({ min: 0, max: 0xffffffff });
+      [this.a, this.b, this.c, this.d] = [word(), word(), word(), word()];
+      return;
+    }
+    let state = Math.imul(seed ^ 0x5bf03635, 0x9e3779b1) ^ key;
+    const word = () => {
+      state = (state + 0x9e3779b9) | 0;
+      return splitmix32(state);
+    };
     [this.a, this.b, this.c, this.d] = [word(), word(), word(), word()];
+    // sfc32 needs a few rounds before neighbouring keys give unrelated draws.
+    for (let round = 0; round < 12; round++) this.word();
+  }
+
+  /** Faker seeded from the same seed, made on first use (the per-key streams never need it). */
+  get faker(): Faker {
+    if (!this.seededFaker) {
+      this.seededFaker = new Faker({ locale: [en, base] });
+      this.seededFaker.seed(this.seed);
+    }
+    return this.seededFaker;
   }
 
   /** Uniform in [0, 1) (sfc32). */
@@ -74,12 +99,6 @@ export class Random {
     return text;
   }
 
-  private hex(length: number): string {
-    let text = '';
-    for (let i = 0; i < length; i++) text += HEX[Math.floor(this.next() * 16)];
-    return text;
-  }
-
   /** A version-4 UUID, from four 32-bit draws (one per hex digit would cost 8× as many). */
   uuid(): string {
     const [a, b, c, d] = [this.word(), this.word(), this.word(), this.word()];
@@ -91,14 +110,27 @@ export class Random {
     );
   }
 
-  /** A Kenyan mobile number in E.164 (Safaricom/Airtel prefixes), as M-Pesa counterparties use. */
+  /**
+   * A Kenyan mobile number in E.164 (Safaricom/Airtel prefixes), as M-Pesa counterparties use. The
+   * seven digits come from one draw, not seven: accounts are derived with a dozen numbers each.
+   */
   kenyanPhone(): string {
-    return `+254${this.pick(PHONE_PREFIXES)}${this.digits(7)}`;
+    return `+254${this.pick(PHONE_PREFIXES)}${String(this.word() % 10_000_000).padStart(7, '0')}`;
   }
 
+  /** 12 hex digits from two draws. */
   deviceId(): string {
-    return `dev-${this.hex(12)}`;
+    const [a, b] = [this.word(), this.word()];
+    const h = BYTE_HEX;
+    return `dev-${h[a >>> 24]}${h[(a >>> 16) & 255]}${h[(a >>> 8) & 255]}${h[a & 255]}${h[b >>> 24]}${h[(b >>> 16) & 255]}`;
   }
+}
+
+/** A 32-bit mix of a counter (splitmix32): seeds sfc32 from (seed, key) in a few operations. */
+function splitmix32(state: number): number {
+  let z = Math.imul(state ^ (state >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 const HEX = '0123456789abcdef';

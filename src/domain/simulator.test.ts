@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isNight } from './nairobi-time';
-import { population } from './population';
+import { counties, population, populationForRate } from './population';
 import { isoTimestamp, Simulation, simulate } from './simulator';
 import { transactionSchema } from './transaction';
 
@@ -15,7 +15,7 @@ describe('simulate', () => {
 
   it('produces valid, time-ordered transactions from the stable population, ending at endAt', () => {
     const stream = simulate({ count: 2_000, fraudRate: 0.05, seed: 1, endAt });
-    const accounts = new Set(population().accounts.map((a) => a.id));
+    const accounts = population();
     for (const transaction of stream) {
       expect(transactionSchema.safeParse(transaction).success).toBe(true);
       expect(accounts.has(transaction.accountId)).toBe(true);
@@ -50,12 +50,55 @@ describe('simulate', () => {
     expect(drawn).toEqual(simulate(options));
   });
 
-  it('continues a stream forward from startAt, ending at lastAt', () => {
-    const simulation = new Simulation({ count: 500, fraudRate: 0.05, seed: 5, startAt: endAt });
-    const times = simulation.take(500).map((t) => Date.parse(t.timestamp));
-    expect(Math.min(...times)).toBeGreaterThan(endAt.getTime() - 10 * 60_000); // a burst may start a little before
-    expect(Math.max(...times)).toBe(simulation.lastAt.getTime());
-    expect(simulation.lastAt.getTime()).toBeGreaterThan(endAt.getTime() + 500 * 1_000);
+  it('stamps a live window in order, never after its end, with the fraud rate unchanged', () => {
+    const window = { from: new Date(endAt.getTime() - 60_000), to: endAt };
+    const stream = simulate({ count: 20_000, fraudRate: 0.05, seed: 5, window });
+    const times = stream.map((t) => Date.parse(t.timestamp));
+    expect(Math.max(...times)).toBeLessThanOrEqual(endAt.getTime());
+    // Only a fraud burst reaches back before the window (its messages lead up to its last one).
+    const early = stream.filter((t) => Date.parse(t.timestamp) < window.from.getTime());
+    expect(early.every((t) => t.label?.pattern === 'burst')).toBe(true);
+    const normal = stream.filter((t) => !t.label?.fraud).map((t) => Date.parse(t.timestamp));
+    expect(normal).toEqual([...normal].sort((a, b) => a - b));
+    // Spread over the whole minute, not bunched at one end.
+    expect(normal.filter((at) => at < window.from.getTime() + 30_000).length / normal.length).toBeCloseTo(
+      0.5,
+      1,
+    );
+    const fraud = stream.filter((t) => t.label?.fraud).length / stream.length;
+    expect(fraud).toBeGreaterThan(0.04);
+    expect(fraud).toBeLessThan(0.06);
+  });
+
+  it("keeps accounts at a person's pace at 200 a second, which 5,000 accounts cannot", () => {
+    const window = { from: new Date(endAt.getTime() - 60_000), to: endAt };
+    const repeatShare = (accounts: number) => {
+      const stream = simulate({
+        count: 12_000,
+        fraudRate: 0,
+        seed: 4,
+        window,
+        population: population(accounts),
+      });
+      return 1 - new Set(stream.map((t) => t.accountId)).size / stream.length;
+    };
+    // The model's velocity signal fires on an account's second transaction within 10 minutes.
+    expect(repeatShare(populationForRate(200).size)).toBeLessThan(0.01);
+    expect(repeatShare(5_000)).toBeGreaterThan(0.5);
+  });
+
+  it("gives every transaction its account's home county, from a population sized for the rate", () => {
+    const people = populationForRate(200);
+    const window = { from: new Date(endAt.getTime() - 1_000), to: endAt };
+    const stream = simulate({ count: 2_000, fraudRate: 0.05, seed: 8, window, population: people });
+    for (const transaction of stream) {
+      expect(people.has(transaction.accountId)).toBe(true);
+      expect(transaction.county).toBe(people.byId(transaction.accountId)?.county);
+      expect(counties).toContain(transaction.county);
+    }
+    // Drawn from 4 million, not from the first 5,000.
+    const indexes = stream.map((t) => Number(t.accountId.slice(4)));
+    expect(Math.max(...indexes)).toBeGreaterThan(1_000_000);
   });
 });
 

@@ -1,5 +1,5 @@
 import { countries, currencyOfCountry, fromKes } from './money';
-import { isNight, localHour } from './nairobi-time';
+import { isNight } from './nairobi-time';
 import { type Account, type Merchant, type Population, population } from './population';
 import { Random, weights } from './random';
 import type { Channel, FraudPattern, Transaction } from './transaction';
@@ -9,15 +9,22 @@ export interface SimulationOptions {
   /** Share of messages that are fraud, 0–1. */
   fraudRate: number;
   seed: number;
-  /** The last transaction happens at endAt (default now); earlier ones go back in simulated time. */
+  /**
+   * A replay: the last transaction happens at endAt (default now) and earlier ones go back with the
+   * gaps of a 5,000-account population (one every ~4 s), however many there are.
+   */
   endAt?: Date;
-  /** Instead of endAt: the stream starts after this instant and goes forward (a continued stream). */
-  startAt?: Date;
+  /**
+   * Instead of endAt, live: every transaction happens within this stretch of wall-clock time, as a
+   * Poisson stream would fill it. Nothing is stamped after `to`; bursts may start before `from`.
+   */
+  window?: { from: Date; to: Date };
+  /** Who transacts (default: the 5,000 accounts); size it to the rate with `populationForRate`. */
   population?: Population;
 }
 
 export const SOURCE = 'tickflow-simulator';
-/** ~5,000 accounts making ~4 transactions a day each: one transaction every ~4 s overall. */
+/** A replay's gaps: ~5,000 accounts making ~4 transactions a day each, one every ~4 s overall. */
 const MEAN_GAP_MS = 4_000;
 /** Mean number of messages a fraud event makes (a burst makes several), to hit `fraudRate`. */
 const MESSAGES_PER_FRAUD_EVENT = 1.85;
@@ -48,16 +55,11 @@ export class Simulation {
   constructor(readonly options: SimulationOptions) {
     this.random = new Random(options.seed);
     this.people = options.population ?? population();
-    this.times = options.startAt
-      ? eventTimesFrom(options.count, options.startAt.getTime(), this.random)
+    this.times = options.window
+      ? timesWithin(options.count, options.window.from.getTime(), options.window.to.getTime(), this.random)
       : eventTimes(options.count, (options.endAt ?? new Date()).getTime(), this.random);
     this.eventRate =
       options.fraudRate / (MESSAGES_PER_FRAUD_EVENT - options.fraudRate * (MESSAGES_PER_FRAUD_EVENT - 1));
-  }
-
-  /** When the stream's last transaction happens: where a continued stream starts. */
-  get lastAt(): Date {
-    return new Date(this.times[this.options.count - 1] ?? Date.now());
   }
 
   /** How many transactions are left to take. */
@@ -77,7 +79,7 @@ export class Simulation {
         continue;
       }
       const at = this.times[this.made + piece.length] as number;
-      const account = random.pick(this.people.accounts);
+      const account = this.people.pick(random);
       // Fraud is likelier while the owners sleep.
       if (random.chance(isNight(at) ? 3 * this.eventRate : this.eventRate)) {
         const event = fraudEvent(random, this.people, account, at);
@@ -92,13 +94,22 @@ export class Simulation {
   }
 }
 
-/** Arrival times going forward from `startAt`, with the same gaps as eventTimes. */
-function eventTimesFrom(count: number, startAt: number, random: Random): Float64Array {
+/**
+ * `count` arrival times in order within (from, to]: exponential gaps scaled to fit, which is how a
+ * Poisson stream with `count` arrivals in that stretch looks. The rate is the schedule's, so no
+ * night-time thinning here (a replay has it); fraud still prefers the night.
+ */
+function timesWithin(count: number, from: number, to: number, random: Random): Float64Array {
+  const gaps = new Float64Array(count + 1);
+  let total = 0;
+  for (let index = 0; index <= count; index++) total += gaps[index] = random.exponential(1);
   const times = new Float64Array(count);
-  let at = startAt;
+  const scale = (to - from) / total;
+  let sum = 0;
   for (let index = 0; index < count; index++) {
-    at += random.exponential(MEAN_GAP_MS) / (isNight(at) ? 0.3 : 1);
-    times[index] = Math.round(at);
+    sum += gaps[index] as number;
+    // Floor, not round: a time rounded up past `to` would be in the future when `to` is now.
+    times[index] = Math.min(to, Math.floor(from + sum * scale));
   }
   return times;
 }
@@ -239,6 +250,7 @@ function transaction(random: Random, account: Account, at: number, draft: Draft)
     category: draft.category,
     channel: draft.channel,
     country: draft.country,
+    county: account.county,
     deviceId: draft.deviceId,
     timestamp: isoTimestamp(Math.round(at)),
     source: SOURCE,

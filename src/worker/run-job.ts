@@ -5,6 +5,7 @@ import type { JobDefinition, JobResult } from '../../jobs/job';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
+import { jobContext } from '../runtime/job-context';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
@@ -58,15 +59,14 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     const { definition, params } = resolveRun(job);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
-        {
+        jobContext(deps.resources, {
           signal: runSignal,
           log: runLog.log,
-          resources: deps.resources,
           schedule,
           runId: attempt.jobId,
           attempt: attempt.attempt,
           window,
-        },
+        }),
         params,
       ),
     );

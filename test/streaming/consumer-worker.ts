@@ -5,6 +5,7 @@
 import { consumerBatchJob } from '../../jobs/consumer-batch';
 import { loadConfig } from '../../src/config/config';
 import { createLogger } from '../../src/log/logger';
+import { jobContext } from '../../src/runtime/job-context';
 import { Resources } from '../../src/runtime/resources';
 
 const config = loadConfig();
@@ -17,15 +18,14 @@ process.on('SIGTERM', () => {
 });
 
 while (!stopping) {
-  const ctx = {
+  const ctx = jobContext(resources, {
     signal: new AbortController().signal,
     log,
-    resources,
     schedule: 'test',
     runId: 'w',
     attempt: 1,
     window: { from: new Date(), to: new Date() },
-  };
+  });
   const result = await consumerBatchJob.run(ctx, params);
   const consumer = await resources.kafka.runConsumer(params.topic, params.group);
   process.stdout.write(

@@ -6,6 +6,7 @@ import type { Config } from '../../src/config/config';
 import { migrate } from '../../src/db/migrate';
 import { createKafka } from '../../src/kafka/client';
 import { deleteTopics } from '../../src/kafka/topics';
+import { jobContext as runContext } from '../../src/runtime/job-context';
 import { Resources } from '../../src/runtime/resources';
 import { type TestEnv, testEnv } from '../support';
 
@@ -32,7 +33,7 @@ export function jobContext(
   signal = new AbortController().signal,
   window: RunWindow = { from: new Date(), to: new Date() },
 ): JobContext {
-  return { signal, log: env.log, resources, schedule: 'test', runId: env.id, attempt: 1, window };
+  return runContext(resources, { signal, log: env.log, schedule: 'test', runId: env.id, attempt: 1, window });
 }
 
 export async function streamingEnv(label: string): Promise<StreamingEnv> {
@@ -68,9 +69,6 @@ export async function streamingEnv(label: string): Promise<StreamingEnv> {
       return rows[0]?.n ?? 0;
     },
     async cleanup() {
-      // The producer's simulated clock lives under the test's own prefix.
-      const keys = await env.resources.redis.keys(`${t.id}:*`);
-      if (keys.length) await env.resources.redis.del(...keys);
       await env.resources.close();
       await deleteTopics(createKafka(t.config), Object.values(topics)).catch(() => {});
       await t.cleanup();

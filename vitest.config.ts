@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'jobs/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'jobs/**/*.test.ts', 'bench/**/*.test.ts', 'test/**/*.test.ts'],
     // The fault suite runs apart: `npm run test:faults` (vitest.faults.config.ts).
     exclude: [...configDefaults.exclude, 'test/faults/**'],
     // Starts Kafka (and Redis/PostgreSQL if absent) once for the whole run; stops only what it started.

@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'jobs/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'jobs/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,

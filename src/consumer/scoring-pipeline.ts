@@ -118,7 +118,7 @@ class ScoringRun {
     if (this.consumed === 0)
       this.deps.log.info(
         { piece: messages.length },
-        'writing scored messages to PostgreSQL piece by piece, as they are fetched and scored',
+        'writing scored batch to PostgreSQL, piece by piece as it is fetched and scored',
       );
     this.consumed += messages.length;
     const piece = validate(messages, this.seen, this.settings.maxMessageBytes);

@@ -216,23 +216,29 @@ const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reaso
 /** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
 const COPY_PIECE_ROWS = 2_000;
 
-async function copyInto(
+async function copyInto<Row>(
   client: pg.PoolClient,
   sql: string,
-  rows: ScoredTransaction[],
-  line: (row: ScoredTransaction) => string,
+  rows: Iterable<Row>,
+  line: (row: Row) => string,
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const stream = client.query(copyFrom(sql));
+  const iterator = rows[Symbol.iterator]();
+  const first = iterator.next();
+  // Nothing to copy: no COPY statement either (a piece often has no alerts).
+  if (first.done) return;
   function* pieces() {
-    for (let start = 0; start < rows.length; start += COPY_PIECE_ROWS) {
-      let text = '';
-      const end = Math.min(start + COPY_PIECE_ROWS, rows.length);
-      for (let i = start; i < end; i++) text += line(rows[i] as ScoredTransaction);
-      yield text;
+    let text = line(first.value);
+    let count = 1;
+    for (let next = iterator.next(); !next.done; next = iterator.next()) {
+      text += line(next.value);
+      if (++count % COPY_PIECE_ROWS === 0) {
+        yield text;
+        text = '';
+      }
     }
+    if (text) yield text;
   }
-  await pipeline(Readable.from(pieces()), stream);
+  await pipeline(Readable.from(pieces()), client.query(copyFrom(sql)));
 }
 
 function transactionLine({ transaction: t, position }: ScoredTransaction): string {
@@ -289,15 +295,21 @@ function orphanError(error: unknown): never {
 }
 
 /**
- * One JSON object of account id → profile: PostgreSQL parses it once, where a jsonb[] parameter would
- * be an array literal of escaped JSON strings (about 40 % slower for a run's 5,000 profiles).
+ * Profiles go into a temporary table by COPY, in pieces like the rows, then into account_profiles in
+ * one upsert: a run that touched 200,000 accounts builds no single 30 MB parameter to send.
  */
 async function upsertProfiles(client: pg.PoolClient, profiles: Map<string, AccountProfile>): Promise<void> {
   if (profiles.size === 0) return;
+  await client.query('create temp table profile_updates (account_id text, profile jsonb) on commit drop');
+  await copyInto(
+    client,
+    'copy profile_updates (account_id, profile) from stdin',
+    profiles,
+    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
+  );
   await client.query(
     `insert into account_profiles (account_id, profile)
-     select key, value from jsonb_each($1::jsonb)
+     select account_id, profile from profile_updates
      on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
-    [JSON.stringify(Object.fromEntries(profiles))],
   );
 }

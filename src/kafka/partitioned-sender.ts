@@ -35,7 +35,6 @@ export class PartitionedSender implements BatchSender {
   private batches: OutgoingMessage[][];
   private bytes: number[];
   private inFlight?: Promise<unknown>;
-  private readonly partitionOfKey = new Map<string, number>();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   readonly written = new Set<number>();
   requests = 0;
@@ -97,16 +96,16 @@ export class PartitionedSender implements BatchSender {
     await this.inFlight;
   }
 
+  /**
+   * Not cached per key: with a population of millions of accounts nearly every key of a run is new,
+   * so a cache only grows; murmur2 of an account id costs less than the map.
+   */
   private partitionOf(key: string): number {
-    let partition = this.partitionOfKey.get(key);
-    if (partition === undefined) {
-      partition = this.partitioner({
-        topic: this.topic,
-        partitionMetadata: this.partitionMetadata,
-        message: { key, value: null },
-      });
-      this.partitionOfKey.set(key, partition);
-    }
-    return partition;
+    return this.partitioner({
+      topic: this.topic,
+      partitionMetadata: this.partitionMetadata,
+      message: { key, value: null },
+    });
   }
+
 }

@@ -11,11 +11,16 @@ describe('producer-batch and consumer-batch in steady state (real Kafka and Post
     await env.cleanup();
   });
 
-  it('back-to-back producer runs continue one simulated clock, so account history stays realistic and the model stays precise', async () => {
-    // Like a schedule firing every second: each run must extend the stream, not re-fill the same minutes.
+  it('producer runs over consecutive windows stamp consecutive stretches, so account history stays realistic and the model stays precise', async () => {
+    // Like a schedule firing every 2 s (here its last 20 slots, as a catch-up would run them): each run
+    // extends the stream inside its own window instead of re-filling the same minutes.
+    const slotMs = 2_000;
+    const first = Date.now() - 20 * slotMs;
     const runs = [];
-    for (let seed = 1; seed <= 20; seed++)
-      runs.push(await env.produce({ count: 400, fraudRate: 0.05, seed }));
+    for (let slot = 0; slot < 20; slot++) {
+      const window = { from: new Date(first + slot * slotMs), to: new Date(first + (slot + 1) * slotMs) };
+      runs.push(await env.produce({ count: 400, fraudRate: 0.05, seed: slot + 1 }, window));
+    }
     for (let i = 1; i < runs.length; i++) {
       expect(Date.parse(runs[i]?.simulatedFrom as string)).toBeGreaterThanOrEqual(
         Date.parse(runs[i - 1]?.simulatedTo as string),

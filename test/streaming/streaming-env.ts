@@ -21,7 +21,8 @@ export interface StreamingEnv extends TestEnv {
   group: string;
   /** Consumer params for this env's topics and group. */
   consumerParams(overrides?: Partial<ConsumerParams>): ConsumerParams;
-  produce(overrides?: Partial<ProducerParams>): Promise<Record<string, unknown>>;
+  /** A producer run; `window` is the run's window (default: none, so it ends now). */
+  produce(overrides?: Partial<ProducerParams>, window?: RunWindow): Promise<Record<string, unknown>>;
   consume(overrides?: Partial<ConsumerParams>, resources?: Resources): Promise<Record<string, unknown>>;
   count(table: string): Promise<number>;
 }
@@ -57,9 +58,9 @@ export async function streamingEnv(label: string): Promise<StreamingEnv> {
     topics,
     group,
     consumerParams,
-    produce: (overrides = {}) =>
+    produce: (overrides = {}, window) =>
       producerBatchJob.run(
-        jobContext(env.resources, t),
+        jobContext(env.resources, t, undefined, window),
         producerBatchJob.params.parse({ topic: topics.transactions, ...overrides }),
       ),
     consume: (overrides = {}, other = env.resources) =>

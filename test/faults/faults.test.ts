@@ -71,8 +71,8 @@ afterAll(async () => {
 
 /**
  * Triggers a backlog (one producer run of 8,000), so that consumer runs carry full batches of 2,000,
- * then calls `act` on the first such run that logs its PostgreSQL write: the fault lands mid-run, while
- * the run's transaction is open (in the handler of the log line itself, so as early as we can see it).
+ * then calls `act` on the first such run that logs its PostgreSQL write (its first piece): the fault
+ * lands mid-run, while the run's transaction is open and more pieces are to come (in the handler of the log line itself, so as early as we can see it).
  */
 async function duringConsumerWrite(
   act: (child: Child, line: LogLine) => void,
@@ -81,12 +81,15 @@ async function duringConsumerWrite(
   const caught = new Promise<{ child: Child; line: LogLine; at: number }>((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`no consumer run of ≥ 1,500 messages wrote to PostgreSQL within ${timeoutMs}ms`));
+      reject(
+        new Error(`no consumer run with a piece of ≥ 500 messages wrote to PostgreSQL within ${timeoutMs}ms`),
+      );
     }, timeoutMs);
     const off = world.onLine((child, line) => {
       const msg = String(line.json?.msg ?? '');
       if (line.json?.schedule !== 'consumer' || !msg.startsWith('writing scored batch')) return;
-      if (Number(line.json?.messages ?? 0) < 1_500) return;
+      // A run streams its batch in pieces; a first piece this large belongs to a run of a full batch.
+      if (Number(line.json?.piece ?? 0) < 500) return;
       off();
       clearTimeout(timer);
       const at = Date.now();

@@ -74,8 +74,7 @@ interface Checked {
   valid: ValidMessage[];
   /** Its transaction ids already stored (by an earlier run that did not commit its offsets). */
   stored: Set<string>;
-  /** Accounts whose stored history was read for this piece, and what was found. */
-  unread: string[];
+  /** The stored history of its accounts not yet scored in this run (absent: no history yet). */
   profiles: Map<string, AccountProfile>;
 }
 
@@ -100,8 +99,6 @@ class ScoringRun {
    * overwrite what the partition's new owner wrote meanwhile, with nothing here to detect it.
    */
   private readonly profiles = new Map<string, AccountProfile>();
-  /** Stored profiles read so far (absent: the account has no history yet). */
-  private readonly stored = new Map<string, AccountProfile | undefined>();
 
   constructor(
     private readonly deps: ScoringDeps,
@@ -126,7 +123,8 @@ class ScoringRun {
     this.valid += piece.valid.length;
     const { db } = this.deps;
     const accounts = [...new Set(piece.valid.map((v) => v.transaction.accountId))];
-    const unread = accounts.filter((account) => !this.stored.has(account));
+    // An account scored earlier in the run has its history here already (and a newer one than stored).
+    const unread = accounts.filter((account) => !this.profiles.has(account));
     // Both at once, on two pooled connections (the run's COPY holds a third).
     const [stored, profiles] = await Promise.all([
       storedTransactionIds(
@@ -135,7 +133,7 @@ class ScoringRun {
       ),
       loadProfiles(db, unread),
     ]);
-    return { valid: piece.valid, stored, unread, profiles };
+    return { valid: piece.valid, stored, profiles };
   }
 
   /** Scores a checked piece and queues its rows on the transaction; stops at a failed COPY. */
@@ -198,11 +196,8 @@ class ScoringRun {
   }
 
   /** Scores the transactions not yet in PostgreSQL, against their accounts' history. */
-  private async scoreFresh({ valid, stored, unread, profiles }: Checked): Promise<ScoredTransaction[]> {
+  private async scoreFresh({ valid, stored, profiles }: Checked): Promise<ScoredTransaction[]> {
     const { predictor, signal } = this.deps;
-    // An account looked up by two pieces in flight at once was read twice, with the same answer.
-    for (const account of unread)
-      if (!this.stored.has(account)) this.stored.set(account, profiles.get(account));
     const fresh: ValidMessage[] = [];
     for (const v of valid) {
       if (stored.has(v.transaction.transactionId)) {
@@ -210,9 +205,11 @@ class ScoringRun {
         continue;
       }
       fresh.push(v);
+      // The history read for this piece, unless the run has scored the account since (the lookup of
+      // piece n+1 goes out before piece n is scored; the run's own history is the newer).
       const account = v.transaction.accountId;
-      const history = this.stored.get(account);
-      if (!this.profiles.has(account) && history) this.profiles.set(account, history);
+      const history = profiles.get(account);
+      if (history && !this.profiles.has(account)) this.profiles.set(account, history);
     }
     const items = featurize(
       fresh.map((v) => v.transaction),

@@ -24,21 +24,28 @@ export function validate(
 ): { valid: ValidMessage[]; invalid: DeadLetterInput[] } {
   const valid: ValidMessage[] = [];
   const invalid: DeadLetterInput[] = [];
+  // A dead letter is kept until the end of the run: its key and value are copied out of the fetch
+  // response they are slices of, or one bad message would keep a whole fetch (up to 32 MB) alive.
+  const kept = (message: ConsumedMessage): ConsumedMessage => ({
+    ...message,
+    key: message.key && Buffer.from(message.key),
+    value: message.value && Buffer.from(message.value),
+  });
   for (const message of messages) {
     const size = message.value?.length ?? 0;
     if (size > maxMessageBytes) {
       invalid.push({
-        message,
+        message: kept(message),
         reason: 'too_large',
         detail: `value is ${size} bytes, over maxMessageBytes (${maxMessageBytes})`,
       });
       continue;
     }
     const parsed = parseTransaction(message.value);
-    if (!parsed.ok) invalid.push({ message, reason: parsed.failure, detail: parsed.reason });
+    if (!parsed.ok) invalid.push({ message: kept(message), reason: parsed.failure, detail: parsed.reason });
     else if (message.key === null || message.key.length === 0)
       invalid.push({
-        message,
+        message: kept(message),
         reason: 'null_key',
         detail: `${message.key === null ? 'no key' : 'an empty key'}; transactions are keyed by account id (accountId ${parsed.transaction.accountId})`,
       });

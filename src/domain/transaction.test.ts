@@ -12,6 +12,12 @@ describe('parseTransaction', () => {
     expect(parseTransaction(bytes(transaction))).toEqual({ ok: true, transaction });
   });
 
+  it('reads a transaction id in upper case as the same id in lower case (as PostgreSQL answers it)', () => {
+    const transaction = sample() as NonNullable<ReturnType<typeof sample>>;
+    const shouted = { ...transaction, transactionId: transaction.transactionId.toUpperCase() };
+    expect(parseTransaction(bytes(shouted))).toEqual({ ok: true, transaction });
+  });
+
   it.each([
     [{ amount: -5 }, 'amount: expected an amount above 0'],
     [{ amount: 10.123 }, 'amount: expected at most 2 decimals'],

@@ -34,7 +34,9 @@ const storableYear = (timestamp: string) => {
  * precision and recall, never read by a predictor (see `withoutLabel`).
  */
 export const transactionSchema = z.strictObject({
-  transactionId: z.uuid({ message: 'expected a UUID, e.g. 0b5c9f8e-…' }),
+  // Lower-cased: PostgreSQL answers uuids in lower case, and the same id in two cases must still be
+  // recognised as stored (or seen) rather than COPYed twice into the primary key.
+  transactionId: z.uuid({ message: 'expected a UUID, e.g. 0b5c9f8e-…' }).transform((id) => id.toLowerCase()),
   accountId: text(64),
   counterparty: text(64),
   amount: z

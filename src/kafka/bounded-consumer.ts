@@ -100,6 +100,9 @@ class RunFeed {
    * The first fetch after resuming may have been issued while paused, hence `fetchesSeen >= 2`.
    */
   onFetch(): void {
+    // While a batch waits for room the fetch loop is held, not caught up (and with several brokers,
+    // another broker's empty fetches say nothing of the held one's backlog).
+    if (this.backpressured) return;
     if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch) this.stop();
     this.countAtLastFetch = this.taken;
     this.fetchesSeen++;
@@ -112,7 +115,7 @@ class RunFeed {
   stopWhenIdle(maxWaitMs: number): void {
     const check = () => {
       if (this.done) return;
-      const idle = performance.now() - this.lastArrival;
+      const idle = this.backpressured ? 0 : performance.now() - this.lastArrival;
       if (idle >= maxWaitMs) this.stop();
       else setTimeout(check, maxWaitMs - idle).unref();
     };
@@ -128,14 +131,27 @@ class RunFeed {
     this.wake();
   }
 
-  /** Waits until the work has room for more (or the run ended), sending heartbeats meanwhile. */
+  /** The work is behind: pieces wait for it, and the fetch loop waits in room(). */
+  private get backpressured(): boolean {
+    return !this.done && this.ready.length >= PIECES_AHEAD;
+  }
+
+  /**
+   * Waits until the work has room for more (or the run ended), sending heartbeats meanwhile. A
+   * heartbeat refused because the group is rebalancing ends the run's intake: the member must rejoin
+   * now rather than hold every other member up until the work catches up.
+   */
   async room(heartbeat: () => Promise<void>): Promise<void> {
-    while (!this.done && this.ready.length >= PIECES_AHEAD) {
+    while (this.backpressured) {
       await new Promise<void>((resolve) => {
         this.wakeFetcher = resolve;
         setTimeout(resolve, 1_000);
       });
-      await heartbeat().catch(() => {});
+      try {
+        await heartbeat();
+      } catch {
+        this.stop();
+      }
     }
   }
 
@@ -145,6 +161,8 @@ class RunFeed {
       const piece = this.ready.shift();
       if (piece) {
         this.yielded += piece.length;
+        // The work took a piece: the run is busy, not idle.
+        this.lastArrival = performance.now();
         this.wakeFetcher?.();
         yield piece;
         continue;
@@ -215,7 +233,10 @@ export class BoundedConsumer implements RunConsumer {
     });
     consumer.on(consumer.events.FETCH, () => self.feed?.onFetch());
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) self.failure = payload.error;
+      if (payload.restart) return;
+      self.failure = payload.error;
+      // The run in progress gets no more messages: it ends now instead of waiting out maxWait.
+      self.feed?.stop();
     });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -252,7 +273,8 @@ export class BoundedConsumer implements RunConsumer {
       try {
         const result = await work(feed.pieces());
         if (!feed.drained) throw new Error('consumer work returned before reading every piece of its run');
-        options.signal.throwIfAborted();
+        // No abort check here: the work has stored its rows, so its offsets are committed even if the
+        // run was aborted meanwhile (the work itself checks before its PostgreSQL commit).
         await this.commit(feed.last);
         return result;
       } catch (error) {
@@ -270,13 +292,22 @@ export class BoundedConsumer implements RunConsumer {
     await this.consumer.disconnect();
   }
 
-  private async onBatch({ batch, resolveOffset, pause, heartbeat }: EachBatchPayload): Promise<void> {
+  private async onBatch({
+    batch,
+    resolveOffset,
+    pause,
+    heartbeat,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
     const feed = this.feed;
     // A fetch that was in flight when the run ended: leave it unresolved, it is fetched again later.
     if (!feed) {
       pause();
       return;
     }
+    // Fetched before a rewind's seek (a failed run's last batch, reaching the next run): taking it would
+    // skip the rewound messages. Left unresolved, the seek applies at the next fetch.
+    if (isStale()) return;
     const last = feed.add(batch);
     // Moves this member's fetch position only; the group's committed offset moves in commit().
     if (last !== undefined) resolveOffset(last);
@@ -327,8 +358,13 @@ export class BoundedConsumer implements RunConsumer {
   private rewind(first: Map<number, string>): void {
     for (const [partition, offset] of first) {
       if (!this.assigned.includes(partition)) continue;
-      this.consumer.seek({ topic: this.topic, partition, offset });
-      this.log.debug({ topic: this.topic, partition, offset }, 'rewound to the first uncommitted message');
+      try {
+        this.consumer.seek({ topic: this.topic, partition, offset });
+        this.log.debug({ topic: this.topic, partition, offset }, 'rewound to the first uncommitted message');
+      } catch (error) {
+        // A consumer being restarted refuses seeks; it restarts from the committed offsets anyway.
+        this.log.warn({ topic: this.topic, partition, offset, err: error }, 'could not rewind a partition');
+      }
     }
   }
 }

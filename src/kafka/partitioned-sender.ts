@@ -107,5 +107,4 @@ export class PartitionedSender implements BatchSender {
       message: { key, value: null },
     });
   }
-
 }

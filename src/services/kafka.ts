@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/config';
 import { kafkaReady } from '../health/probes';
 import type { Logger } from '../log/logger';

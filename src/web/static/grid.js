@@ -6,6 +6,8 @@
  * API data only ever goes in as text (textContent, attributes), never as HTML.
  */
 
+import { $, api, BACKOFF_MS, clock, hms, messageOf, setLive } from './page.js';
+
 /** @typedef {import('../../control/views').RunState} RunState */
 /** @typedef {import('../../control/views').RunSummary} RunSummary */
 /** @typedef {import('../../control/views').RunDetail} RunDetail */
@@ -23,9 +25,7 @@
 const STATES = ['queued', 'active', 'retrying', 'completed', 'failed'];
 const UNFINISHED = new Set(['queued', 'active', 'retrying']);
 const WINDOWS = ['1m', '5m', '15m', '1h', '6h', '24h'];
-const API = '/api/v1';
 const POLL_MS = 2000;
-const BACKOFF_MS = 10_000;
 
 const state = {
   window: '5m',
@@ -51,8 +51,6 @@ const state = {
 
 // ---------------------------------------------------------------- DOM helpers
 
-/** @param {string} id */
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 /** @param {ParentNode} root @param {string} selector */
 const q = (root, selector) => /** @type {HTMLElement} */ (root.querySelector(selector));
 /** @param {string} id the id of a `<template>` in grid.html */
@@ -108,9 +106,6 @@ const muted = (text) => h('span.muted', text);
 // ---------------------------------------------------------------- formatting
 
 const now = () => Date.now() + state.skew;
-/** @type {Intl.DateTimeFormatOptions} */
-const hms = { timeStyle: 'medium', hourCycle: 'h23' };
-const clock = new Intl.DateTimeFormat(undefined, hms);
 const dateClock = new Intl.DateTimeFormat(undefined, { ...hms, dateStyle: 'medium' });
 
 /** @param {string | null | undefined} iso */
@@ -181,31 +176,8 @@ function problemText(p) {
   return `${p.file}:${p.line}:${p.column}: ${where ? `${where}: ` : ''}${p.message}`;
 }
 
-// ---------------------------------------------------------------- API
+// ---------------------------------------------------------------- schedules
 
-/**
- * JSON in and out; a body goes as application/json (the server requires it of every mutation). Throws
- * an Error with the server's `error` as message and its `issues` (`{ field, message }[]`).
- * @param {string} path under /api/v1 @param {{ method?: string, body?: unknown, signal?: AbortSignal }} [options]
- * @returns {Promise<any>}
- */
-async function api(path, { method = 'GET', body, signal } = {}) {
-  const json = 'application/json';
-  const timeout = AbortSignal.timeout(15_000);
-  const response = await fetch(API + path, {
-    method,
-    headers: body === undefined ? { accept: json } : { accept: json, 'content-type': json },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  });
-  const data = await response.json().catch(() => null);
-  if (response.ok) return data;
-  const message = data?.error ?? `${response.status} ${response.statusText}`;
-  throw Object.assign(new Error(message), { status: response.status, issues: data?.issues ?? [] });
-}
-
-/** @param {unknown} error */
-const messageOf = (error) => (error instanceof Error ? error.message : String(error));
 /** @param {string} name */
 const findSchedule = (name) => state.view?.schedules.find((s) => s.name === name);
 
@@ -263,25 +235,16 @@ async function poll(restart = false) {
     const view = await api(`/schedules?${gridQuery({ perRow })}`, { signal: controller.signal });
     if (controller.signal.aborted) return;
     render(view);
-    setLive(true);
+    setLive(POLL_MS);
     refreshOpenRun();
     schedulePoll(document.hidden ? BACKOFF_MS : POLL_MS);
   } catch (error) {
     if (controller.signal.aborted) return;
-    setLive(false, messageOf(error));
+    setLive(POLL_MS, messageOf(error));
     schedulePoll(BACKOFF_MS);
   } finally {
     if (state.inFlight === controller) state.inFlight = null;
   }
-}
-
-/** @param {boolean} ok @param {string} [error] */
-function setLive(ok, error) {
-  $('live').classList.toggle('down', !ok);
-  $('live').title = ok ? 'refreshes every 2 s' : `last error: ${error}`;
-  $('live-text').textContent = ok
-    ? `live · updated ${clock.format(new Date())}`
-    : 'disconnected · retrying every 10 s';
 }
 
 // ---------------------------------------------------------------- grid

@@ -6,25 +6,21 @@
  * ever goes in as text or attributes, never as HTML.
  */
 
+import { $, api, BACKOFF_MS, clock, messageOf, setLive } from './page.js';
+
 /** @typedef {import('../../control/operations').OperationsView} OperationsView */
 /** @typedef {{ name: string, points: { t: number, v: number }[] }} Series */
 
-const API = '/api/v1';
 const POLL_MS = 3_000;
-const BACKOFF_MS = 10_000;
 const SVG = 'http://www.w3.org/2000/svg';
 const CHART = { width: 640, height: 180, left: 56, right: 12, top: 12, bottom: 24 };
 /** One colour per consumer schedule in the lag chart. */
 const PALETTE = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#c45500'];
 const MARKETS_SHOWN = 15;
 
-const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const whole = new Intl.NumberFormat('en');
 const decimal = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
 const percent = new Intl.NumberFormat('en', { style: 'percent', maximumFractionDigits: 2 });
-
-/** @param {string} id */
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 let timer = 0;
 /** Bumped by each poll: an answer to a poll that a newer one (a changed span) replaced is dropped. */
@@ -35,40 +31,20 @@ async function poll() {
   const mine = ++generation;
   const query = new URLSearchParams({ span: selected('span-select'), windowSize: selected('size-select') });
   try {
-    const view = await getJson(`/operations?${query}`);
+    const view = /** @type {OperationsView} */ (await api(`/operations?${query}`));
     if (mine !== generation) return;
     render(view);
-    setLive(true);
+    setLive(POLL_MS);
     timer = window.setTimeout(poll, POLL_MS);
   } catch (error) {
     if (mine !== generation) return;
-    setLive(false, error instanceof Error ? error.message : String(error));
+    setLive(POLL_MS, messageOf(error));
     timer = window.setTimeout(poll, BACKOFF_MS);
   }
 }
 
-/** @param {string} path @returns {Promise<OperationsView>} */
-async function getJson(path) {
-  const response = await fetch(API + path, {
-    headers: { accept: 'application/json' },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const data = await response.json().catch(() => null);
-  if (!response.ok) throw new Error(data?.error ?? `${response.status} ${response.statusText}`);
-  return data;
-}
-
 /** @param {string} id */
 const selected = (id) => /** @type {HTMLSelectElement} */ ($(id)).value;
-
-/** @param {boolean} ok @param {string} [error] */
-function setLive(ok, error) {
-  $('live').classList.toggle('down', !ok);
-  $('live').title = ok ? `refreshes every ${POLL_MS / 1000} s` : `last error: ${error}`;
-  $('live-text').textContent = ok
-    ? `live · updated ${clock.format(new Date())}`
-    : 'disconnected · retrying every 10 s';
-}
 
 /** @param {OperationsView} view */
 function render(view) {

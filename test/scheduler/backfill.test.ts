@@ -79,6 +79,9 @@ describe('tickflow backfill (real Redis and PostgreSQL)', () => {
       '2024-03-01T01:00:00.000Z',
       '2024-03-01T00:00:00.000Z',
     ]);
+    // And in plain text, with how each came.
+    const text = (await runCli(['runs', 'hourly'], s.env)).stdout;
+    expect(text).toContain('backfill [2024-03-01T00:00:00.000Z, 2024-03-01T01:00:00.000Z)');
   });
 
   it('refuses bad ranges with exit 1, naming the flag', async () => {

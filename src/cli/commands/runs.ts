@@ -19,6 +19,12 @@ function runStates(value: string): RunState[] {
 
 const seconds = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(2)}s`);
 
+/** `backfill [from, to)`: what a run covers, named by how it came (a scheduled one's trigger goes unsaid). */
+function coverage(run: RunSummary): string {
+  const how = run.trigger === 'schedule' ? '' : `${run.trigger} `;
+  return run.window ? `${how}[${run.window.from}, ${run.window.to})` : how.trimEnd();
+}
+
 function line(run: RunSummary): string {
   const outcome = run.error ?? '';
   const attempts = run.attempts > 1 ? `${run.attempts} attempts` : '';
@@ -27,6 +33,7 @@ function line(run: RunSummary): string {
     run.runId.padEnd(30),
     run.state.padEnd(9),
     seconds(run.durationMs).padStart(8),
+    coverage(run),
     attempts,
     outcome,
   ]

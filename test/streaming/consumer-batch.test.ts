@@ -83,6 +83,15 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await profileTransactionCount(env)).toBe(400);
   });
 
+  it('bounds the wait for a message, not the run: a busy run longer than maxWait takes its whole batch', async () => {
+    await env.produce({ count: 30_000, seed: 9 });
+    await env.consume({ batchSize: 1, maxWait: 1_000 }); // joined and warm, as in a worker
+    // Scoring and storing 29,999 messages takes well over 300 ms; messages keep arriving all along.
+    const run = await env.consume({ batchSize: 30_000, maxWait: 300 });
+    expect(run.durationMs as number).toBeGreaterThan(300);
+    expect(run.consumed).toBe(29_999);
+  });
+
   it('commits no offsets and stores nothing when a later piece fails in PostgreSQL mid-run', async () => {
     await env.produce({ count: 12_000, seed: 8 });
     // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while

@@ -38,8 +38,6 @@ create table runs (
 create index runs_recent on runs (schedule, due_at desc);
 -- The run list filtered by state, and the failing streak behind failure notifications.
 create index runs_by_state on runs (schedule, state, due_at desc);
--- Manual runs still waiting: the sweep that closes the ones dropped before they ran.
-create index runs_queued on runs (due_at) where state = 'queued';
 
 -- A run's log lines, kept with its attempt after Redis trims the job (Bull Board's copy).
 alter table job_runs add column logs jsonb;

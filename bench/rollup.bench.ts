@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { streamRollupJob } from '../jobs/stream-rollup';
-import { loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
 import { createKafka } from '../src/kafka/client';
 import { deleteTopics } from '../src/kafka/topics';
-import { createLogger } from '../src/log/logger';
 import { Resources } from '../src/runtime/resources';
 import { seedTransactions } from '../test/streaming/rollup-seed';
+import { testEnv } from '../test/support';
 import { benchContext } from './bench-context';
 
 /**
@@ -20,12 +17,11 @@ const PER_SECOND = Number(process.env.BENCH_ROLLUP_RATE ?? 200);
 const HOUR_MS = 3_600_000;
 
 export default async function rollupBench(): Promise<void> {
-  const id = `bench_${randomBytes(4).toString('hex')}`;
-  const config = loadConfig({ ...process.env, DATABASE_SCHEMA: id, LOG_LEVEL: 'warn' });
-  const log = createLogger('warn', id);
+  const t = testEnv('bench');
+  const { id, config, log } = t;
   await migrate(config, log);
   const resources = new Resources(config, log);
-  const topic = `${id}.rollups`;
+  const topic = t.topic('rollups');
   const hour = new Date('2024-06-01T10:00:00Z');
   try {
     const seeded = performance.now();
@@ -68,10 +64,7 @@ export default async function rollupBench(): Promise<void> {
   } finally {
     await resources.close();
     await deleteTopics(createKafka(config), [topic]).catch(() => {});
-    const client = new pg.Client({ connectionString: config.databaseUrl });
-    await client.connect();
-    await client.query(`drop schema if exists ${pg.escapeIdentifier(id)} cascade`);
-    await client.end();
+    await t.cleanup();
   }
 }
 

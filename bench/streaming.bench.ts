@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { type Config, loadConfig } from '../src/config/config';
 import { migrate } from '../src/db/migrate';
 import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
@@ -9,8 +6,8 @@ import { simulate } from '../src/domain/simulator';
 import { parseTransaction } from '../src/domain/transaction';
 import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { deleteTopics } from '../src/kafka/topics';
-import { createLogger, type Logger } from '../src/log/logger';
 import { Resources } from '../src/runtime/resources';
+import { type TestEnv, testEnv } from '../test/support';
 import { againstReference, fmt, megabytes, rate } from './format';
 import {
   type ChildReport,
@@ -35,31 +32,24 @@ const GOAL = {
   emptyRunOverheadMs: 50,
 };
 
-interface BenchRun {
-  id: string;
-  config: Config;
-  log: Logger;
+interface BenchRun extends TestEnv {
   resources: Resources;
-  /** The environment of the job children: the same schema, queue prefix and log level. */
-  env: NodeJS.ProcessEnv;
   topics: { topic: string; dlqTopic: string; alertsTopic: string; reference: string };
   groups: { consumer: string; reference: string };
 }
 
 export default async function streamingBench(): Promise<void> {
-  const id = `bench_${randomBytes(4).toString('hex')}`;
-  const env = { ...process.env, DATABASE_SCHEMA: id, QUEUE_PREFIX: id, LOG_LEVEL: 'warn' };
-  const config = loadConfig(env);
-  const log = createLogger('warn', id);
+  // Its own schema, queue prefix, topics and groups; the job children get the same environment.
+  const t = testEnv('bench');
   const topics = {
-    topic: `${id}.tx`,
-    dlqTopic: `${id}.dlq`,
-    alertsTopic: `${id}.alerts`,
-    reference: `${id}.producer-performance`,
+    topic: t.topic('tx'),
+    dlqTopic: t.topic('dlq'),
+    alertsTopic: t.topic('alerts'),
+    reference: t.topic('producer-performance'),
   };
-  await migrate(config, log);
-  const groups = { consumer: `${id}-group`, reference: `${id}-consumer-performance` };
-  const run: BenchRun = { id, config, log, resources: new Resources(config, log), env, topics, groups };
+  await migrate(t.config, t.log);
+  const groups = { consumer: `${t.id}-group`, reference: `${t.id}-consumer-performance` };
+  const run: BenchRun = { ...t, resources: new Resources(t.config, t.log), topics, groups };
   try {
     const producer = await benchProducer(run);
     const consumer = await benchConsumer(run);
@@ -203,16 +193,11 @@ function benchQuality(): void {
   );
 }
 
-/** Everything the run made is its own (random id): topics, groups, the producer's clock keys, the schema. */
+/** Everything the run made is its own (random id): topics, groups, the schema. */
 async function cleanUp(run: BenchRun): Promise<void> {
-  const keys = await run.resources.redis.keys(`${run.id}:*`).catch(() => []);
-  if (keys.length) await run.resources.redis.del(...keys);
   await deleteTopics(run.resources.kafka.client, Object.values(run.topics)).catch(() => {});
   const admin = await run.resources.kafka.admin();
   await admin.deleteGroups(Object.values(run.groups)).catch(() => {});
   await run.resources.close();
-  const client = new pg.Client({ connectionString: run.config.databaseUrl });
-  await client.connect();
-  await client.query(`drop schema if exists ${pg.escapeIdentifier(run.id)} cascade`);
-  await client.end();
+  await run.cleanup();
 }

@@ -1,14 +1,9 @@
 import { z } from 'zod';
 import { type RollupKey, type RollupRow, type RollupWindow, replaceRollup } from '../src/db/rollups';
 import type { OutgoingRecord } from '../src/kafka/stream-client';
-import type { TopicSpec } from '../src/kafka/topics';
+import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { formatDuration, parseDuration } from '../src/schedules/duration';
 import { defineJob, type JobContext, PermanentError } from './job';
-
-export const ROLLUPS_TOPIC = 'fraud-rollups';
-
-/** Compacted: Kafka keeps the latest message per window, market and channel, so a re-run replaces it. */
-export const rollupsTopic = (name: string): TopicSpec => ({ name, partitions: 1, compact: true });
 
 const MAX_WINDOW_MS = 7 * 86_400_000;
 
@@ -30,7 +25,7 @@ const paramsSchema = z.strictObject({
   /** Roll up the window ending at this instant (ISO 8601) instead of the run's: re-runs a past window. */
   windowEnd: z.iso.datetime({ offset: true }).optional(),
   /** The compacted topic each (window, market, channel) row is published to. */
-  topic: z.string().min(1).default(ROLLUPS_TOPIC),
+  topic: z.string().min(1).default(STREAMING_DEFAULTS.rollupsTopic),
 });
 type Params = z.output<typeof paramsSchema>;
 
@@ -46,7 +41,7 @@ export const streamRollupJob = defineJob({
   async run(ctx, params) {
     const started = performance.now();
     const window = rollupWindow(ctx, params);
-    await ctx.kafka.ensureTopics([rollupsTopic(params.topic)]);
+    await ctx.kafka.ensureTopics([streamingTopicDefaults.rollups(params.topic)]);
     const { rows, removed } = await replaceRollup(ctx.db, window);
     ctx.signal.throwIfAborted();
     const size = formatDuration(window.end.getTime() - window.start.getTime());

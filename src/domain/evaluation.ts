@@ -22,50 +22,66 @@ export function amountRule(transaction: Transaction, thresholdKes = DEFAULT_RULE
   return toKes(transaction.amount, transaction.currency) >= thresholdKes;
 }
 
+/** One predictor's flags against the truth, counted as they come. */
+class Confusion {
+  private truePositives = 0;
+  private falsePositives = 0;
+  private falseNegatives = 0;
+
+  add(flagged: boolean, actual: boolean): void {
+    if (flagged && actual) this.truePositives++;
+    else if (flagged) this.falsePositives++;
+    else if (actual) this.falseNegatives++;
+  }
+
+  quality(): Quality {
+    const { truePositives, falsePositives, falseNegatives } = this;
+    const ratio = (part: number, whole: number) =>
+      whole === 0 ? null : Math.round((part / whole) * 1e4) / 1e4;
+    return {
+      precision: ratio(truePositives, truePositives + falsePositives),
+      recall: ratio(truePositives, truePositives + falseNegatives),
+      truePositives,
+      falsePositives,
+      falseNegatives,
+    };
+  }
+}
+
 export function quality(predicted: boolean[], actual: boolean[]): Quality {
-  let truePositives = 0;
-  let falsePositives = 0;
-  let falseNegatives = 0;
-  predicted.forEach((flagged, index) => {
-    if (flagged && actual[index]) truePositives++;
-    else if (flagged) falsePositives++;
-    else if (actual[index]) falseNegatives++;
-  });
-  const ratio = (part: number, whole: number) =>
-    whole === 0 ? null : Math.round((part / whole) * 1e4) / 1e4;
-  return {
-    precision: ratio(truePositives, truePositives + falsePositives),
-    recall: ratio(truePositives, truePositives + falseNegatives),
-    truePositives,
-    falsePositives,
-    falseNegatives,
-  };
+  const confusion = new Confusion();
+  for (const [index, flagged] of predicted.entries()) confusion.add(flagged, actual[index] === true);
+  return confusion.quality();
 }
 
 /**
  * Model flags against the amount rule, over the transactions that carry a label, counted as they
- * come: a consumer run tallies piece by piece instead of keeping every transaction to the end.
+ * come: a consumer run tallies piece by piece, in constant memory, instead of keeping every
+ * transaction to the end.
  */
 export class QualityTally {
-  private readonly modelFlags: boolean[] = [];
-  private readonly ruleFlags: boolean[] = [];
-  private readonly actual: boolean[] = [];
+  private labelled = 0;
+  private fraud = 0;
+  private readonly model = new Confusion();
+  private readonly rule = new Confusion();
 
   constructor(private readonly ruleAmountKes?: number) {}
 
   add(transaction: Transaction, modelFlag: boolean): void {
     if (!transaction.label) return;
-    this.actual.push(transaction.label.fraud);
-    this.modelFlags.push(modelFlag);
-    this.ruleFlags.push(amountRule(transaction, this.ruleAmountKes));
+    const actual = transaction.label.fraud;
+    this.labelled++;
+    if (actual) this.fraud++;
+    this.model.add(modelFlag, actual);
+    this.rule.add(amountRule(transaction, this.ruleAmountKes), actual);
   }
 
   result(): Comparison {
     return {
-      labelled: this.actual.length,
-      fraud: this.actual.filter(Boolean).length,
-      model: quality(this.modelFlags, this.actual),
-      rule: quality(this.ruleFlags, this.actual),
+      labelled: this.labelled,
+      fraud: this.fraud,
+      model: this.model.quality(),
+      rule: this.rule.quality(),
     };
   }
 }

@@ -8,6 +8,7 @@ export const STREAMING_DEFAULTS = {
   deadLetterTopic: 'fraud-detection-transactions-dlq',
   alertsTopic: 'fraud-alerts',
   predictionsTopic: 'fraud-predictions',
+  rollupsTopic: 'fraud-rollups',
   consumerGroup: 'tickflow-consumer-batch',
 } as const;
 
@@ -23,4 +24,6 @@ export const streamingTopicDefaults = {
   alerts: (name: string): TopicSpec => ({ name, partitions: 3, retentionMs: 14 * DAY_MS }),
   /** Keyed by transaction id, one per scored transaction: kept as long as the transactions. */
   predictions: (name: string): TopicSpec => ({ name, partitions: 3, retentionMs: 7 * DAY_MS }),
+  /** Compacted: Kafka keeps the latest message per window, market and channel, so a re-run replaces it. */
+  rollups: (name: string): TopicSpec => ({ name, partitions: 1, compact: true }),
 };

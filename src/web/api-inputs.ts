@@ -48,7 +48,9 @@ export const apiInputs = {
   }),
   operations: z.strictObject({
     span: windowDuration.default(3_600_000).describe('how far back the series go, up to 7d (default 1h)'),
+    // Rollups are stored by their size in whole seconds: 1500ms matches no schedule and no column.
     windowSize: windowDuration
+      .refine((ms) => ms % 1_000 === 0, 'expected whole seconds, e.g. 5m or 1h')
       .default(300_000)
       .describe('which rollup windows to read: the stream-rollup schedule of this size (default 5m)'),
   }),

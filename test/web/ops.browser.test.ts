@@ -123,6 +123,9 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     const bad = await operations('?span=forever');
     expect(bad.status).toBe(400);
     expect(bad.body.issues).toEqual([expect.objectContaining({ field: 'span' })]);
+    const subSecond = await operations('?windowSize=1500ms');
+    expect(subSecond.status).toBe(400);
+    expect(subSecond.body.issues).toEqual([expect.objectContaining({ field: 'windowSize' })]);
   });
 
   it('draws live charts offline and redraws when new rollups and alerts arrive', async () => {

@@ -76,7 +76,6 @@ export async function startSchedulerApp(
       source,
       queues,
       states,
-      db,
       log,
       ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}),
     });

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import type { Queryable } from '../db/pool';
 import { catchUp } from '../scheduler/catchup';
 import type { Control } from './control';
 import { NotFoundError, ReadOnlyError } from './errors';
@@ -29,16 +30,16 @@ export async function setPaused(
     if (!state.row || state.row.removedAt) throw notSetUp(name);
     const queue = control.queues.get(name);
     if (request.paused) await queue.pause();
-    else await resumeCaughtUp(control, name, queue);
+    else await resumeCaughtUp(control, name, queue, state.db);
     await state.setSwitch({ paused: request.paused, note: request.note ?? null, changedBy: request.by });
   });
   return getSchedule(control, name);
 }
 
 /** Queues the windows missed while paused (the schedule's `catchup:`) before the queue runs again. */
-async function resumeCaughtUp(control: Control, name: string, queue: Queue): Promise<void> {
+async function resumeCaughtUp(control: Control, name: string, queue: Queue, db: Queryable): Promise<void> {
   const schedule = control.file().current?.schedules.find((s) => s.name === name);
-  if (schedule) await catchUp(schedule, { queue, redis: control.queues.connection, db: control.db });
+  if (schedule) await catchUp(schedule, { queue, redis: control.queues.connection, db });
   await queue.resume();
 }
 

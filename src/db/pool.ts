@@ -5,6 +5,9 @@ import type { Config } from '../config/config';
 pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** A pool or one of its checked-out clients (e.g. a transaction's): whatever can run a query. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
 /** A pool whose sessions see tickflow's schema first, so SQL never spells the schema out. */
 export function createPool(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): pg.Pool {
   const pool = new pg.Pool({

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { AttemptView, RunState, RunSummary } from '../control/views';
+import type { Queryable } from './pool';
 
 /**
  * Reads of the durable run history: `runs` (one row per run) and `job_runs` (one per attempt).
@@ -135,7 +136,7 @@ export async function failingStreak(db: pg.Pool, schedule: string, cap: number):
 const OWN_WINDOWS = `trigger in ('schedule', 'catchup') and window_to is not null`;
 
 /** The end of the newest window the schedule's own runs covered or queued, among its latest 50 runs. */
-export async function lastCoveredWindowEnd(db: pg.Pool, schedule: string): Promise<Date | undefined> {
+export async function lastCoveredWindowEnd(db: Queryable, schedule: string): Promise<Date | undefined> {
   const { rows } = await db.query<{ to: Date | null }>(
     `select max(window_to) as "to" from (
        select window_to from runs where schedule = $1 and ${OWN_WINDOWS} order by due_at desc limit 50) own`,
@@ -148,7 +149,7 @@ export async function lastCoveredWindowEnd(db: pg.Pool, schedule: string): Promi
  * Which of these window ends already have a run of the schedule's own. A run is never due before
  * its window ends, so the scan starts at the oldest one (runs_recent).
  */
-export async function coveredWindowEnds(db: pg.Pool, schedule: string, ends: Date[]): Promise<Set<number>> {
+export async function coveredWindowEnds(db: Queryable, schedule: string, ends: Date[]): Promise<Set<number>> {
   if (ends.length === 0) return new Set();
   const oldest = new Date(Math.min(...ends.map((end) => end.getTime())));
   const { rows } = await db.query<{ to: Date }>(
@@ -174,7 +175,7 @@ export interface QueuedRun {
  * Records queued runs in one statement. A worker may already have recorded one (it starts as soon
  * as it is added): only who triggered it is then added.
  */
-export async function recordQueuedRuns(db: pg.Pool, schedule: string, runs: QueuedRun[]): Promise<void> {
+export async function recordQueuedRuns(db: Queryable, schedule: string, runs: QueuedRun[]): Promise<void> {
   if (runs.length === 0) return;
   await db.query(
     `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at, window_from, window_to)

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Queryable } from './pool';
 
 /** A schedule's switch: on or paused, with who flipped it last, when and why. */
 export interface ScheduleSwitch {
@@ -21,6 +22,11 @@ export interface ScheduleState extends ScheduleSwitch {
 export interface LockedState {
   /** The row as it was when locked; undefined for a schedule never seen before. */
   row: ScheduleState | undefined;
+  /**
+   * The locked transaction's own connection, for queries that belong under the lock: taking a second
+   * pool connection while holding this one could wait forever once every connection does the same.
+   */
+  db: Queryable;
   setSwitch(change: Pick<ScheduleSwitch, 'paused' | 'note' | 'changedBy'>): Promise<void>;
   /** What the reconciler applied: the file's `enabled:` and the scheduler spec now in BullMQ. */
   setApplied(applied: { fileEnabled: boolean; spec: unknown }): Promise<void>;
@@ -96,6 +102,7 @@ function lockedStatements(
 ): LockedState {
   return {
     row,
+    db: client,
     async setSwitch({ paused, note, changedBy }) {
       await client.query(
         `update schedule_state set paused = $2, note = $3, changed_by = $4, changed_at = now()

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type pg from 'pg';
+import type { Queryable } from '../db/pool';
 import { coveredWindowEnds, lastCoveredWindowEnd } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import type { Schedule } from '../schedules/schedule';
@@ -42,7 +42,8 @@ export interface CatchupDeps {
   queue: Queue;
   /** The queue's Redis connection. */
   redis: Redis;
-  db: pg.Pool;
+  /** The connection of the transaction holding the schedule's row lock: no second pool connection. */
+  db: Queryable;
   /** The scheduler's log; a resume from the CLI or API has none (it answers the caller instead). */
   log?: Logger;
 }

@@ -1,5 +1,4 @@
 import type { Queue } from 'bullmq';
-import type pg from 'pg';
 import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
@@ -30,16 +29,16 @@ export async function reconcile(
   queues: QueueSet,
   states: ScheduleStates,
   log: Logger,
-  db: pg.Pool,
 ): Promise<Change[]> {
   const changes: Change[] = [];
   for (const schedule of schedules) {
     // One schedule Redis refuses must not hold back the others; the next pass tries it again.
     try {
       const queue = queues.get(schedule.name);
-      const catchup = { queue, redis: queues.connection, db, log };
       changes.push(
-        ...(await states.locked(schedule.name, (state) => reconcileOne(schedule, catchup, state))),
+        ...(await states.locked(schedule.name, (state) =>
+          reconcileOne(schedule, { queue, redis: queues.connection, db: state.db, log }, state),
+        )),
       );
     } catch (error) {
       log.error({ err: error, schedule: schedule.name }, `could not reconcile schedule ${schedule.name}`);

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
-import type pg from 'pg';
 import type { ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
@@ -14,8 +13,6 @@ export interface SchedulerOptions {
   queues: QueueSet;
   /** PostgreSQL's switches, which BullMQ follows. */
   states: ScheduleStates;
-  /** The run history, which catch-up reads (the last window covered). */
-  db: pg.Pool;
   log: Logger;
   /** How often to re-check Redis against the file and PostgreSQL (restoring what a flush lost). */
   checkEveryMs?: number;
@@ -73,8 +70,8 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     do {
       this.rerun = false;
       try {
-        const { queues, states, log, db } = this.options;
-        await reconcile(this.schedules(), queues, states, log, db);
+        const { queues, states, log } = this.options;
+        await reconcile(this.schedules(), queues, states, log);
         this.announceQueues();
       } catch (error) {
         this.options.log.error({ err: error }, 'reconcile failed; retrying at the next check');

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
-import type pg from 'pg';
 import type { RunWindow } from '../../jobs/job';
+import type { Queryable } from '../db/pool';
 import { recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import type { Schedule } from '../schedules/schedule';
@@ -26,7 +26,7 @@ export interface WindowRuns {
  */
 export async function queueWindowRuns(
   queue: Queue,
-  db: pg.Pool,
+  db: Queryable,
   schedule: Schedule,
   request: WindowRuns,
 ): Promise<{ runId: string; window: RunWindow }[]> {

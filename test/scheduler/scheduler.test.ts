@@ -136,7 +136,6 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
       control.queues,
       control.states,
       s.t.log,
-      control.db,
     );
     expect(changes).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTime } from '../control/backfill';
+import { isoTime, MAX_BACKFILL_WINDOWS } from '../control/backfill';
 import { RUN_STATES } from '../control/views';
 import { parseDuration } from '../schedules/duration';
 
@@ -56,7 +56,7 @@ export const apiInputs = {
   }),
   backfill: z.strictObject({
     from: isoTime.describe('start of the range, ISO 8601 with a zone'),
-    to: isoTime.describe('end of the range (excluded); at most 1000 windows'),
+    to: isoTime.describe(`end of the range (excluded); at most ${MAX_BACKFILL_WINDOWS} windows`),
   }),
   listRuns: z.strictObject({
     state: states.optional(),

@@ -122,8 +122,8 @@ describe('tickflow backfill (real Redis and PostgreSQL)', () => {
     s = new SchedulerTest('backfill');
     s.writeSchedules('schedules:\n  daily:\n    job: sleep\n    cron: "0 0 * * *"\n');
     const app = await s.start({ web: true });
-    const post = (body: unknown) =>
-      fetch(`${app.web?.url}/api/v1/schedules/daily/backfill`, {
+    const post = (body: unknown, schedule = 'daily') =>
+      fetch(`${app.web?.url}/api/v1/schedules/${schedule}/backfill`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -133,6 +133,20 @@ describe('tickflow backfill (real Redis and PostgreSQL)', () => {
     expect(((await bad.json()) as { issues: unknown }).issues).toEqual([
       { field: 'from', message: expect.stringMatching(/ISO 8601/) },
     ]);
+    const issuesOf = async (response: Response) => {
+      expect(response.status).toBe(400);
+      return ((await response.json()) as { issues: { field: string }[] }).issues.map((i) => i.field);
+    };
+    expect(await issuesOf(await post({ from: '2024-03-01T00:00:00Z', to: 'tomorrow' }))).toEqual(['to']);
+    expect(await issuesOf(await post({ from: '2024-03-04T00:00:00Z', to: '2024-03-01T00:00:00Z' }))).toEqual([
+      'to',
+    ]);
+    expect(
+      await issuesOf(await post({ from: '2024-03-01T00:00:00Z', to: '2024-03-04T00:00:00Z', params: {} })),
+    ).toEqual(['params']);
+    expect((await post({ from: '2024-03-01T00:00:00Z', to: '2024-03-04T00:00:00Z' }, 'nope')).status).toBe(
+      404,
+    );
 
     const made = await post({ from: '2024-03-01T00:00:00Z', to: '2024-03-04T00:00:00Z' });
     expect(made.status).toBe(201);

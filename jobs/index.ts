@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type FieldIssue, fieldIssues } from '../src/field-issues';
 import { consumerBatchJob } from './consumer-batch';
 import type { JobDefinition } from './job';
 import { producerBatchJob } from './producer-batch';
@@ -17,39 +18,13 @@ export function findJob(name: string): JobDefinition | undefined {
   return jobs[name];
 }
 
-/** One param the job's schema refused: its path (`predictor.url`) and what it expects. */
-export interface ParamIssue {
-  field: string;
-  message: string;
-}
-
-/**
- * zod's issues as `{ field, message }`: the dotted path of the field, and for an unknown key the key
- * itself (zod reports it on its parent). `root` names the field of an issue about the whole input.
- */
-export function fieldIssues(
-  issues: readonly {
-    path: readonly PropertyKey[];
-    message: string;
-    code: string;
-    keys?: readonly string[];
-  }[],
-  root: string,
-): ParamIssue[] {
-  return issues.map((issue) => {
-    const path =
-      issue.code === 'unrecognized_keys' && issue.keys ? [...issue.path, issue.keys.join(', ')] : issue.path;
-    return { field: path.map(String).join('.') || root, message: issue.message };
-  });
-}
-
 /** Params a job's own schema refused; `details` names each field and what it expects, on one line. */
 export class JobParamsError extends Error {
   override name = 'JobParamsError';
   constructor(
     readonly job: string,
     readonly details: string,
-    readonly issues: ParamIssue[] = [],
+    readonly issues: FieldIssue[] = [],
   ) {
     super(`params do not fit job ${job}: ${details}`);
   }

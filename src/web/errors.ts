@@ -1,6 +1,6 @@
 import { ZodError } from 'zod';
-import { fieldIssues } from '../../jobs/index';
 import { InvalidInputError, NotFoundError, ReadOnlyError } from '../control/errors';
+import { fieldIssues } from '../field-issues';
 
 export interface HttpError {
   status: number;

@@ -41,6 +41,14 @@ export async function assertRedisReachable(redisUrl: string): Promise<void> {
 }
 
 /** One BullMQ queue per schedule, named after it, under the configured key prefix. */
+/** Which of these jobs Redis still holds, in one round trip (however many queues they are in). */
+export async function jobsInRedis(redis: Redis, jobs: { queue: Queue; id: string }[]): Promise<boolean[]> {
+  if (jobs.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const { queue, id } of jobs) pipeline.exists(queue.toKey(id));
+  return ((await pipeline.exec()) ?? []).map(([, exists]) => exists === 1);
+}
+
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();
 

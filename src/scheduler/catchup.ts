@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Queryable } from '../db/pool';
 import { coveredWindowEnds, lastCoveredWindowEnd } from '../db/run-history';
 import type { Logger } from '../log/logger';
+import { jobsInRedis } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 import { planCatchup } from './catchup-plan';
@@ -61,9 +62,10 @@ async function notRunYet(
   slots: Date[],
 ): Promise<Date[]> {
   if (slots.length === 0) return [];
-  const pipeline = redis.pipeline();
-  for (const slot of slots) pipeline.exists(queue.toKey(scheduledRunId(schedule, slot)));
-  const inRedis = ((await pipeline.exec()) ?? []).map(([, exists]) => exists === 1);
+  const inRedis = await jobsInRedis(
+    redis,
+    slots.map((slot) => ({ queue, id: scheduledRunId(schedule, slot) })),
+  );
   const inHistory = await coveredWindowEnds(db, schedule, slots);
   return slots.filter((slot, i) => !inRedis[i] && !inHistory.has(slot.getTime()));
 }

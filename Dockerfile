@@ -18,8 +18,10 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The lock's versions exactly, without the development tools (biome, vitest, typescript, playwright,
-# esbuild); --ignore-scripts: `prepare` would build, which the build stage did.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# esbuild); --ignore-scripts: `prepare` would build, which the build stage did, so patch-package
+# (postinstall: patches/, a fix to kafkajs) is run by hand.
+COPY patches ./patches
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npx patch-package && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
 # Off loopback tickflow refuses to start without WEB_USERNAME/WEB_PASSWORD or API_TOKEN: the image

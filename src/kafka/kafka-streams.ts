@@ -6,6 +6,7 @@ import { createKafka } from './client';
 import { type DeadLetterInput, type SendDeadLettersOptions, sendDeadLetters } from './dead-letter';
 import { totalLag } from './lag';
 import { PartitionedSender } from './partitioned-sender';
+import { keyedPartitioner } from './partitioner';
 import { sendChunked } from './send-chunked';
 import type { OutgoingRecord, StreamClient } from './stream-client';
 import { ensureTopics, type TopicSpec } from './topics';
@@ -39,7 +40,11 @@ export class KafkaStreams implements StreamClient {
    */
   producer(): Promise<Producer> {
     this.producerPromise ??= (async () => {
-      const producer = this.client.producer({ idempotent: true, maxInFlightRequests: 5 });
+      const producer = this.client.producer({
+        idempotent: true,
+        maxInFlightRequests: 5,
+        createPartitioner: keyedPartitioner,
+      });
       await producer.connect();
       return producer;
     })();

@@ -1,4 +1,5 @@
-import { type Admin, type Message, Partitioners, type PartitionMetadata, type Producer } from 'kafkajs';
+import type { Admin, Message, PartitionMetadata, Producer } from 'kafkajs';
+import { keyPartition } from './partitioner';
 import type { BatchSender } from './stream-client';
 
 /**
@@ -35,7 +36,6 @@ export class PartitionedSender implements BatchSender {
   private batches: OutgoingMessage[][];
   private bytes: number[];
   private inFlight?: Promise<unknown>;
-  private readonly partitioner = Partitioners.DefaultPartitioner();
   readonly written = new Set<number>();
   requests = 0;
 
@@ -101,10 +101,6 @@ export class PartitionedSender implements BatchSender {
    * so a cache only grows; murmur2 of an account id costs less than the map.
    */
   private partitionOf(key: string): number {
-    return this.partitioner({
-      topic: this.topic,
-      partitionMetadata: this.partitionMetadata,
-      message: { key, value: null },
-    });
+    return keyPartition(key, this.partitionMetadata.length);
   }
 }

@@ -1,4 +1,13 @@
-import { base, en, Faker } from '@faker-js/faker';
+import type { Faker } from '@faker-js/faker';
+import { faker as englishFaker } from '@faker-js/faker/locale/en';
+
+/**
+ * faker's English build. The package's root module loads all of its ~70 locales (~20 MB of heap and
+ * ~0.3 s per process or thread that simulates); this entry point loads English only. Its class makes
+ * each Random's own instance, with the same definitions as `[en, base]`, so the same seeds give the
+ * same names.
+ */
+const EnglishFaker = englishFaker.constructor as typeof Faker;
 
 /**
  * Seeded randomness for the simulator: the same seed gives the same stream. Faker (seeded from
@@ -38,7 +47,7 @@ export class Random {
   /** Faker seeded from the same seed, made on first use (the per-key streams never need it). */
   get faker(): Faker {
     if (!this.seededFaker) {
-      this.seededFaker = new Faker({ locale: [en, base] });
+      this.seededFaker = new EnglishFaker({ locale: englishFaker.rawDefinitions });
       this.seededFaker.seed(this.seed);
     }
     return this.seededFaker;

@@ -1,19 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { bodyOf } from '../src/producer/record-piece';
+import type { RecordTally } from '../src/producer/records';
 import { defineJob, type RunWindow } from './job';
 
-/** What a run needs, loaded on its first run: a CLI that only reads the params schema skips faker. */
-const runtime = () =>
-  Promise.all([
-    import('../src/domain/malformed'),
-    import('../src/domain/population'),
-    import('../src/domain/random'),
-    import('../src/domain/simulator'),
-  ]);
-
-/** Transactions simulated at a time; a request goes out whenever a partition's batch is full. */
-const PIECE = 1_000;
+/** Loaded on a run's first use: a CLI that only reads the params schema skips the simulator. */
+const recordStreams = () => import('../src/producer/record-stream');
 
 const share = (what: string) =>
   z
@@ -57,46 +50,36 @@ export const producerBatchJob = defineJob({
   }),
   async run(ctx, params) {
     const started = performance.now();
-    const [{ malformed }, { populationForRate }, { Random }, { Simulation }] = await runtime();
+    const { recordStream } = await recordStreams();
     const seed = params.seed ?? randomInt(2 ** 31 - 1);
     await ctx.kafka.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
     const sender = await ctx.kafka.batchSender(params.topic, ctx.signal);
     const window = eventWindow(ctx.window, params.count, params.ratePerSecond);
-    const people = populationForRate(params.ratePerSecond);
-    const simulation = new Simulation({
+    const records = recordStream({
       count: params.count,
       fraudRate: params.fraudRate,
       seed,
-      window,
-      population: people,
+      window: { from: window.from.getTime(), to: window.to.getTime() },
+      ratePerSecond: params.ratePerSecond,
+      malformedRate: params.malformedRate,
     });
-    const breakage = new Random(seed ^ 0x5bd1e995);
-    let fraud = 0;
-    let malformedCount = 0;
-    let bytes = 0;
-    // Made piece by piece while the previous request is in flight: simulating and serialising take
-    // about as long as the broker round trip, so they overlap instead of adding up.
-    while (simulation.remaining > 0) {
-      for (const transaction of simulation.take(PIECE)) {
-        const broken = params.malformedRate > 0 && breakage.chance(params.malformedRate);
-        if (broken) malformedCount++;
-        else if (transaction.label?.fraud) fraud++;
-        const value = broken ? malformed(transaction, breakage) : JSON.stringify(transaction);
-        bytes += Buffer.byteLength(value);
-        if (sender.add(transaction.accountId, value)) await sender.send();
-      }
+    // A request is in flight while the next one's records are made and added.
+    for await (const piece of records) {
+      for (let i = 0; i < piece.keys.length; i++)
+        if (sender.add(piece.keys[i] as string, bodyOf(piece, i))) await sender.send();
     }
     await sender.finish();
+    const tally = records.tally as RecordTally;
     return {
       produced: params.count,
-      fraud,
-      malformed: malformedCount,
-      bytes,
+      fraud: tally.fraud,
+      malformed: tally.malformed,
+      bytes: tally.bytes,
       partitions: sender.written.size,
       requests: sender.requests,
       durationMs: Math.round(performance.now() - started),
       seed,
-      accounts: people.size,
+      accounts: tally.accounts,
       simulatedFrom: window.from.toISOString(),
       simulatedTo: window.to.toISOString(),
     };

@@ -18,7 +18,7 @@ const RECORD_OVERHEAD = 16;
  */
 interface OutgoingMessage extends Message {
   key: string;
-  value: string;
+  value: string | Buffer;
   partition: number;
   offsetDelta: number;
   timestampDelta: number;
@@ -62,7 +62,7 @@ export class PartitionedSender implements BatchSender {
   }
 
   /** Queues one message; true when a batch is full and `send()` should be awaited before more. */
-  add(key: string, value: string): boolean {
+  add(key: string, value: string | Buffer): boolean {
     const partition = this.partitionOf(key);
     const batch = this.batches[partition] as OutgoingMessage[];
     batch.push({ key, value, partition, offsetDelta: 0, timestampDelta: 0 });

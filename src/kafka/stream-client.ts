@@ -34,7 +34,7 @@ export interface OutgoingRecord {
 
 export interface BatchSender {
   /** Queues one record; true when a batch is full and `send()` should be awaited before more. */
-  add(key: string, value: string): boolean;
+  add(key: string, value: string | Buffer): boolean;
   /** Waits for the request in flight, then sends everything queued as the next one. */
   send(): Promise<void>;
   /** Sends what is left and waits until every request is acknowledged. */

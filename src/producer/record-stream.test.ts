@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { bodyOf, type RecordPiece } from './record-piece';
+import { OFF_THREAD_MIN, recordStream } from './record-stream';
+import { RecordMaker, type RecordOptions } from './records';
+
+const options = (count: number): RecordOptions => ({
+  count,
+  fraudRate: 0.05,
+  seed: 7,
+  window: { from: 1_700_000_000_000, to: 1_700_000_100_000 },
+  ratePerSecond: 200,
+  malformedRate: 0.01,
+});
+
+/** Every record of the pieces, as [key, body] pairs. */
+async function collect(stream: AsyncIterable<RecordPiece>): Promise<Array<[string, string]>> {
+  const all: Array<[string, string]> = [];
+  for await (const piece of stream) all.push(...records(piece));
+  return all;
+}
+
+const records = (piece: RecordPiece) =>
+  piece.keys.map((key, i): [string, string] => [key, bodyOf(piece, i).toString()]);
+
+describe('recordStream', () => {
+  it('makes a large run on a thread: the same records and tally as made here', async () => {
+    const count = OFF_THREAD_MIN + 1_234;
+    const stream = recordStream(options(count));
+    const threaded = await collect(stream);
+    const maker = new RecordMaker(options(count));
+    const here = records(maker.next(count));
+    expect(threaded).toHaveLength(count);
+    expect(threaded).toEqual(here);
+    expect(stream.tally).toEqual(maker.tally);
+    expect(stream.tally?.malformed).toBeGreaterThan(0);
+    expect(stream.tally?.fraud).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('makes a small run here, with its tally', async () => {
+    const stream = recordStream(options(2_500));
+    const made = await collect(stream);
+    expect(made).toHaveLength(2_500);
+    // Each body that parses is keyed by its account (a deliberately broken one may lack the field).
+    const accounts = made.flatMap(([key, body]) => {
+      try {
+        return [{ key, accountId: JSON.parse(body).accountId ?? key }];
+      } catch {
+        return [];
+      }
+    });
+    expect(accounts.length).toBeGreaterThan(2_450);
+    for (const { key, accountId } of accounts) expect(accountId).toBe(key);
+    expect(stream.tally?.bytes).toBe(made.reduce((sum, [, body]) => sum + Buffer.byteLength(body), 0));
+  });
+});

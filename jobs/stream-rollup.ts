@@ -53,7 +53,7 @@ export const streamRollupJob = defineJob({
       windowStart: window.start.toISOString(),
       windowEnd: window.end.toISOString(),
       rows: rows.length,
-      // Nested: tickflow_messages_total adds up a result's top-level `flagged` as messages flagged.
+      // Over every market and channel of the window.
       totals: {
         transactions: total('transactions'),
         amount: Math.round(total('amount') * 100) / 100,

@@ -297,6 +297,10 @@ describe('parseSchedules: catchup', () => {
       field: 'catchupWindow',
       message: expect.stringContaining('"soon" is not a duration'),
     });
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 0s\n')).toMatchObject({
+      field: 'every',
+      message: '"0s" is no time at all; write a duration above 0, e.g. 5s',
+    });
   });
 
   it('does not change the BullMQ scheduler spec', () => {

@@ -132,7 +132,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     const { page, consoleErrors, external } = await openPage(browser, `${app.web?.url}/ops`);
     // A steady rate draws a flat line, which has no height: attached, not "visible", is the test.
     const line = (chart: string, points: number) =>
-      page.locator(`#${chart}[data-points="${points}"] polyline.line`).waitFor({ state: 'attached' });
+      page.locator(`#${chart}[data-points="${points}"] polyline.chart-line`).waitFor({ state: 'attached' });
     await line('chart-throughput', 10);
     await line('chart-fraud', 10);
     await line('chart-lag', 5);
@@ -164,7 +164,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     // The grid links here.
     const grid = await openPage(browser, `${app.web?.url}/schedules`);
     await grid.page.locator('nav a[href="/ops"]').click();
-    await grid.page.locator('#chart-throughput polyline.line').waitFor({ state: 'attached' });
+    await grid.page.locator('#chart-throughput polyline.chart-line').waitFor({ state: 'attached' });
 
     expect(consoleErrors).toEqual([]);
     expect(external).toEqual([]);

@@ -38,7 +38,7 @@ async function directAggregate(window: RollupWindow) {
             round(sum(t.amount), 2)::float8 as amount,
             count(*) filter (where p.is_fraud)::int as flagged,
             count(*) filter (where t.ingested_at >= $2)::int as late
-       from transactions t join predictions p on p.transaction_id = t.transaction_id
+       from transactions t left join predictions p on p.transaction_id = t.transaction_id
       where t.occurred_at >= $1 and t.occurred_at < $2
       group by 1, 2 order by 1, 2`,
     [window.start, window.end],
@@ -70,6 +70,10 @@ describe('stream-rollup against real PostgreSQL and Kafka', () => {
       spacingMs: 500,
       ingestDelayMs: 200,
     });
+    // Every 7th not scored yet (no prediction row): still a transaction of its window, and not flagged.
+    await env.resources.db.query(
+      `delete from predictions where transaction_id in (select md5('exact:' || i)::uuid from generate_series(0, 1439, 7) i)`,
+    );
     const window = { start: base, end: at(base, 5 * MINUTE) };
 
     const first = await rollUp({ from: window.start, to: window.end });
@@ -86,6 +90,8 @@ describe('stream-rollup against real PostgreSQL and Kafka', () => {
       totals: { transactions: 600, flagged: sum('flagged'), late: 0 },
     });
     expect(sum('transactions')).toBe(600);
+    // Flagged: every 20th of the window's 600 (i = 480…1079), less the 4 of them not scored (i % 140 = 0).
+    expect(sum('flagged')).toBe(30 - 4);
 
     const again = await rollUp({ from: window.start, to: window.end });
     expect(await stored(window)).toEqual(expected);

@@ -14,7 +14,7 @@ export const jobs: Record<string, JobDefinition> = Object.fromEntries(
   ]),
 );
 
-export function findJob(name: string): JobDefinition | undefined {
+function findJob(name: string): JobDefinition | undefined {
   return jobs[name];
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-export const DURATION_HINT = 'write a whole number and a unit: 250ms, 5s, 1m, 2h or 7d';
+const DURATION_HINT = 'write a whole number and a unit: 250ms, 5s, 1m, 2h or 7d';
 
 /** `250ms`, `5s`, `1m`, `2h`, `7d` → milliseconds; anything else → undefined. */
 export function parseDuration(text: string): number | undefined {

@@ -110,7 +110,6 @@ export const fileSchema = z.strictObject(
 );
 
 export type RawSchedule = z.output<typeof scheduleSchema>;
-export type RawDefaults = NonNullable<z.output<typeof defaultsSchema>>;
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;

@@ -38,7 +38,9 @@ describe('stream-rollup params: bad input is refused naming the field', () => {
   it.each([
     [{ windowSize: '5 minutes' }, /windowSize/],
     [{ windowSize: '1500ms' }, /whole seconds.*windowSize/],
+    [{ windowSize: '0s' }, /above 0.*windowSize/],
     [{ lateness: '30d' }, /up to 7d.*lateness/],
+    [{ lateness: 30 }, /expected a duration.*lateness/],
     [{ windowEnd: 'yesterday' }, /windowEnd/],
     [{ topic: '' }, /topic/],
   ])('%j', (input, expected) => {
@@ -49,6 +51,10 @@ describe('stream-rollup params: bad input is refused naming the field', () => {
       expect(error).toBeInstanceOf(JobParamsError);
       expect((error as JobParamsError).details).toMatch(expected);
     }
+  });
+
+  it('accepts a lateness of 0s, its default', () => {
+    expect(params({ lateness: '0s' }).lateness).toBe('0s');
   });
 
   it('accepts its own output again (the worker re-checks a schedule’s parsed params)', () => {

@@ -2,26 +2,20 @@ import { z } from 'zod';
 import { type RollupKey, type RollupRow, type RollupWindow, replaceRollup } from '../src/db/rollups';
 import type { OutgoingRecord } from '../src/kafka/stream-client';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
-import { formatDuration, parseDuration } from '../src/schedules/duration';
+import { durationText, formatDuration, parseDuration } from '../src/schedules/duration';
 import { defineJob, type JobContext, PermanentError } from './job';
 
 const MAX_WINDOW_MS = 7 * 86_400_000;
 
-/** A duration in whole seconds (the table stores window sizes in seconds), kept as text. */
-const duration = (max: number) =>
-  z.string().refine(
-    (text) => {
-      const ms = parseDuration(text);
-      return ms !== undefined && ms % 1_000 === 0 && ms <= max;
-    },
-    { message: `expected a duration in whole seconds up to ${formatDuration(max)}, e.g. 30s, 5m or 1h` },
-  );
+/** Kept as text (the worker checks a schedule's parsed params again); rollups are stored by whole seconds. */
+const duration = (limits: { zero?: boolean } = {}) =>
+  durationText({ max: MAX_WINDOW_MS, wholeSeconds: true, ...limits });
 
 const paramsSchema = z.strictObject({
   /** The window's length; leave it out to roll up the run's own window (its schedule's interval). */
-  windowSize: duration(MAX_WINDOW_MS).optional(),
+  windowSize: duration().optional(),
   /** How long after a window's end it is rolled up: late arrivals within this delay are included. */
-  lateness: duration(MAX_WINDOW_MS).default('0s'),
+  lateness: duration({ zero: true }).default('0s'),
   /** Roll up the window ending at this instant (ISO 8601) instead of the run's: re-runs a past window. */
   windowEnd: z.iso.datetime({ offset: true }).optional(),
   /** The compacted topic each (window, market, channel) row is published to. */
@@ -53,7 +47,7 @@ export const streamRollupJob = defineJob({
       windowStart: window.start.toISOString(),
       windowEnd: window.end.toISOString(),
       rows: rows.length,
-      // Nested: tickflow_messages_total adds up a result's top-level `flagged` as messages flagged.
+      // Over every market and channel of the window.
       totals: {
         transactions: total('transactions'),
         amount: Math.round(total('amount') * 100) / 100,

@@ -14,6 +14,6 @@ function findRoot(from: string): string {
   }
 }
 
-export const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 
 export const projectPath = (...parts: string[]): string => path.join(PROJECT_ROOT, ...parts);

@@ -63,8 +63,6 @@ const envSchema = z.object({
   TICKFLOW_CACHE: z.string().min(1).optional(),
 });
 
-export type Env = z.input<typeof envSchema>;
-
 export interface Config {
   kafka: { brokers: string[]; clientId: string };
   redisUrl: string;

@@ -12,7 +12,7 @@ const maybeWhen = when.nullable();
 
 export { RUN_STATES, type RunState } from './run-states';
 
-export const runState = z.enum(RUN_STATES);
+const runState = z.enum(RUN_STATES);
 
 const switchView = z
   .object({
@@ -25,9 +25,8 @@ const switchView = z
     at: maybeWhen,
   })
   .describe("A schedule's switch: who turned it on or off last, when and why");
-export type SwitchView = z.infer<typeof switchView>;
 
-export const runSummary = z
+const runSummary = z
   .object({
     schedule: z.string(),
     runId: z.string(),

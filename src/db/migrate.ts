@@ -8,7 +8,7 @@ import { projectPath } from '../paths';
 
 export const MIGRATIONS_DIR = projectPath('migrations');
 
-export class MigrationError extends Error {
+class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
@@ -30,7 +30,7 @@ export function readMigrations(dir = MIGRATIONS_DIR): MigrationFile[] {
 }
 
 /** Creates the database named in DATABASE_URL when missing; a concurrent creator is not an error. */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.slice(1)) || 'postgres';
   url.pathname = '/postgres';

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 /** Transactions without a county (stored before messages carried one) are grouped under this market. */
-export const UNKNOWN_MARKET = 'unknown';
+const UNKNOWN_MARKET = 'unknown';
 
 /** One window of event time: [start, end), of `end − start` milliseconds. */
 export interface RollupWindow {
@@ -37,7 +37,7 @@ export interface RollupWrite {
 const ROW = `window_seconds as "windowSeconds", window_start as "windowStart", window_end as "windowEnd",
   county, channel, transactions, amount, flagged, late`;
 
-export const windowSeconds = (window: RollupWindow) =>
+const windowSeconds = (window: RollupWindow) =>
   Math.round((window.end.getTime() - window.start.getTime()) / 1_000);
 
 /**
@@ -85,15 +85,6 @@ export async function replaceRollup(db: pg.Pool, window: RollupWindow): Promise<
 const keyOf = (row: RollupKey) => `${row.county}\u0000${row.channel}`;
 const byMarket = (a: RollupKey, b: RollupKey) =>
   a.county.localeCompare(b.county) || a.channel.localeCompare(b.channel);
-
-/** The stored rows of one window, by market and channel. */
-export async function storedRollup(db: pg.Pool, window: RollupWindow): Promise<RollupRow[]> {
-  const { rows } = await db.query<RollupRow>(
-    `select ${ROW} from rollups where window_seconds = $1 and window_end = $2 order by county, channel`,
-    [windowSeconds(window), window.end],
-  );
-  return rows;
-}
 
 export interface WindowTotals {
   windowEnd: Date;

@@ -22,6 +22,9 @@ function fakeQueue(
   } as unknown as Queue;
 }
 
+const PRODUCED = ['produced', 'fraud', 'malformed'];
+const CONSUMED = ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'];
+
 /** A Metrics with a run and a result of each streaming job, so that every series exists. */
 function recordedMetrics(): Metrics {
   const metrics = new Metrics(() => [
@@ -32,10 +35,12 @@ function recordedMetrics(): Metrics {
   metrics.recordRun('producer', 'completed', 0.2, {
     startDelaySeconds: 0.004,
     result: { produced: 200, fraud: 10, malformed: 0, bytes: 81_000, seed: 'abc', durationMs: 180 },
+    messageCounts: PRODUCED,
   });
   metrics.recordRun('consumer', 'completed', 0.6, {
     startDelaySeconds: 0.002,
     result: { consumed: 200, valid: 198, invalid: 2, scored: 198, flagged: 9, alerts: 9, lagAfter: 42 },
+    messageCounts: CONSUMED,
   });
   metrics.recordRun('consumer', 'failed', 0.1, {});
   return metrics;
@@ -103,17 +108,21 @@ describe('Metrics', () => {
     expect(messages.map((v) => v.labels.kind)).not.toContain('durationMs');
     expect(sampleValue(await valuesOf(metrics, 'tickflow_consumer_lag'), { schedule: 'consumer' })).toBe(42);
 
-    metrics.recordResult('consumer', { consumed: 50, lagAfter: 7 });
+    metrics.recordResult('consumer', { consumed: 50, lagAfter: 7 }, CONSUMED);
     expect(sampleValue(await valuesOf(metrics, 'tickflow_messages_total'), { kind: 'consumed' })).toBe(250);
     expect(sampleValue(await valuesOf(metrics, 'tickflow_consumer_lag'), { schedule: 'consumer' })).toBe(7);
   });
 
   it('keeps the last lag when a run could not read it, and ignores what is not a count', async () => {
     const metrics = new Metrics(() => []);
-    metrics.recordResult('consumer', { consumed: 10, lagAfter: 100 });
-    metrics.recordResult('consumer', { consumed: -1, invalid: Number.NaN, flagged: '3', lagAfter: null });
-    metrics.recordResult('consumer', null);
-    metrics.recordResult('consumer', 'done');
+    metrics.recordResult('consumer', { consumed: 10, lagAfter: 100 }, CONSUMED);
+    metrics.recordResult(
+      'consumer',
+      { consumed: -1, invalid: Number.NaN, flagged: '3', lagAfter: null },
+      CONSUMED,
+    );
+    metrics.recordResult('consumer', null, CONSUMED);
+    metrics.recordResult('consumer', 'done', CONSUMED);
     const messages = await valuesOf(metrics, 'tickflow_messages_total');
     expect(messages).toEqual([
       expect.objectContaining({ labels: { schedule: 'consumer', kind: 'consumed' }, value: 10 }),
@@ -121,9 +130,24 @@ describe('Metrics', () => {
     expect(sampleValue(await valuesOf(metrics, 'tickflow_consumer_lag'), { schedule: 'consumer' })).toBe(100);
   });
 
+  it("counts only the fields the run's job type names, whatever another result calls its fields", async () => {
+    const metrics = new Metrics(() => []);
+    // A rollup's totals share names with the consumer's counts, but count stored rows, not messages.
+    metrics.recordRun('rollup-5m', 'completed', 0.3, { result: { transactions: 300, flagged: 15 } });
+    metrics.recordRun('consumer', 'completed', 0.3, {
+      result: { consumed: 20, flagged: 2, transactions: 20 },
+      messageCounts: CONSUMED,
+    });
+    const messages = await valuesOf(metrics, 'tickflow_messages_total');
+    expect(messages.map((v) => [v.labels.schedule, v.labels.kind, v.value])).toEqual([
+      ['consumer', 'consumed', 20],
+      ['consumer', 'flagged', 2],
+    ]);
+  });
+
   it('counts the result of a completed attempt only', async () => {
     const metrics = new Metrics(() => []);
-    metrics.recordRun('consumer', 'failed', 1, { result: { consumed: 5 } });
+    metrics.recordRun('consumer', 'failed', 1, { result: { consumed: 5 }, messageCounts: CONSUMED });
     expect(await valuesOf(metrics, 'tickflow_messages_total')).toEqual([]);
     const runs = await valuesOf(metrics, 'tickflow_runs_total');
     expect(sampleValue(runs, { schedule: 'consumer', state: 'failed' })).toBe(1);

@@ -8,24 +8,12 @@ export interface RunDetails {
   startDelaySeconds?: number;
   /** What a completed attempt returned. */
   result?: unknown;
+  /**
+   * Which fields of `result` count messages, as its job type says (jobs/index.ts): only those are
+   * added to tickflow_messages_total, so another job's fields of the same name are not.
+   */
+  messageCounts?: readonly string[];
 }
-
-/**
- * The counts of a job's result that tickflow_messages_total adds up, as its `kind` label:
- * producer-batch's `produced, fraud, malformed` and consumer-batch's `consumed, valid, invalid,
- * scored, flagged, alerts`. Other fields (and other jobs' results) are left out.
- */
-export const MESSAGE_KINDS = [
-  'produced',
-  'fraud',
-  'malformed',
-  'consumed',
-  'valid',
-  'invalid',
-  'scored',
-  'flagged',
-  'alerts',
-] as const;
 
 /**
  * Prometheus metrics of one process. Queue depths, pause flags, schedule intervals and last run
@@ -144,7 +132,8 @@ export class Metrics {
     this.runs.inc({ schedule, state });
     this.runSeconds.observe({ schedule }, seconds);
     if (details.startDelaySeconds !== undefined) this.recordStartDelay(schedule, details.startDelaySeconds);
-    if (state === 'completed' && details.result !== undefined) this.recordResult(schedule, details.result);
+    if (state === 'completed' && details.result !== undefined)
+      this.recordResult(schedule, details.result, details.messageCounts ?? []);
   }
 
   /** A clock a little behind the scheduler's can make a start look early: that counts as on time. */
@@ -152,11 +141,11 @@ export class Metrics {
     if (Number.isFinite(seconds)) this.startDelay.observe({ schedule }, Math.max(0, seconds));
   }
 
-  /** Adds a completed run's counts (MESSAGE_KINDS) and sets the lag it saw (`lagAfter`); ignores the rest. */
-  recordResult(schedule: string, result: unknown): void {
+  /** Adds a completed run's `messageCounts` fields and sets the lag it saw (`lagAfter`); ignores the rest. */
+  recordResult(schedule: string, result: unknown, messageCounts: readonly string[]): void {
     if (typeof result !== 'object' || result === null) return;
     const fields = result as Record<string, unknown>;
-    for (const kind of MESSAGE_KINDS) {
+    for (const kind of messageCounts) {
       const count = fields[kind];
       if (isCount(count)) this.messages.inc({ schedule, kind }, count);
     }

@@ -1,20 +1,13 @@
 import { z } from 'zod';
 import { HTTP, urlWith } from '../config/url';
-import { DURATION_HINT, parseDuration } from './duration';
+import { durationMs } from './duration';
 
 /**
  * The shape of schedules.yaml, field by field. Semantic checks that need more than the shape
  * (the job exists, its params, the cron fires) live in load.ts.
  */
 
-const duration = z.string({ error: `expected a duration; ${DURATION_HINT}` }).transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms === 0) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; ${DURATION_HINT}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = durationMs();
 
 const count = (what: string) =>
   z
@@ -117,7 +110,6 @@ export const fileSchema = z.strictObject(
 );
 
 export type RawSchedule = z.output<typeof scheduleSchema>;
-export type RawDefaults = NonNullable<z.output<typeof defaultsSchema>>;
 
 export const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 export const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;

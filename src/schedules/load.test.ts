@@ -297,6 +297,40 @@ describe('parseSchedules: catchup', () => {
       field: 'catchupWindow',
       message: expect.stringContaining('"soon" is not a duration'),
     });
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 0s\n')).toMatchObject({
+      field: 'every',
+      message: '"0s" is no time at all; write a duration above 0, e.g. 5s',
+    });
+  });
+
+  it('refuses a catchupWindow on a schedule whose catchup is not all, which would ignore it', () => {
+    expect(
+      one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchup: last\n    catchupWindow: 2h\n'),
+    ).toMatchObject({
+      line: 6,
+      schedule: 'a',
+      field: 'catchupWindow',
+      message:
+        "applies only with catchup: all (this schedule's catchup is last); set catchup: all, or remove catchupWindow",
+    });
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n')).toMatchObject({
+      field: 'catchupWindow',
+      message: expect.stringContaining("this schedule's catchup is none"),
+    });
+    // From defaults: it reaches the schedules whose catchup is all, and the others do not read it.
+    const { schedules } = parseSchedules(
+      'defaults:\n  catchup: all\nschedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n  b:\n    job: sleep\n    every: 1s\n',
+      FILE,
+    );
+    expect(schedules.map((x) => [x.name, x.catchup, x.catchupWindow])).toEqual([
+      ['a', 'all', 7_200_000],
+      ['b', 'all', 3_600_000],
+    ]);
+    const fromDefaults = parseSchedules(
+      'defaults:\n  catchupWindow: 2h\nschedules:\n  a:\n    job: sleep\n    every: 1s\n',
+      FILE,
+    ).schedules[0];
+    expect(fromDefaults).toMatchObject({ catchup: 'none', catchupWindow: 7_200_000 });
   });
 
   it('does not change the BullMQ scheduler spec', () => {
@@ -338,6 +372,36 @@ schedules:
     expect(a?.notify).toEqual({ onFailure: 'http://x.test/', after: 1 });
     const [b] = parseSchedules('schedules:\n  b:\n    job: sleep\n    every: 1s\n', FILE).schedules;
     expect(b).not.toHaveProperty('notify');
+  });
+
+  it('refuses a catchupWindow on a schedule whose catchup is not all, which would ignore it', () => {
+    expect(
+      one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchup: last\n    catchupWindow: 2h\n'),
+    ).toMatchObject({
+      line: 6,
+      schedule: 'a',
+      field: 'catchupWindow',
+      message:
+        "applies only with catchup: all (this schedule's catchup is last); set catchup: all, or remove catchupWindow",
+    });
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n')).toMatchObject({
+      field: 'catchupWindow',
+      message: expect.stringContaining("this schedule's catchup is none"),
+    });
+    // From defaults: it reaches the schedules whose catchup is all, and the others do not read it.
+    const { schedules } = parseSchedules(
+      'defaults:\n  catchup: all\nschedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n  b:\n    job: sleep\n    every: 1s\n',
+      FILE,
+    );
+    expect(schedules.map((x) => [x.name, x.catchup, x.catchupWindow])).toEqual([
+      ['a', 'all', 7_200_000],
+      ['b', 'all', 3_600_000],
+    ]);
+    const fromDefaults = parseSchedules(
+      'defaults:\n  catchupWindow: 2h\nschedules:\n  a:\n    job: sleep\n    every: 1s\n',
+      FILE,
+    ).schedules[0];
+    expect(fromDefaults).toMatchObject({ catchup: 'none', catchupWindow: 7_200_000 });
   });
 
   it('does not change the BullMQ scheduler spec', () => {

@@ -383,6 +383,14 @@ function parseSchedule(
     );
   }
   const params = job && parseParams(job, entry.params ?? {}, [...at, 'params'], problems);
+  const catchup = entry.catchup ?? defaults.catchup;
+  // Only `all` reads it: accepted elsewhere, it would look like a limit that is not applied.
+  if (entry.catchupWindow !== undefined && catchup !== 'all') {
+    problems.add(
+      [...at, 'catchupWindow'],
+      `applies only with catchup: all (this schedule's catchup is ${catchup}); set catchup: all, or remove catchupWindow`,
+    );
+  }
   if (!trigger || !job || !params) return [];
   return [
     {
@@ -397,7 +405,7 @@ function parseSchedule(
       backoff: entry.backoff ?? defaults.backoff,
       timeout: entry.timeout ?? defaults.timeout,
       keep: { ...defaults.keep, ...withoutUndefined(entry.keep ?? {}) },
-      catchup: entry.catchup ?? defaults.catchup,
+      catchup,
       catchupWindow: entry.catchupWindow ?? defaults.catchupWindow,
       ...notifyOf(entry.notify ?? defaults.notify),
     },

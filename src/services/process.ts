@@ -56,7 +56,7 @@ export async function runChecked(command: string, args: string[], what: string):
   }
 }
 
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -88,7 +88,7 @@ export async function terminate(pid: number, graceMs = 30_000): Promise<void> {
 }
 
 /** Polls `check` until it resolves true; fails with `describe()` after `timeoutMs`. */
-export async function waitUntil(
+async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,
   describe: () => string,
@@ -101,7 +101,7 @@ export async function waitUntil(
   }
 }
 
-export function tailFile(file: string, lines = 20): string {
+function tailFile(file: string, lines = 20): string {
   try {
     return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
   } catch {

@@ -8,7 +8,7 @@ import { postgresService } from './postgres';
 import { isRunning, ServiceUnavailableError } from './process';
 import { redisService } from './redis';
 
-export const localServices: LocalService[] = [redisService, postgresService, kafkaService];
+const localServices: LocalService[] = [redisService, postgresService, kafkaService];
 
 export interface ServiceStatus {
   name: ServiceName;

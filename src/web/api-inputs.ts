@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoTime, MAX_BACKFILL_WINDOWS } from '../control/backfill';
 import { RUN_STATES } from '../control/views';
-import { parseDuration } from '../schedules/duration';
+import { durationMs } from '../schedules/duration';
 
 /** Where the REST API is served; its routes and the OpenAPI document are built from the inputs below. */
 export const API_PATH = '/api/v1';
@@ -17,14 +17,7 @@ const states = z
     z.array(z.enum(RUN_STATES, { error: `expected a comma-separated list of ${RUN_STATES.join(', ')}` })),
   );
 
-const windowDuration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === undefined || ms === 0 || ms > MAX_WINDOW_MS) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration up to 7d, e.g. 5m or 1h' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const windowDuration = durationMs({ max: MAX_WINDOW_MS });
 
 /** The inputs of every route, validated with zod; the OpenAPI document is generated from them. */
 export const apiInputs = {
@@ -49,8 +42,7 @@ export const apiInputs = {
   operations: z.strictObject({
     span: windowDuration.default(3_600_000).describe('how far back the series go, up to 7d (default 1h)'),
     // Rollups are stored by their size in whole seconds: 1500ms matches no schedule and no column.
-    windowSize: windowDuration
-      .refine((ms) => ms % 1_000 === 0, 'expected whole seconds, e.g. 5m or 1h')
+    windowSize: durationMs({ max: MAX_WINDOW_MS, wholeSeconds: true })
       .default(300_000)
       .describe('which rollup windows to read: the stream-rollup schedule of this size (default 5m)'),
   }),

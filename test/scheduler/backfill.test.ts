@@ -95,6 +95,13 @@ describe('tickflow backfill (real Redis and PostgreSQL)', () => {
     expect(notIso.code).toBe(1);
     expect(notIso.stderr).toMatch(/^error: --from "yesterday": expected an ISO 8601 time with a zone/);
 
+    // A time without its zone would mean the server's local time: refused, naming the flag.
+    const noZone = await backfill('2024-03-01T00:00:00', '2024-03-01T00:00:05Z');
+    expect(noZone.code).toBe(1);
+    expect(noZone.stderr).toMatch(
+      /^error: --from "2024-03-01T00:00:00": expected an ISO 8601 time with a zone/,
+    );
+
     const backwards = await backfill('2024-03-01T01:00:00Z', '2024-03-01T00:00:00Z');
     expect(backwards.code).toBe(1);
     expect(backwards.stderr).toMatch(/^error: --to: must be after from/);

@@ -227,6 +227,13 @@ describe('auth', () => {
     const { call } = await startWithWeb({ WEB_READ_ONLY: 'true' });
     expect((await call('/api/v1/schedules/nap/pause', { method: 'POST', body: {} })).status).toBe(403);
     expect((await call('/api/v1/schedules/nap/runs', { method: 'POST', body: {} })).status).toBe(403);
+    const backfill = await call<{ error: string }>('/api/v1/schedules/nap/backfill', {
+      method: 'POST',
+      body: { from: '2024-03-01T00:00:00Z', to: '2024-03-03T00:00:00Z' },
+    });
+    expect(backfill.status).toBe(403);
+    expect(backfill.json().error).toMatch(/read-only \(WEB_READ_ONLY=true\)/);
+    expect(await s.runs('nap')).toEqual([]);
     expect((await call('/ui/api/queues/nap/pause', { method: 'PUT' })).status).toBe(405);
     const list = (await call<SchedulesView>('/api/v1/schedules')).json();
     expect(list.readOnly).toBe(true);

@@ -111,6 +111,19 @@ describe('the schedules grid in a real Chromium (real Redis and PostgreSQL)', ()
     expect(page.url()).toMatch(/#run=broken\//);
     await shot(page, '5-failed-run');
 
+    // A schedule's duration chart: a point per finished run, coloured by state; a click opens that run.
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'hidden' });
+    await page.locator('button.name-link[data-schedule="tick"]').click();
+    const points = page.locator('#schedule-panel svg.chart-svg circle.point.state-completed[data-open-run]');
+    await points.first().waitFor();
+    await page.locator('#schedule-panel svg.chart-svg polyline.chart-line').waitFor({ state: 'attached' });
+    await shot(page, '6-duration-chart');
+    const runId = await points.first().getAttribute('data-open-run');
+    await points.first().click();
+    await detail.locator('.part-result', { hasText: 'sleptMs' }).waitFor();
+    expect(decodeURIComponent(page.url())).toContain(`#run=tick/${runId}`);
+
     // Only the 400 of the bad trigger may show as a console error; nothing left the machine.
     expect(consoleErrors.filter((text) => !/status of 400/.test(text))).toEqual([]);
     expect(external).toEqual([]);
@@ -118,7 +131,7 @@ describe('the schedules grid in a real Chromium (real Redis and PostgreSQL)', ()
     // Bull Board loads offline too (its Google Fonts link is removed).
     const board = await openPage(app, '/ui');
     await board.page.getByText('tick').first().waitFor();
-    await shot(board.page, '6-bull-board');
+    await shot(board.page, '7-bull-board');
     expect(board.external).toEqual([]);
     expect(board.consoleErrors).toEqual([]);
   }, 90_000);

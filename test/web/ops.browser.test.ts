@@ -6,7 +6,6 @@ import type { RunWindow } from '../../jobs/job';
 import { streamRollupJob } from '../../jobs/stream-rollup';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import type { OperationsView } from '../../src/control/operations';
-import { windowTotals } from '../../src/db/rollups';
 import { createKafka } from '../../src/kafka/client';
 import { deleteTopics } from '../../src/kafka/topics';
 import { Resources } from '../../src/runtime/resources';
@@ -31,6 +30,8 @@ let s: SchedulerTest;
 let app: SchedulerApp;
 let resources: Resources;
 let topic: string;
+/** The transactions of the seeded alerts. */
+let alerted: string[];
 /** The last whole minute when the test started: the newest window seeded ends here. */
 const lastMinute = new Date(Math.floor(Date.now() / MINUTE) * MINUTE);
 
@@ -74,7 +75,7 @@ beforeAll(async () => {
     spacingMs: 1_000,
   });
   for (let minutesAgo = 9; minutesAgo >= 0; minutesAgo--) await rollUp(minutesAgo);
-  await seedAlerts(5);
+  alerted = await seedAlerts(5);
   // Lag after five consumer runs, one a minute.
   await s.db.query(
     `insert into runs (schedule, run_id, job_type, state, trigger, attempts, due_at, finished_at, result)
@@ -92,6 +93,32 @@ afterAll(async () => {
   await s.cleanup();
 });
 
+/** Each 5-minute window's amount straight from the transactions (not from the rollups the API reads). */
+async function amountsFromTransactions(ends: Date[]): Promise<number[]> {
+  const { rows } = await s.db.query<{ amount: number }>(
+    `select coalesce(sum(t.amount), 0)::float8 as amount
+       from unnest($1::timestamptz[]) with ordinality as e(window_end, n)
+       left join transactions t
+         on t.occurred_at >= e.window_end - interval '5 minutes' and t.occurred_at < e.window_end
+      group by e.n order by e.n`,
+    [ends],
+  );
+  return rows.map((row) => row.amount);
+}
+
+/** The 5-minute window ending `end`, per market, largest first, straight from the transactions. */
+async function marketsFromTransactions(end: Date) {
+  const { rows } = await s.db.query(
+    `select coalesce(t.county, 'unknown') as county, count(*)::int as transactions,
+            count(*) filter (where p.is_fraud)::int as flagged
+       from transactions t left join predictions p using (transaction_id)
+      where t.occurred_at >= $1::timestamptz - interval '5 minutes' and t.occurred_at < $1
+      group by 1 order by 2 desc, 1`,
+    [end],
+  );
+  return rows;
+}
+
 const operations = async (query = '') => {
   const response = await fetch(`${app.web?.url}/api/v1/operations${query}`);
   // The OpenAPI-documented shape, or an error with its issues.
@@ -100,24 +127,23 @@ const operations = async (query = '') => {
 type ErrorBody = { issues?: { field: string }[] };
 
 describe('the operations page and its API (real PostgreSQL, Kafka for the rollups, Chromium)', () => {
-  it('answers the rollups, lag and alerts as stored; names a bad field', async () => {
+  it('answers the seeded traffic, lag and alerts; names a bad field', async () => {
     const { status, body } = await operations('?span=15m&windowSize=5m');
     expect(status).toBe(200);
-    const stored = await windowTotals(s.db, 300, new Date(Date.now() - 15 * MINUTE));
-    expect(body.windows).toHaveLength(10);
-    expect(body.windows.map((w: { transactions: number }) => w.transactions)).toEqual(
-      stored.map((w) => w.transactions),
+    // Ten 5-minute windows of one transaction a second, every 20th flagged by the seed: 300 and 15 each.
+    const ends = Array.from({ length: 10 }, (_, k) => new Date(lastMinute.getTime() - (9 - k) * MINUTE));
+    expect(body.windows.map((w) => [w.windowEnd, w.transactions, w.flagged, w.late, w.perSecond])).toEqual(
+      ends.map((end) => [end.toISOString(), 300, 15, 0, 1]),
     );
-    expect(body.windows.at(-1)).toMatchObject({
-      transactions: 300,
-      perSecond: 1,
-      windowEnd: lastMinute.toISOString(),
-    });
-    expect(body.windows.at(-1)?.fraudRate).toBeCloseTo((stored.at(-1)?.flagged ?? -1) / 300);
+    expect(body.windows.map((w) => w.fraudRate)).toEqual(ends.map(() => 0.05));
+    const amounts = await amountsFromTransactions(ends);
+    for (const [k, w] of body.windows.entries()) expect(w.amount).toBeCloseTo(amounts[k] ?? -1, 2);
     expect(body.markets.windowEnd).toBe(lastMinute.toISOString());
-    expect(body.markets.rows.reduce((n, r) => n + r.transactions, 0)).toBe(300);
+    expect(
+      body.markets.rows.map(({ county, transactions, flagged }) => ({ county, transactions, flagged })),
+    ).toEqual(await marketsFromTransactions(lastMinute));
     expect(body.lag.map((point) => point.lag)).toEqual([500, 400, 300, 200, 100]);
-    expect(body.alerts).toHaveLength(5);
+    expect(body.alerts.map((alert) => alert.transactionId).sort()).toEqual([...alerted].sort());
     expect(body.alerts[0]).toMatchObject({ score: 0.93, channel: expect.any(String) });
 
     const bad = await operations('?span=forever');
@@ -132,7 +158,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     const { page, consoleErrors, external } = await openPage(browser, `${app.web?.url}/ops`);
     // A steady rate draws a flat line, which has no height: attached, not "visible", is the test.
     const line = (chart: string, points: number) =>
-      page.locator(`#${chart}[data-points="${points}"] polyline.line`).waitFor({ state: 'attached' });
+      page.locator(`#${chart}[data-points="${points}"] polyline.chart-line`).waitFor({ state: 'attached' });
     await line('chart-throughput', 10);
     await line('chart-fraud', 10);
     await line('chart-lag', 5);
@@ -164,7 +190,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     // The grid links here.
     const grid = await openPage(browser, `${app.web?.url}/schedules`);
     await grid.page.locator('nav a[href="/ops"]').click();
-    await grid.page.locator('#chart-throughput polyline.line').waitFor({ state: 'attached' });
+    await grid.page.locator('#chart-throughput polyline.chart-line').waitFor({ state: 'attached' });
 
     expect(consoleErrors).toEqual([]);
     expect(external).toEqual([]);

@@ -21,7 +21,7 @@ const line = (name: string, q: Quality) =>
   `${name.padEnd(28)} precision ${percent(q.precision)}   recall ${percent(q.recall)}   ` +
   `(TP ${q.truePositives}, FP ${q.falsePositives}, FN ${q.falseNegatives})`;
 
-export function printComparison(comparison: Comparison, ruleAmount: number): void {
+function printComparison(comparison: Comparison, ruleAmount: number): void {
   console.log(`${comparison.labelled} labelled transactions, ${comparison.fraud} fraud`);
   console.log(line('built-in model', comparison.model));
   console.log(line(`amount rule (>= KES ${ruleAmount.toLocaleString('en-US')})`, comparison.rule));

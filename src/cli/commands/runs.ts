@@ -3,7 +3,7 @@ import { RUN_STATES, type RunState } from '../../control/run-states';
 import type { RunSummary } from '../../control/views';
 import { action } from '../action';
 
-export function positiveInt(value: string): number {
+function positiveInt(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
   return parsed;

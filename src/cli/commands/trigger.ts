@@ -8,7 +8,7 @@ import { cliUser } from '../toggle-command';
 type Overrides = Record<string, unknown>;
 
 /** `--param count=500`: the value is read as JSON when it is JSON (numbers, booleans, objects), else as text. */
-export function collectParam(pair: string, previous: Overrides = {}): Overrides {
+function collectParam(pair: string, previous: Overrides = {}): Overrides {
   const at = pair.indexOf('=');
   if (at < 1) throw new InvalidArgumentError(`expected key=value, e.g. count=500 (got "${pair}")`);
   const raw = pair.slice(at + 1);

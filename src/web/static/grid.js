@@ -6,7 +6,20 @@
  * API data only ever goes in as text (textContent, attributes), never as HTML.
  */
 
-import { $, api, BACKOFF_MS, clock, hms, messageOf, setLive } from './page.js';
+import {
+  $,
+  api,
+  BACKOFF_MS,
+  clock,
+  h,
+  hms,
+  lineChart,
+  messageOf,
+  present,
+  setLive,
+  setProps,
+  svg,
+} from './page.js';
 
 /** @typedef {import('../../control/views').RunState} RunState */
 /** @typedef {import('../../control/views').RunSummary} RunSummary */
@@ -19,7 +32,7 @@ import { $, api, BACKOFF_MS, clock, hms, messageOf, setLive } from './page.js';
 /** @typedef {NonNullable<SchedulesView['window']>} GridWindow */
 /** @typedef {{ tr: HTMLElement, extra: HTMLElement }} Row a schedule's row and the row of its inline forms */
 /** @typedef {{ name: string, filter: string, next: string | null, seq: number, root: HTMLElement }} SchedulePanel */
-/** @typedef {Node | string | null | undefined | false} Child */
+/** @typedef {import('./page.js').Child} Child */
 
 /** @type {readonly RunState[]} */
 const STATES = ['queued', 'active', 'retrying', 'completed', 'failed'];
@@ -57,47 +70,6 @@ const q = (root, selector) => /** @type {HTMLElement} */ (root.querySelector(sel
 const clone = (id) =>
   /** @type {DocumentFragment} */ (/** @type {HTMLTemplateElement} */ ($(id)).content.cloneNode(true));
 const enc = encodeURIComponent;
-/** @param {Child[]} children */
-const present = (children) =>
-  /** @type {(Node | string)[]} */ (children.filter((c) => c != null && c !== false));
-
-/**
- * @param {HTMLElement | SVGElement} el
- * @param {Record<string, unknown>} props `text`, `dataset`, or attributes (true: present; null/false: absent)
- */
-function setProps(el, props) {
-  for (const [key, value] of Object.entries(props)) {
-    if (value == null || value === false) continue;
-    if (key === 'text') el.textContent = String(value);
-    else if (key === 'dataset') Object.assign(el.dataset, value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-}
-
-/**
- * `h('span.badge.warn', { title }, 'text', node)`: an element; strings become text nodes, never markup.
- * @param {string} spec tag, then classes after dots
- * @param {...(Record<string, unknown> | Child)} rest optional props, then children
- */
-function h(spec, ...rest) {
-  const [tag, ...classes] = spec.split('.');
-  const el = document.createElement(tag || 'div');
-  if (classes.length) el.className = classes.join(' ');
-  const first = rest[0];
-  if (first && typeof first === 'object' && !(first instanceof Node))
-    setProps(el, /** @type {any} */ (rest.shift()));
-  el.append(...present(/** @type {Child[]} */ (rest)));
-  return el;
-}
-
-/** @param {string} tag @param {Record<string, unknown>} props @param {...Child} children */
-function svg(tag, props, ...children) {
-  const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
-  setProps(el, props);
-  el.append(...present(children));
-  return el;
-}
-
 /** @param {RunState | string} runState */
 const dot = (runState) => h(`i.dot.state-${runState}`, { 'aria-hidden': 'true' });
 /** @param {string} text */
@@ -711,39 +683,23 @@ function niceStep(raw) {
 
 /** Durations by due time, oldest on the left, points coloured by state. @param {string} name @param {RunSummary[]} runs */
 function durationChart(name, runs) {
-  const points = runs.filter((r) => r.durationMs != null).reverse();
-  const [first, last] = [points[0], points.at(-1)];
-  if (!first || !last) return muted('no finished runs yet');
-  const [W, H, L, R, T, B] = [480, 190, 60, 12, 12, 24];
-  const step = niceStep(Math.max(1, ...points.map((r) => r.durationMs ?? 0)) / 4);
-  const [t0, t1] = [Date.parse(first.dueAt), Date.parse(last.dueAt)];
-  /** @param {RunSummary} r */
-  const x = (r) => (t1 > t0 ? L + ((Date.parse(r.dueAt) - t0) / (t1 - t0)) * (W - L - R) : (L + W - R) / 2);
-  const y = (/** @type {number | null} */ ms) => T + (1 - (ms ?? 0) / (4 * step)) * (H - T - B);
-  const text = (/** @type {Record<string, unknown>} */ props) =>
-    svg('text', { class: 'axis-label', ...props });
-  return svg(
-    'svg',
-    { class: 'chart-svg', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `run durations of ${name}` },
-    ...[0, 1, 2, 3, 4].flatMap((i) => [
-      svg('line', { class: 'tick', x1: L, x2: W - R, y1: y(i * step), y2: y(i * step) }),
-      text({ x: L - 8, y: y(i * step) + 4, 'text-anchor': 'end', text: fmtDuration(i * step) }),
-    ]),
-    svg('polyline', {
-      class: 'chart-line',
-      points: points.map((r) => `${x(r)},${y(r.durationMs)}`).join(' '),
-    }),
-    ...points.map((r) => {
-      const props = { class: `point state-${r.state}`, cx: x(r), cy: y(r.durationMs), r: 4 };
-      return svg(
-        'circle',
-        { ...props, dataset: { schedule: name, openRun: r.runId } },
-        svg('title', { text: runTitle(r) }),
-      );
-    }),
-    text({ x: L, y: H - 4, text: fmtTime(first.dueAt) }),
-    text({ x: W - R, y: H - 4, 'text-anchor': 'end', text: fmtTime(last.dueAt) }),
-  );
+  const finished = runs.filter((r) => r.durationMs != null).reverse();
+  if (finished.length === 0) return muted('no finished runs yet');
+  const step = niceStep(Math.max(1, ...finished.map((r) => r.durationMs ?? 0)) / 4);
+  const points = finished.map((r) => ({
+    t: Date.parse(r.dueAt),
+    v: r.durationMs ?? 0,
+    dot: { class: `point state-${r.state}`, r: 4, dataset: { schedule: name, openRun: r.runId } },
+    title: runTitle(r),
+  }));
+  const chart = svg('svg', { class: 'chart-svg', role: 'img', 'aria-label': `run durations of ${name}` });
+  lineChart(chart, [{ points }], {
+    frame: { width: 480, height: 190, left: 60, right: 12, top: 12, bottom: 24 },
+    ticks: [0, 1, 2, 3, 4].map((i) => i * step),
+    formatValue: fmtDuration,
+    formatTime: (t) => fmtTime(new Date(t).toISOString()),
+  });
+  return chart;
 }
 
 // ---------------------------------------------------------------- panels, events, start

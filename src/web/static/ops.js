@@ -2,18 +2,18 @@
 /**
  * tickflow's live operations page: throughput, fraud rate and consumer lag as line charts, volume by
  * market as bars, the newest fraud alerts. It polls GET /api/v1/operations every few seconds and
- * redraws; charts are inline SVG drawn here (no library, nothing fetched from elsewhere). API data only
- * ever goes in as text or attributes, never as HTML.
+ * redraws; charts are inline SVG drawn by page.js's lineChart (no library, nothing fetched from
+ * elsewhere). API data only ever goes in as text or attributes, never as HTML.
  */
 
-import { $, api, BACKOFF_MS, clock, messageOf, setLive } from './page.js';
+import { $, api, BACKOFF_MS, clock, h, lineChart, messageOf, setLive } from './page.js';
 
 /** @typedef {import('../../control/operations').OperationsView} OperationsView */
-/** @typedef {{ name: string, points: { t: number, v: number }[] }} Series */
+/** @typedef {import('./page.js').ChartSeries} ChartSeries */
+/** @typedef {{ t: number, v: number }[]} Points */
 
 const POLL_MS = 3_000;
-const SVG = 'http://www.w3.org/2000/svg';
-const CHART = { width: 640, height: 180, left: 56, right: 12, top: 12, bottom: 24 };
+const FRAME = { width: 640, height: 180, left: 56, right: 12, top: 12, bottom: 24 };
 /** One colour per consumer schedule in the lag chart. */
 const PALETTE = ['#0969da', '#8250df', '#bf3989', '#1a7f37', '#c45500'];
 const MARKETS_SHOWN = 15;
@@ -52,37 +52,23 @@ function render(view) {
   const windows = view.windows;
   const last = windows.at(-1);
   const noRollups = `no ${view.windowSize} rollups in the last ${view.span}: the stream-rollup schedule writes them`;
-  lineChart(
-    $('chart-throughput'),
-    [{ name: 'tx/s', points: windows.map((w) => ({ t: at(w.windowEnd), v: w.perSecond })) }],
-    {
-      format: (v) => decimal.format(v),
-      empty: noRollups,
-    },
-  );
+  const throughput = windows.map((w) => ({ t: at(w.windowEnd), v: w.perSecond }));
+  drawChart('chart-throughput', [['tx/s', throughput]], (v) => decimal.format(v), noRollups);
   $('throughput-now').textContent = last ? `${decimal.format(last.perSecond)} tx/s` : '';
-  lineChart(
-    $('chart-fraud'),
-    [{ name: 'flagged', points: windows.map((w) => ({ t: at(w.windowEnd), v: w.fraudRate })) }],
-    {
-      format: (v) => percent.format(v),
-      empty: noRollups,
-    },
-  );
+  const fraud = windows.map((w) => ({ t: at(w.windowEnd), v: w.fraudRate }));
+  drawChart('chart-fraud', [['flagged', fraud]], (v) => percent.format(v), noRollups);
   $('fraud-now').textContent = last ? percent.format(last.fraudRate) : '';
 
-  /** @type {Map<string, Series>} */
+  /** @type {Map<string, Points>} */
   const lag = new Map();
   for (const point of view.lag) {
-    const series = lag.get(point.schedule) ?? { name: point.schedule, points: [] };
-    series.points.push({ t: at(point.at), v: point.lag });
-    lag.set(point.schedule, series);
+    const points = lag.get(point.schedule) ?? [];
+    points.push({ t: at(point.at), v: point.lag });
+    lag.set(point.schedule, points);
   }
-  lineChart($('chart-lag'), [...lag.values()], {
-    format: (v) => whole.format(v),
-    empty: `no consumer-batch run in the last ${view.span}`,
-  });
-  const latestLag = [...lag.values()].map((s) => s.points.at(-1)?.v ?? 0);
+  const noRuns = `no consumer-batch run in the last ${view.span}`;
+  drawChart('chart-lag', [...lag], (v) => whole.format(v), noRuns);
+  const latestLag = [...lag.values()].map((points) => points.at(-1)?.v ?? 0);
   $('lag-now').textContent = latestLag.length ? `${whole.format(Math.max(...latestLag))} messages` : '';
 
   renderMarkets(view.markets);
@@ -90,68 +76,36 @@ function render(view) {
 }
 
 /**
- * A time-series line chart in an <svg>: one polyline per series over a shared time axis, the y axis
- * from 0 to the largest value, the first and last time and the top value as labels.
- * @param {HTMLElement} svg @param {Series[]} series
- * @param {{ format: (v: number) => string, empty: string }} options
+ * One of the page's line charts: a line per named series in its own colour, its newest point marked
+ * (the value now, on hover), y from 0 to the largest value.
+ * @param {string} id the <svg>'s @param {[string, Points][]} named @param {(v: number) => string} format
+ * @param {string} empty what it says without points
  */
-function lineChart(svg, series, { format, empty }) {
-  const { width, height, left, right, top, bottom } = CHART;
-  svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-  svg.replaceChildren();
-  const points = series.flatMap((s) => s.points);
-  svg.dataset.points = String(points.length);
-  if (points.length === 0) {
-    svg.append(svgText(width / 2, height / 2, empty, 'empty'));
-    return;
-  }
-  const times = points.map((p) => p.t);
-  const t0 = Math.min(...times);
-  const t1 = Math.max(...times, t0 + 1);
-  const vMax = Math.max(...points.map((p) => p.v)) || 1;
-  const x = (/** @type {number} */ t) => left + ((t - t0) / (t1 - t0)) * (width - left - right);
-  const y = (/** @type {number} */ v) => top + (1 - v / vMax) * (height - top - bottom);
-  svg.append(
-    svgElement('line', { class: 'axis', x1: left, x2: width - right, y1: y(0), y2: y(0) }),
-    svgElement('line', { class: 'grid', x1: left, x2: width - right, y1: y(vMax), y2: y(vMax) }),
-    svgText(left - 6, y(vMax) + 4, format(vMax), 'label end'),
-    svgText(left - 6, y(0) + 4, format(0), 'label end'),
-    svgText(left, height - 6, clock.format(t0), 'label'),
-    svgText(width - right, height - 6, clock.format(t1), 'label end'),
-  );
-  series.forEach((one, index) => {
-    const colour = PALETTE[index % PALETTE.length] ?? PALETTE[0];
-    const path = one.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
-    const line = svgElement('polyline', { class: 'line', points: path, stroke: colour });
-    line.append(svgElement('title', {}, one.name));
-    const lastPoint = one.points.at(-1);
-    svg.append(line);
-    if (lastPoint) {
-      const dot = svgElement('circle', {
-        class: 'last',
-        cx: x(lastPoint.t),
-        cy: y(lastPoint.v),
-        r: 3,
-        fill: colour,
-      });
-      dot.append(
-        svgElement('title', {}, `${one.name}: ${format(lastPoint.v)} at ${clock.format(lastPoint.t)}`),
-      );
-      svg.append(dot);
-    }
+function drawChart(id, named, format, empty) {
+  /** @type {ChartSeries[]} */
+  const series = named.map(([name, points], index) => {
+    const colour = PALETTE[index % PALETTE.length];
+    const newest = points.length - 1;
+    const marked = points.map((p, i) =>
+      i === newest
+        ? {
+            ...p,
+            dot: { class: 'last', fill: colour },
+            title: `${name}: ${format(p.v)} at ${clock.format(p.t)}`,
+          }
+        : p,
+    );
+    return { name, colour, points: marked };
+  });
+  const top = Math.max(0, ...named.flatMap(([, points]) => points.map((p) => p.v))) || 1;
+  lineChart(/** @type {SVGElement} */ (/** @type {unknown} */ ($(id))), series, {
+    frame: FRAME,
+    ticks: [0, top],
+    formatValue: format,
+    formatTime: (t) => clock.format(t),
+    empty,
   });
 }
-
-/** @param {string} name @param {Record<string, string | number>} attributes @param {string} [text] */
-function svgElement(name, attributes, text) {
-  const element = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
-
-/** @param {number} x @param {number} y @param {string} text @param {string} className */
-const svgText = (x, y, text, className) => svgElement('text', { x, y, class: className }, text);
 
 /** Horizontal bars, largest market first; the rest are added up as "others". @param {OperationsView['markets']} markets */
 function renderMarkets(markets) {
@@ -170,69 +124,42 @@ function renderMarkets(markets) {
   }
   const largest = Math.max(1, ...shown.map((r) => r.transactions));
   const bars = shown.map((row) => {
-    const bar = document.createElement('div');
-    bar.className = 'market';
-    bar.dataset.county = row.county;
-    bar.title = `${row.county}: ${whole.format(row.transactions)} transactions, KES ${whole.format(row.amount)}, ${whole.format(row.flagged)} flagged`;
-    const name = document.createElement('span');
-    name.className = 'market-name';
-    name.textContent = row.county;
-    const track = document.createElement('span');
-    track.className = 'market-track';
-    const fill = document.createElement('span');
-    fill.className = 'market-fill';
-    fill.style.width = `${(100 * row.transactions) / largest}%`;
-    const flagged = document.createElement('span');
-    flagged.className = 'market-flagged';
-    flagged.style.width = `${(100 * row.flagged) / largest}%`;
-    track.append(fill, flagged);
-    const count = document.createElement('span');
-    count.className = 'market-count';
-    count.textContent = whole.format(row.transactions);
-    bar.append(name, track, count);
-    return bar;
+    const width = (/** @type {number} */ n) => `width: ${(100 * n) / largest}%`;
+    return h(
+      'div.market',
+      {
+        dataset: { county: row.county },
+        title: `${row.county}: ${whole.format(row.transactions)} transactions, KES ${whole.format(row.amount)}, ${whole.format(row.flagged)} flagged`,
+      },
+      h('span.market-name', row.county),
+      h(
+        'span.market-track',
+        h('span.market-fill', { style: width(row.transactions) }),
+        h('span.market-flagged', { style: width(row.flagged) }),
+      ),
+      h('span.market-count', whole.format(row.transactions)),
+    );
   });
-  if (bars.length === 0) {
-    const none = document.createElement('p');
-    none.className = 'empty';
-    none.textContent = 'no rollup yet';
-    bars.push(none);
-  }
+  if (bars.length === 0) bars.push(h('p.empty', 'no rollup yet'));
   $('markets').replaceChildren(...bars);
 }
 
 /** @param {OperationsView['alerts']} alerts */
 function renderAlerts(alerts) {
-  const rows = alerts.map((alert) => {
-    const tr = document.createElement('tr');
-    tr.dataset.transaction = alert.transactionId;
-    const cells = [
-      clock.format(Date.parse(alert.createdAt)),
-      alert.transactionId.slice(0, 8),
-      alert.accountId,
-      alert.county ?? '–',
-      alert.channel ?? '–',
-      alert.amount === null ? '–' : whole.format(alert.amount),
-      alert.score.toFixed(2),
-    ];
-    cells.forEach((text, index) => {
-      const td = document.createElement('td');
-      td.textContent = text;
-      if (index >= 5) td.className = 'num';
-      if (index === 1) td.title = alert.transactionId;
-      tr.append(td);
-    });
-    return tr;
-  });
-  if (rows.length === 0) {
-    const tr = document.createElement('tr');
-    const td = document.createElement('td');
-    td.colSpan = 7;
-    td.className = 'empty';
-    td.textContent = 'no fraud alert yet';
-    tr.append(td);
-    rows.push(tr);
-  }
+  const rows = alerts.map((alert) =>
+    h(
+      'tr',
+      { dataset: { transaction: alert.transactionId } },
+      h('td', clock.format(Date.parse(alert.createdAt))),
+      h('td', { title: alert.transactionId }, alert.transactionId.slice(0, 8)),
+      h('td', alert.accountId),
+      h('td', alert.county ?? '–'),
+      h('td', alert.channel ?? '–'),
+      h('td.num', alert.amount === null ? '–' : whole.format(alert.amount)),
+      h('td.num', alert.score.toFixed(2)),
+    ),
+  );
+  if (rows.length === 0) rows.push(h('tr', h('td.empty', { colspan: 7 }, 'no fraud alert yet')));
   $('alerts').replaceChildren(...rows);
 }
 

@@ -13,12 +13,12 @@ const PIECE = 1_000;
  */
 export const OFF_THREAD_MIN = 20_000;
 /** Pieces a thread may have made and not yet handed over: its memory bound. */
-const PIECES_AHEAD = 3;
+const PIECES_AHEAD = 2;
 /**
  * The thread's young generation (V8 lets it grow to tens of MB): the thread's garbage is short-lived
  * strings, and this bounds the run's peak RSS.
  */
-const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8 };
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 /** A run's records, piece by piece; `tally` is complete once the iteration has ended. */
 export interface RecordStream extends AsyncIterable<RecordPiece> {

@@ -374,36 +374,6 @@ schedules:
     expect(b).not.toHaveProperty('notify');
   });
 
-  it('refuses a catchupWindow on a schedule whose catchup is not all, which would ignore it', () => {
-    expect(
-      one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchup: last\n    catchupWindow: 2h\n'),
-    ).toMatchObject({
-      line: 6,
-      schedule: 'a',
-      field: 'catchupWindow',
-      message:
-        "applies only with catchup: all (this schedule's catchup is last); set catchup: all, or remove catchupWindow",
-    });
-    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n')).toMatchObject({
-      field: 'catchupWindow',
-      message: expect.stringContaining("this schedule's catchup is none"),
-    });
-    // From defaults: it reaches the schedules whose catchup is all, and the others do not read it.
-    const { schedules } = parseSchedules(
-      'defaults:\n  catchup: all\nschedules:\n  a:\n    job: sleep\n    every: 1s\n    catchupWindow: 2h\n  b:\n    job: sleep\n    every: 1s\n',
-      FILE,
-    );
-    expect(schedules.map((x) => [x.name, x.catchup, x.catchupWindow])).toEqual([
-      ['a', 'all', 7_200_000],
-      ['b', 'all', 3_600_000],
-    ]);
-    const fromDefaults = parseSchedules(
-      'defaults:\n  catchupWindow: 2h\nschedules:\n  a:\n    job: sleep\n    every: 1s\n',
-      FILE,
-    ).schedules[0];
-    expect(fromDefaults).toMatchObject({ catchup: 'none', catchupWindow: 7_200_000 });
-  });
-
   it('does not change the BullMQ scheduler spec', () => {
     const [plain] = parseSchedules('schedules:\n  a:\n    job: sleep\n    every: 1s\n', FILE).schedules;
     const [notified] = parseSchedules(

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import type { ServiceCpu } from './service-cpu';
 
 /**
  * maxWait of the timed consumer-batch run, whose batchSize is the whole backlog: one run of all the
@@ -17,6 +18,8 @@ export interface ProducerFigures {
   requests: number;
   durationMs: number;
   cpuMs: number;
+  /** CPU PostgreSQL and the broker spent meanwhile (undefined without /proc). */
+  serviceCpuMs?: ServiceCpu;
 }
 
 export interface ConsumerFigures {
@@ -24,6 +27,7 @@ export interface ConsumerFigures {
   runs: number;
   durationMs: number;
   cpuMs: number;
+  serviceCpuMs?: ServiceCpu;
   /** ms over maxWait of warm runs on a drained topic. */
   emptyRunOverheadsMs: number[];
 }

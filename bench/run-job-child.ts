@@ -16,6 +16,7 @@ import {
   EMPTY_RUN_WAIT_MS,
   type ProducerFigures,
 } from './job-child';
+import { serviceCpu, serviceCpuSince } from './service-cpu';
 
 /** A run of the producer before the timed one: it connects and creates the topic, as in a warm worker. */
 const WARM_UP_MESSAGES = 100;
@@ -31,13 +32,16 @@ async function measureProducer(ctx: JobContext, request: ChildRequest): Promise<
     producerBatchJob.run(ctx, producerBatchJob.params.parse({ ...request.params, count, seed }));
   await run(WARM_UP_MESSAGES, 1);
   const cpuBefore = cpuMs();
+  const servicesBefore = serviceCpu();
   const result = await run(request.messages - WARM_UP_MESSAGES, 2);
+  const serviceCpuMs = serviceCpuSince(servicesBefore);
   return {
     produced: result.produced as number,
     bytes: result.bytes as number,
     requests: result.requests as number,
     durationMs: result.durationMs as number,
     cpuMs: cpuMs() - cpuBefore,
+    serviceCpuMs,
   };
 }
 
@@ -50,6 +54,7 @@ async function measureConsumer(ctx: JobContext, request: ChildRequest): Promise<
   let durationMs = 0;
   let runs = 0;
   const cpuBefore = cpuMs();
+  const servicesBefore = serviceCpu();
   while (joined + consumed < request.messages) {
     const result = await run(request.messages - joined - consumed, CONSUMER_MAX_WAIT_MS);
     if (result.consumed === 0) break;
@@ -58,12 +63,13 @@ async function measureConsumer(ctx: JobContext, request: ChildRequest): Promise<
     runs++;
   }
   const cpuSpent = cpuMs() - cpuBefore;
+  const serviceCpuMs = serviceCpuSince(servicesBefore);
   const emptyRunOverheadsMs: number[] = [];
   for (let i = 0; i < 5; i++)
     emptyRunOverheadsMs.push(
       ((await run(1_000, EMPTY_RUN_WAIT_MS)).durationMs as number) - EMPTY_RUN_WAIT_MS,
     );
-  return { consumed, runs, durationMs, cpuMs: cpuSpent, emptyRunOverheadsMs };
+  return { consumed, runs, durationMs, cpuMs: cpuSpent, serviceCpuMs, emptyRunOverheadsMs };
 }
 
 const startRssBytes = process.memoryUsage.rss();

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { migrate } from '../src/db/migrate';
 import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
@@ -18,6 +19,7 @@ import {
 } from './job-child';
 import { consumerPerformance, producerPerformance, REFERENCE_PRODUCER_PROPS } from './kafka-perf';
 import { copySameRowsAlone } from './postgres-copy';
+import type { ServiceCpu } from './service-cpu';
 
 /**
  * Streaming figures against the real services, each next to the limit measured in the same run:
@@ -100,6 +102,7 @@ async function benchProducer(run: BenchRun): Promise<ChildReport<ProducerFigures
     `  ProducerPerformance: ${fmt(reference.messages)} records of ${recordSize} B, ${fmt(reference.mbPerSecond, 1)} MB/s, ` +
       REFERENCE_PRODUCER_PROPS.join(' '),
   );
+  console.log(cpuBudget(produced, cpuMs, report.figures.serviceCpuMs, reference.perSecond));
   return report;
 }
 
@@ -145,6 +148,7 @@ async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures
     `  consumer-batch: ${fmt(consumed)} messages in ${runs} warm run(s), each taking the whole backlog ` +
       `(consume + validate + score + PostgreSQL + alerts + commit), ${fmt(durationMs)} ms, node CPU ${fmt(cpuMs)} ms`,
   );
+  console.log(cpuBudget(consumed, cpuMs, report.figures.serviceCpuMs, aloneRate));
   console.log(
     `  PostgreSQL COPY alone: the same ${fmt(alone.rows)} rows (${megabytes(alone.bytes)}) into the same 4 tables, ` +
       `one transaction, ${fmt(alone.ms)} ms`,
@@ -158,6 +162,23 @@ async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures
       `(median of 5: ${emptyRunOverheadsMs.map((ms) => fmt(ms)).join(', ')}; goal ≤ ${GOAL.emptyRunOverheadMs} ms)`,
   );
   return report;
+}
+
+/**
+ * Where the machine's cores went during a run: the job's process, PostgreSQL and the broker. Their
+ * sum over the cores is the shortest the run could take doing the same work with perfect overlap,
+ * so the rate and ratio it implies bound what pipelining alone can reach.
+ */
+function cpuBudget(messages: number, nodeMs: number, services: ServiceCpu | undefined, reference: number) {
+  if (!services) return '  CPU during the run: no /proc here to read the services from';
+  const total = nodeMs + services.postgres + services.kafka;
+  const cores = os.availableParallelism();
+  const best = rate(messages, total / cores);
+  return (
+    `  CPU during the run: node ${fmt(nodeMs)} ms + postgres ${fmt(services.postgres)} ms + kafka ${fmt(services.kafka)} ms ` +
+    `= ${fmt(total)} ms; on ${cores} cores no run doing this work beats ${fmt(total / cores)} ms ` +
+    `(${fmt(best)} msg/s, ${(best / reference).toFixed(2)}× the reference)`
+  );
 }
 
 /** The CPU part of a consumer run without any I/O: where the end-to-end time goes when it is not PostgreSQL. */

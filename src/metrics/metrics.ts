@@ -4,7 +4,7 @@ import { cronGapMs } from '../schedules/cron';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
 export interface RunDetails {
-  /** Start − due time of a run's first attempt, in seconds; absent for retries. */
+  /** Start − due time of a run's first attempt, in seconds; absent for retries and catch-up runs. */
   startDelaySeconds?: number;
   /** What a completed attempt returned. */
   result?: unknown;

@@ -31,7 +31,7 @@ export async function catchUp(schedule: Schedule, using: CatchupDeps, now = new 
   if (slots.length === 0) return [];
   if (plan.dropHeld && held) await dropHeldRun(queue, schedule, held, now, log);
   const windows = slots.map((slot) => windowEndingAt(schedule.trigger, slot));
-  await queueWindowRuns(queue, db, schedule, { kind: 'catchup', windows, by: null, dueAtSlot: true });
+  await queueWindowRuns(queue, db, schedule, { kind: 'catchup', windows, by: null });
   log?.info(
     { schedule: schedule.name, catchup: schedule.catchup, windows: slots.length },
     `schedule ${schedule.name} catching up ${slots.length} missed window(s)`,

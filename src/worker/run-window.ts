@@ -26,7 +26,7 @@ export function triggerOfRun(runId: string): RunTrigger {
   return (WINDOW_ID.exec(runId)?.[1] as RunTrigger | undefined) ?? 'schedule';
 }
 
-/** What runWindowOf needs of a BullMQ job. */
+/** What runWindowOf and scheduledAt need of a BullMQ job. */
 export interface WindowedJob {
   id?: string | undefined;
   repeatJobKey?: string | undefined;
@@ -44,6 +44,21 @@ export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | un
   if (explicit) return { from: new Date(Number(explicit[2])), to: new Date(Number(explicit[3])) };
   const trigger = (job.repeatJobKey && triggerOfRepeat(job.opts.repeat)) || schedule?.trigger;
   return trigger ? windowEndingAt(trigger, due) : { from: due, to: due };
+}
+
+/**
+ * When a run is due: a job scheduler's run at its slot (its id is `repeat:<schedule>:<slot ms>`), a
+ * catch-up run at its missed slot (the end of the window in its id), any other run (manual,
+ * backfill) when it was queued. The scheduler records catch-up runs as queued with this same due
+ * time, so the two agree even when PostgreSQL missed the queued record.
+ */
+export function scheduledAt(job: WindowedJob): Date {
+  const id = String(job.id);
+  const slot = job.repeatJobKey ? /:(\d+)$/.exec(id)?.[1] : undefined;
+  if (slot) return new Date(Number(slot));
+  const window = WINDOW_ID.exec(id);
+  if (window?.[1] === 'catchup') return new Date(Number(window[3]));
+  return new Date(job.timestamp + (job.opts.delay ?? 0));
 }
 
 /** The cadence a job scheduler made the job with, if its options say (they may outlive a file edit). */

@@ -8,7 +8,8 @@ import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
-import { recordedFailures, runJob, scheduledAt } from './run-job';
+import { recordedFailures, runJob } from './run-job';
+import { scheduledAt, triggerOfRun } from './run-window';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -29,7 +30,8 @@ export interface WorkerPoolOptions {
   stalledInterval?: number;
   /**
    * Told of every finished attempt (for metrics), with the start − due time of a run's first
-   * attempt (none for retries: their wait is the backoff) and what a completed attempt returned.
+   * attempt (none for retries, whose wait is the backoff, nor for catch-up runs) and what a
+   * completed attempt returned.
    */
   onFinished?: (
     schedule: string,
@@ -105,8 +107,11 @@ export class WorkerPool {
     if (onFinished) {
       const seconds = (job: { processedOn?: number; finishedOn?: number }) =>
         ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+      // A catch-up run is due at the slot it missed, late by design: its delay says nothing of timing.
       const startDelay = (job: Job) =>
-        job.attemptsStarted === 1 && job.processedOn !== undefined
+        job.attemptsStarted === 1 &&
+        job.processedOn !== undefined &&
+        triggerOfRun(String(job.id)) !== 'catchup'
           ? { startDelaySeconds: (job.processedOn - scheduledAt(job).getTime()) / 1000 }
           : {};
       worker.on('completed', (job, result) =>

@@ -91,6 +91,14 @@ describe('catchup: windows missed while paused or down (real Redis and PostgreSQ
     );
     const times = starts.map((r) => r.started_at.getTime());
     expect(times).toEqual([...times].sort((a, b) => a - b));
+    // The worker reads a catch-up run's due time from its id: the slot it missed, as queued.
+    const { rows: due } = await s.db.query<{ dueAt: Date; scheduledAt: Date; windowTo: Date }>(
+      `select r.due_at as "dueAt", a.scheduled_at as "scheduledAt", r.window_to as "windowTo"
+         from runs r join job_runs a on a.schedule = r.schedule and a.job_id = r.run_id
+        where r.schedule = 'tick' and r.trigger = 'catchup'`,
+    );
+    expect(due).toHaveLength(2);
+    for (const run of due) expect([run.dueAt, run.scheduledAt]).toEqual([run.windowTo, run.windowTo]);
   });
 
   it('last: one run, for the latest missed window; the stale held run never runs', async () => {

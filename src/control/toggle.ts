@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Queryable } from '../db/pool';
-import { catchUp } from '../scheduler/catchup';
+import { catchUp, heldRunOf } from '../scheduler/catchup';
 import type { Control } from './control';
 import { NotFoundError, ReadOnlyError } from './errors';
 import { getSchedule, requireSchedule } from './schedules';
@@ -39,7 +39,10 @@ export async function setPaused(
 /** Queues the windows missed while paused (the schedule's `catchup:`) before the queue runs again. */
 async function resumeCaughtUp(control: Control, name: string, queue: Queue, db: Queryable): Promise<void> {
   const schedule = control.file().current?.schedules.find((s) => s.name === name);
-  if (schedule) await catchUp(schedule, { queue, redis: control.queues.connection, db });
+  if (schedule) {
+    const held = heldRunOf(await queue.getJobScheduler(name));
+    await catchUp(schedule, { queue, redis: control.queues.connection, db }, { held });
+  }
   await queue.resume();
 }
 

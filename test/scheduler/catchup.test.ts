@@ -5,7 +5,7 @@ import { setPaused } from '../../src/control/toggle';
 import type { Queryable } from '../../src/db/pool';
 import { ScheduleStates } from '../../src/db/schedule-states';
 import { jobsInRedis } from '../../src/queues/queues';
-import { catchUp } from '../../src/scheduler/catchup';
+import { catchUp, heldRunOf } from '../../src/scheduler/catchup';
 import { loadSchedulesFile } from '../../src/schedules/load';
 import { SchedulerTest, waitFor } from './support';
 
@@ -150,7 +150,8 @@ describe('catchup: windows missed while paused or down (real Redis and PostgreSQ
     let secondDone = false;
     const caughtUpRuns = await new ScheduleStates(s.db).locked('tick', async (state) => {
       // The first scheduler's pass: catch-up under the row lock, not committed yet.
-      await catchUp(schedule, { queue, redis: s.redis, db: state.db });
+      const held = heldRunOf(await queue.getJobScheduler('tick'));
+      await catchUp(schedule, { queue, redis: s.redis, db: state.db }, { held });
       const { rows } = await state.db.query<{ run_id: string }>(
         `select run_id from runs where schedule = 'tick' and trigger = 'catchup'`,
       );

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { cronGapMs } from '../schedules/cron';
+import { slotGapMs } from '../schedules/window';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
 export interface RunDetails {
@@ -179,6 +179,10 @@ export function intervalSeconds(
     return Number.isFinite(every) && every > 0 ? every / 1000 : undefined;
   }
   if (!scheduler.pattern) return undefined;
-  const gap = cronGapMs(scheduler.pattern, scheduler.tz, now);
-  return gap === undefined ? undefined : gap / 1000;
+  try {
+    return slotGapMs({ cron: scheduler.pattern, timezone: scheduler.tz ?? 'UTC' }, now) / 1000;
+  } catch {
+    // A pattern cron-parser cannot read (set by something other than tickflow): no interval.
+    return undefined;
+  }
 }

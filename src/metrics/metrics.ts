@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type RepeatCadence, triggerOfRepeat } from '../schedules/schedule';
 import { slotGapMs } from '../schedules/window';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
@@ -168,19 +169,12 @@ export class Metrics {
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
-/** A job scheduler's `every` (ms, a string when read back from Redis) or the gap between its cron's next two fire times. */
-export function intervalSeconds(
-  scheduler: { every?: number | string; pattern?: string; tz?: string } | undefined,
-  now = new Date(),
-): number | undefined {
-  if (!scheduler) return undefined;
-  if (scheduler.every !== undefined && scheduler.every !== null) {
-    const every = Number(scheduler.every);
-    return Number.isFinite(every) && every > 0 ? every / 1000 : undefined;
-  }
-  if (!scheduler.pattern) return undefined;
+/** A job scheduler's `every`, or the gap between its cron's next two fire times, in seconds. */
+export function intervalSeconds(scheduler: RepeatCadence | undefined, now = new Date()): number | undefined {
+  const trigger = triggerOfRepeat(scheduler);
+  if (!trigger) return undefined;
   try {
-    return slotGapMs({ cron: scheduler.pattern, timezone: scheduler.tz ?? 'UTC' }, now) / 1000;
+    return slotGapMs(trigger, now) / 1000;
   } catch {
     // A pattern cron-parser cannot read (set by something other than tickflow): no interval.
     return undefined;

@@ -1,5 +1,5 @@
 import type { RunWindow } from '../../jobs/job';
-import type { Schedule, Trigger } from '../schedules/schedule';
+import { type RepeatCadence, type Schedule, triggerOfRepeat } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 
 /** A manual run's id starts with this; other runs name their window in their id, or come from the job scheduler. */
@@ -31,7 +31,7 @@ export interface WindowedJob {
   id?: string | undefined;
   repeatJobKey?: string | undefined;
   timestamp: number;
-  opts: { delay?: number; repeat?: { every?: number; pattern?: string; tz?: string } };
+  opts: { delay?: number; repeat?: RepeatCadence };
 }
 
 /**
@@ -42,6 +42,7 @@ export interface WindowedJob {
 export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | undefined): RunWindow {
   const explicit = WINDOW_ID.exec(String(job.id));
   if (explicit) return { from: new Date(Number(explicit[2])), to: new Date(Number(explicit[3])) };
+  // The cadence the job scheduler made the job with, over the file's (which may have changed since).
   const trigger = (job.repeatJobKey && triggerOfRepeat(job.opts.repeat)) || schedule?.trigger;
   return trigger ? windowEndingAt(trigger, due) : { from: due, to: due };
 }
@@ -59,11 +60,4 @@ export function scheduledAt(job: WindowedJob): Date {
   const window = WINDOW_ID.exec(id);
   if (window?.[1] === 'catchup') return new Date(Number(window[3]));
   return new Date(job.timestamp + (job.opts.delay ?? 0));
-}
-
-/** The cadence a job scheduler made the job with, if its options say (they may outlive a file edit). */
-function triggerOfRepeat(repeat: WindowedJob['opts']['repeat']): Trigger | undefined {
-  if (repeat?.every) return { every: repeat.every };
-  if (repeat?.pattern) return { cron: repeat.pattern, timezone: repeat.tz ?? 'UTC' };
-  return undefined;
 }

@@ -47,6 +47,23 @@ export async function catchUp(
   return slots;
 }
 
+/**
+ * Lets a schedule's queue run again, after catching up what it missed: in this order, so that
+ * `last` drops a stale held run before a worker can take it. Under the schedule's row lock, from a
+ * reconcile pass or a person's resume. `schedule` undefined: not in the file now, nothing to catch
+ * up by. Returns the window ends queued and whether the queue was paused.
+ */
+export async function catchUpAndResume(
+  schedule: Schedule | undefined,
+  using: CatchupDeps,
+  input: CatchupInput,
+): Promise<{ caughtUp: Date[]; resumed: boolean }> {
+  const caughtUp = schedule ? await catchUp(schedule, using, input) : [];
+  const resumed = await using.queue.isPaused();
+  if (resumed) await using.queue.resume();
+  return { caughtUp, resumed };
+}
+
 /** What catch-up is told instead of asking again. */
 export interface CatchupInput {
   /** The due time of the run the job scheduler holds (its next), as read under the row lock. */

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
 import { scheduledAt } from '../worker/run-window';
-import { type CatchupDeps, catchUp, heldRunOf } from './catchup';
+import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
 import { fileToggle } from './file-toggle';
 import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
 
@@ -114,11 +114,10 @@ async function reconcileOne(
     held = first ? scheduledAt(first) : undefined;
     change(upsert);
   }
-  // Before a resume, so that a stale run held by the pause is dropped before a worker takes it.
-  if (!paused && (await catchUp(schedule, catchup, { held, coveredBeforeLock })).length) change('caught-up');
-  if (!paused && (await queue.isPaused())) {
-    await queue.resume();
-    change('resumed');
+  if (!paused) {
+    const { caughtUp, resumed } = await catchUpAndResume(schedule, catchup, { held, coveredBeforeLock });
+    if (caughtUp.length) change('caught-up');
+    if (resumed) change('resumed');
   }
   if (upsert || toggle || !state.row || state.row.removedAt)
     await state.setApplied({ fileEnabled: schedule.enabled, spec });

@@ -44,7 +44,7 @@ export interface WorkerPoolOptions {
 /** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
 export class WorkerPool {
   private readonly workers = new Map<string, Worker>();
-  private readonly wakers = new Map<string, DueTimeWaker>();
+  private readonly waker: DueTimeWaker;
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
 
@@ -52,6 +52,8 @@ export class WorkerPool {
     const { resources, prefix, log } = options;
     this.runs = new RunHistory(new JobRunsLog(resources.db), resources.redis, prefix, log);
     this.runs.start();
+    this.waker = new DueTimeWaker(options.connection, log);
+    this.waker.start();
   }
 
   /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
@@ -69,6 +71,7 @@ export class WorkerPool {
   /** Stops taking runs and waits for the active ones, which their timeout bounds. */
   async close(): Promise<void> {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
+    this.waker.close();
     await this.runs.stop();
   }
 
@@ -119,17 +122,14 @@ export class WorkerPool {
       );
       worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));
     }
-    const waker = new DueTimeWaker(worker, connection, schedule.name, log);
-    waker.start();
-    this.wakers.set(schedule.name, waker);
+    this.waker.watch(worker, schedule.name);
     return worker;
   }
 
   private async stopWorker(name: string): Promise<void> {
     const worker = this.workers.get(name);
     this.workers.delete(name);
-    this.wakers.get(name)?.close();
-    this.wakers.delete(name);
+    this.waker.unwatch(name);
     await worker?.close();
   }
 }

@@ -77,6 +77,7 @@ export async function startSchedulerApp(
       source,
       queues,
       states,
+      db,
       log,
       ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}),
     });

@@ -46,7 +46,6 @@ export async function backfill(
     windows,
     batch: randomUUID().slice(0, 8),
     by: request.by,
-    dueAtSlot: false,
   });
   return {
     schedule: name,

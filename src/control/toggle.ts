@@ -1,6 +1,4 @@
-import type { Queue } from 'bullmq';
-import type { Queryable } from '../db/pool';
-import { catchUp } from '../scheduler/catchup';
+import { catchUpAndResume, heldRunOf } from '../scheduler/catchup';
 import type { Control } from './control';
 import { NotFoundError, ReadOnlyError } from './errors';
 import { getSchedule, requireSchedule } from './schedules';
@@ -30,17 +28,14 @@ export async function setPaused(
     if (!state.row || state.row.removedAt) throw notSetUp(name);
     const queue = control.queues.get(name);
     if (request.paused) await queue.pause();
-    else await resumeCaughtUp(control, name, queue, state.db);
+    else {
+      const schedule = control.file().current?.schedules.find((s) => s.name === name);
+      const held = heldRunOf(await queue.getJobScheduler(name));
+      await catchUpAndResume(schedule, { queue, redis: control.queues.connection, db: state.db }, { held });
+    }
     await state.setSwitch({ paused: request.paused, note: request.note ?? null, changedBy: request.by });
   });
   return getSchedule(control, name);
-}
-
-/** Queues the windows missed while paused (the schedule's `catchup:`) before the queue runs again. */
-async function resumeCaughtUp(control: Control, name: string, queue: Queue, db: Queryable): Promise<void> {
-  const schedule = control.file().current?.schedules.find((s) => s.name === name);
-  if (schedule) await catchUp(schedule, { queue, redis: control.queues.connection, db });
-  await queue.resume();
 }
 
 const notSetUp = (name: string) =>

@@ -135,14 +135,25 @@ export async function failingStreak(db: pg.Pool, schedule: string, cap: number):
 /** Runs a schedule makes for its own windows (scheduled and catch-up): what catch-up counts as covered. */
 const OWN_WINDOWS = `trigger in ('schedule', 'catchup') and window_to is not null`;
 
-/** The end of the newest window the schedule's own runs covered or queued, among its latest 50 runs. */
-export async function lastCoveredWindowEnd(db: Queryable, schedule: string): Promise<Date | undefined> {
-  const { rows } = await db.query<{ to: Date | null }>(
-    `select max(window_to) as "to" from (
-       select window_to from runs where schedule = $1 and ${OWN_WINDOWS} order by due_at desc limit 50) own`,
-    [schedule],
+/**
+ * The end of the newest window each schedule's own runs covered or queued, among its latest 50
+ * runs, in one query; a schedule with none is left out.
+ */
+export async function lastCoveredWindowEnds(db: Queryable, schedules: string[]): Promise<Map<string, Date>> {
+  if (schedules.length === 0) return new Map();
+  const { rows } = await db.query<{ schedule: string; to: Date | null }>(
+    `select s.name as schedule, own.to from unnest($1::text[]) as s(name)
+       cross join lateral (
+         select max(window_to) as "to" from (
+           select window_to from runs where schedule = s.name and ${OWN_WINDOWS}
+            order by due_at desc limit 50) latest) own`,
+    [schedules],
   );
-  return rows[0]?.to ?? undefined;
+  return new Map(rows.flatMap((row) => (row.to ? [[row.schedule, row.to] as const] : [])));
+}
+
+export async function lastCoveredWindowEnd(db: Queryable, schedule: string): Promise<Date | undefined> {
+  return (await lastCoveredWindowEnds(db, [schedule])).get(schedule);
 }
 
 /**

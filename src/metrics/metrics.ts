@@ -1,10 +1,11 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { cronGapMs } from '../schedules/cron';
+import { type RepeatCadence, triggerOfRepeat } from '../schedules/schedule';
+import { slotGapMs } from '../schedules/window';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
 export interface RunDetails {
-  /** Start − due time of a run's first attempt, in seconds; absent for retries. */
+  /** Start − due time of a run's first attempt, in seconds; absent for retries and catch-up runs. */
   startDelaySeconds?: number;
   /** What a completed attempt returned. */
   result?: unknown;
@@ -60,53 +61,53 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** The scrape under way's read of the queues, which all its gauges share. */
+  private reading?: Promise<QueueReading[]>;
+
   constructor(queues: () => Queue[]) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tickflow_' });
+    // prom-client collects every metric of a scrape at once: the first gauge starts the read.
+    const read = () => {
+      this.reading ??= Promise.all(queues().map(readQueue)).finally(() => {
+        this.reading = undefined;
+      });
+      return this.reading;
+    };
     new Gauge({
       name: 'tickflow_queue_jobs',
       help: 'Jobs per schedule queue and BullMQ state',
       labelNames: ['schedule', 'state'] as const,
       registers: [this.registry],
       async collect() {
+        const readings = await read();
         this.reset();
-        for (const queue of queues()) {
-          const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-          for (const [state, count] of Object.entries(counts))
-            this.set({ schedule: queue.name, state }, count);
-        }
+        for (const { schedule, counts } of readings)
+          for (const [state, count] of Object.entries(counts)) this.set({ schedule, state }, count);
       },
     });
-    this.scheduleGauge(
-      queues,
-      'tickflow_schedule_paused',
-      '1 when the schedule (its queue) is paused',
-      async (queue) => ((await queue.isPaused()) ? 1 : 0),
+    this.scheduleGauge(read, 'tickflow_schedule_paused', '1 when the schedule (its queue) is paused', (r) =>
+      r.paused ? 1 : 0,
     );
     this.scheduleGauge(
-      queues,
+      read,
       'tickflow_schedule_interval_seconds',
       "Time between two due runs of the schedule's job scheduler (a cron: its next two fire times)",
-      async (queue) => intervalSeconds(await queue.getJobScheduler(queue.name)),
+      (r) => r.intervalSeconds,
     );
     this.scheduleGauge(
-      queues,
+      read,
       'tickflow_schedule_last_run_timestamp_seconds',
       "Unix time the schedule's newest finished run (completed or failed) that Redis keeps ended",
-      async (queue) => {
-        // Newest first in each set: at most the newest completed and the newest failed job.
-        const jobs = await queue.getJobs(['completed', 'failed'], 0, 0, false);
-        const last = Math.max(0, ...jobs.map((job) => job?.finishedOn ?? 0));
-        return last > 0 ? last / 1000 : undefined;
-      },
+      (r) => r.lastRunSeconds,
     );
   }
 
-  /** A gauge per schedule, read from its queue when scraped; `undefined` leaves the schedule out. */
+  /** A gauge per schedule, taken from the scrape's read of its queue; `undefined` leaves it out. */
   private scheduleGauge(
-    queues: () => Queue[],
+    read: () => Promise<QueueReading[]>,
     name: string,
     help: string,
-    read: (queue: Queue) => Promise<number | undefined>,
+    pick: (reading: QueueReading) => number | undefined,
   ): void {
     new Gauge({
       name,
@@ -114,10 +115,11 @@ export class Metrics {
       labelNames: ['schedule'] as const,
       registers: [this.registry],
       async collect() {
+        const readings = await read();
         this.reset();
-        for (const queue of queues()) {
-          const value = await read(queue);
-          if (value !== undefined) this.set({ schedule: queue.name }, value);
+        for (const reading of readings) {
+          const value = pick(reading);
+          if (value !== undefined) this.set({ schedule: reading.schedule }, value);
         }
       },
     });
@@ -154,20 +156,45 @@ export class Metrics {
   }
 }
 
+/** What a scrape reads of one schedule's queue. */
+interface QueueReading {
+  schedule: string;
+  counts: Record<string, number>;
+  paused: boolean;
+  intervalSeconds: number | undefined;
+  lastRunSeconds: number | undefined;
+}
+
+/** The queue's four reads, sent at once (the connection pipelines them) rather than one after another. */
+async function readQueue(queue: Queue): Promise<QueueReading> {
+  const [counts, paused, scheduler, finished] = await Promise.all([
+    queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'),
+    queue.isPaused(),
+    queue.getJobScheduler(queue.name),
+    // Newest first in each set: at most the newest completed and the newest failed job.
+    queue.getJobs(['completed', 'failed'], 0, 0, false),
+  ]);
+  const last = Math.max(0, ...finished.map((job) => job?.finishedOn ?? 0));
+  return {
+    schedule: queue.name,
+    counts,
+    paused,
+    intervalSeconds: intervalSeconds(scheduler),
+    lastRunSeconds: last > 0 ? last / 1000 : undefined,
+  };
+}
+
 const isCount = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
-/** A job scheduler's `every` (ms, a string when read back from Redis) or the gap between its cron's next two fire times. */
-export function intervalSeconds(
-  scheduler: { every?: number | string; pattern?: string; tz?: string } | undefined,
-  now = new Date(),
-): number | undefined {
-  if (!scheduler) return undefined;
-  if (scheduler.every !== undefined && scheduler.every !== null) {
-    const every = Number(scheduler.every);
-    return Number.isFinite(every) && every > 0 ? every / 1000 : undefined;
+/** A job scheduler's `every`, or the gap between its cron's next two fire times, in seconds. */
+export function intervalSeconds(scheduler: RepeatCadence | undefined, now = new Date()): number | undefined {
+  const trigger = triggerOfRepeat(scheduler);
+  if (!trigger) return undefined;
+  try {
+    return slotGapMs(trigger, now) / 1000;
+  } catch {
+    // A pattern cron-parser cannot read (set by something other than tickflow): no interval.
+    return undefined;
   }
-  if (!scheduler.pattern) return undefined;
-  const gap = cronGapMs(scheduler.pattern, scheduler.tz, now);
-  return gap === undefined ? undefined : gap / 1000;
 }

@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { JobSchedulerJson, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Queryable } from '../db/pool';
 import { coveredWindowEnds, lastCoveredWindowEnd } from '../db/run-history';
@@ -17,26 +17,81 @@ import { queueWindowRuns } from './window-runs';
  * before a worker can take it). Two schedulers never double a window: the row lock orders them,
  * a catch-up run's id is its window (BullMQ adds an id once), and a window with a run already in
  * Redis or PostgreSQL is left out. Returns the window ends queued.
+ *
+ * A reconcile pass reads every schedule's covered window in one query before taking any lock
+ * (`coveredBeforeLock`) and uses it only to skip schedules that missed nothing; one that did is
+ * read again under its lock, so what is queued rests on reads made under the lock, as before.
  */
-export async function catchUp(schedule: Schedule, using: CatchupDeps, now = new Date()): Promise<Date[]> {
+export async function catchUp(
+  schedule: Schedule,
+  using: CatchupDeps,
+  { held, coveredBeforeLock }: CatchupInput,
+  now = new Date(),
+): Promise<Date[]> {
   const { queue, db, log } = using;
   if (schedule.catchup === 'none') return [];
+  if (coveredBeforeLock && !missesAny(schedule, coveredBeforeLock.get(schedule.name), held, now)) return [];
   const covered = await lastCoveredWindowEnd(db, schedule.name);
   // A schedule that never ran has missed nothing.
   if (!covered) return [];
-  const next = (await queue.getJobScheduler(schedule.name))?.next;
-  const held = next ? new Date(next) : undefined;
   const plan = planCatchup({ schedule, covered, held, now });
   const slots = await notRunYet(using, schedule.name, plan.slots);
   if (slots.length === 0) return [];
   if (plan.dropHeld && held) await dropHeldRun(queue, schedule, held, now, log);
   const windows = slots.map((slot) => windowEndingAt(schedule.trigger, slot));
-  await queueWindowRuns(queue, db, schedule, { kind: 'catchup', windows, by: null, dueAtSlot: true });
+  await queueWindowRuns(queue, db, schedule, { kind: 'catchup', windows, by: null });
   log?.info(
     { schedule: schedule.name, catchup: schedule.catchup, windows: slots.length },
     `schedule ${schedule.name} catching up ${slots.length} missed window(s)`,
   );
   return slots;
+}
+
+/**
+ * Lets a schedule's queue run again, after catching up what it missed: in this order, so that
+ * `last` drops a stale held run before a worker can take it. Under the schedule's row lock, from a
+ * reconcile pass or a person's resume. `schedule` undefined: not in the file now, nothing to catch
+ * up by. Returns the window ends queued and whether the queue was paused.
+ */
+export async function catchUpAndResume(
+  schedule: Schedule | undefined,
+  using: CatchupDeps,
+  input: CatchupInput,
+): Promise<{ caughtUp: Date[]; resumed: boolean }> {
+  const caughtUp = schedule ? await catchUp(schedule, using, input) : [];
+  const resumed = await using.queue.isPaused();
+  if (resumed) await using.queue.resume();
+  return { caughtUp, resumed };
+}
+
+/** What catch-up is told instead of asking again. */
+export interface CatchupInput {
+  /** The due time of the run the job scheduler holds (its next), as read under the row lock. */
+  held: Date | undefined;
+  /**
+   * Each schedule's newest covered window end, read for a whole reconcile pass in one query before
+   * any row lock (lastCoveredWindowEnds); absent when not read (a resume).
+   */
+  coveredBeforeLock?: ReadonlyMap<string, Date>;
+}
+
+/** The run a job scheduler holds is due at its `next`. */
+export const heldRunOf = (scheduler: Pick<JobSchedulerJson, 'next'> | undefined): Date | undefined =>
+  scheduler?.next ? new Date(scheduler.next) : undefined;
+
+/**
+ * Whether a read of `covered` made before the lock leaves anything to catch up. A covered end only
+ * moves forward, and a later one never plans more slots, so when this early read misses nothing a
+ * read under the lock would not either: the usual pass needs no query of its own per schedule.
+ * None covered means the schedule never ran (a first run starting meanwhile has missed nothing).
+ */
+function missesAny(
+  schedule: Schedule,
+  covered: Date | undefined,
+  held: Date | undefined,
+  now: Date,
+): boolean {
+  return covered !== undefined && planCatchup({ schedule, covered, held, now }).slots.length > 0;
 }
 
 export interface CatchupDeps {
@@ -66,8 +121,10 @@ async function notRunYet(
     redis,
     slots.map((slot) => ({ queue, id: scheduledRunId(schedule, slot) })),
   );
-  const inHistory = await coveredWindowEnds(db, schedule, slots);
-  return slots.filter((slot, i) => !inRedis[i] && !inHistory.has(slot.getTime()));
+  // A slot whose run Redis still holds needs no look in PostgreSQL.
+  const notInRedis = slots.filter((_slot, i) => !inRedis[i]);
+  const inHistory = await coveredWindowEnds(db, schedule, notInRedis);
+  return notInRedis.filter((slot) => !inHistory.has(slot.getTime()));
 }
 
 /**

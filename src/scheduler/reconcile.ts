@@ -1,9 +1,12 @@
-import type { Queue } from 'bullmq';
+import type { JobSchedulerJson, Queue } from 'bullmq';
+import type { Queryable } from '../db/pool';
+import { lastCoveredWindowEnds } from '../db/run-history';
 import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
-import { type CatchupDeps, catchUp } from './catchup';
+import { scheduledAt } from '../worker/run-window';
+import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
 import { fileToggle } from './file-toggle';
 import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
 
@@ -17,6 +20,20 @@ export interface Change {
 /** Who a switch flipped by the file's `enabled:` is attributed to. */
 const FILE_AUTHOR = 'schedules.yaml';
 
+/** What a reconcile pass works with. */
+export interface ReconcileDeps {
+  /** The schedules' queues; the caller closes them. */
+  queues: QueueSet;
+  /** PostgreSQL's switches, which BullMQ follows. */
+  states: ScheduleStates;
+  /**
+   * The run history, read once per pass (catch-up's covered windows) before any row lock is taken:
+   * never while holding a lock's connection, so a pass never waits for the pool holding one.
+   */
+  db: Queryable;
+  log: Logger;
+}
+
 /**
  * Brings BullMQ in line with the schedules and with PostgreSQL's switches, by difference: a job
  * scheduler is upserted only when it is new, changed or missing (a Redis flush, its pending job
@@ -24,12 +41,10 @@ const FILE_AUTHOR = 'schedules.yaml';
  * schedules that left the file are removed. Safe to run from several processes at once: each
  * schedule is handled under its schedule_state row lock and every step is idempotent.
  */
-export async function reconcile(
-  schedules: Schedule[],
-  queues: QueueSet,
-  states: ScheduleStates,
-  log: Logger,
-): Promise<Change[]> {
+export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Promise<Change[]> {
+  const { queues, states, log } = deps;
+  const catchingUp = schedules.filter((s) => s.catchup !== 'none').map((s) => s.name);
+  const coveredBeforeLock = await lastCoveredWindowEnds(deps.db, catchingUp);
   const changes: Change[] = [];
   for (const schedule of schedules) {
     // One schedule Redis refuses must not hold back the others; the next pass tries it again.
@@ -37,7 +52,12 @@ export async function reconcile(
       const queue = queues.get(schedule.name);
       changes.push(
         ...(await states.locked(schedule.name, (state) =>
-          reconcileOne(schedule, { queue, redis: queues.connection, db: state.db, log }, state),
+          reconcileOne(
+            schedule,
+            { queue, redis: queues.connection, db: state.db, log },
+            state,
+            coveredBeforeLock,
+          ),
         )),
       );
     } catch (error) {
@@ -59,11 +79,18 @@ export async function reconcile(
   return changes;
 }
 
-async function reconcileOne(schedule: Schedule, catchup: CatchupDeps, state: LockedState): Promise<Change[]> {
+async function reconcileOne(
+  schedule: Schedule,
+  catchup: CatchupDeps,
+  state: LockedState,
+  coveredBeforeLock: ReadonlyMap<string, Date>,
+): Promise<Change[]> {
   const { queue } = catchup;
   const changes: Change[] = [];
   const change = (kind: ChangeKind) => changes.push({ schedule: schedule.name, kind });
-  const adopted = state.row ? undefined : await adoptFromRedis(queue, schedule, state);
+  // The pass's one look at the job scheduler: adoption, the upsert check and catch-up share it.
+  const existing = await queue.getJobScheduler(schedule.name);
+  const adopted = state.row ? undefined : await adoptFromRedis(queue, existing, schedule, state);
   const fileEnabled = state.row?.fileEnabled ?? adopted?.fileEnabled;
   const toggle = fileToggle(schedule.enabled, fileEnabled ?? undefined);
   const paused = toggle ? toggle === 'pause' : (state.row?.paused ?? adopted?.paused ?? false);
@@ -78,21 +105,19 @@ async function reconcileOne(schedule: Schedule, catchup: CatchupDeps, state: Loc
   }
   await applyOverlap(queue, schedule);
   const spec = schedulerSpecOf(schedule);
-  const upsert = await upsertNeeded(
-    queue,
-    schedule.name,
-    spec,
-    state.row !== undefined || adopted !== undefined,
-  );
+  const known = state.row !== undefined || adopted !== undefined;
+  const upsert = await upsertNeeded(queue, existing, spec, known);
+  let held = heldRunOf(existing);
   if (upsert) {
-    await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
+    // The job the new scheduler holds names its slot (see scheduledAt).
+    const first = await queue.upsertJobScheduler(schedule.name, spec.repeat, spec.template);
+    held = first ? scheduledAt(first) : undefined;
     change(upsert);
   }
-  // Before a resume, so that a stale run held by the pause is dropped before a worker takes it.
-  if (!paused && (await catchUp(schedule, catchup)).length) change('caught-up');
-  if (!paused && (await queue.isPaused())) {
-    await queue.resume();
-    change('resumed');
+  if (!paused) {
+    const { caughtUp, resumed } = await catchUpAndResume(schedule, catchup, { held, coveredBeforeLock });
+    if (caughtUp.length) change('caught-up');
+    if (resumed) change('resumed');
   }
   if (upsert || toggle || !state.row || state.row.removedAt)
     await state.setApplied({ fileEnabled: schedule.enabled, spec });
@@ -106,10 +131,11 @@ async function reconcileOne(schedule: Schedule, catchup: CatchupDeps, state: Loc
  */
 async function adoptFromRedis(
   queue: Queue,
+  existing: JobSchedulerJson | undefined,
   schedule: Schedule,
   state: LockedState,
 ): Promise<{ paused: boolean; fileEnabled: boolean } | undefined> {
-  if (!(await queue.getJobScheduler(schedule.name))) return undefined;
+  if (!existing) return undefined;
   const paused = await queue.isPaused();
   await state.setSwitch({ paused, note: null, changedBy: 'redis (before schedule_state)' });
   return { paused, fileEnabled: schedule.enabled };
@@ -117,11 +143,10 @@ async function adoptFromRedis(
 
 async function upsertNeeded(
   queue: Queue,
-  name: string,
+  existing: JobSchedulerJson | undefined,
   spec: SchedulerSpec,
   known: boolean,
 ): Promise<ChangeKind | undefined> {
-  const existing = await queue.getJobScheduler(name);
   if (!existing) return known ? 'restored' : 'created';
   if (!matchesSpec(existing, spec)) return 'updated';
   // A scheduler only produces its next job when the current one starts; with no job left, it is stuck.

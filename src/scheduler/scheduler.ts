@@ -1,19 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
-import type { ScheduleStates } from '../db/schedule-states';
-import type { Logger } from '../log/logger';
-import type { QueueSet } from '../queues/queues';
 import type { Schedule } from '../schedules/schedule';
 import type { ScheduleSource } from '../schedules/source';
-import { reconcile } from './reconcile';
+import { type ReconcileDeps, reconcile } from './reconcile';
 
-export interface SchedulerOptions {
+export interface SchedulerOptions extends ReconcileDeps {
   source: ScheduleSource;
-  /** The schedules' queues; the caller closes them. */
-  queues: QueueSet;
-  /** PostgreSQL's switches, which BullMQ follows. */
-  states: ScheduleStates;
-  log: Logger;
   /** How often to re-check Redis against the file and PostgreSQL (restoring what a flush lost). */
   checkEveryMs?: number;
 }
@@ -70,8 +62,7 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     do {
       this.rerun = false;
       try {
-        const { queues, states, log } = this.options;
-        await reconcile(this.schedules(), queues, states, log);
+        await reconcile(this.schedules(), this.options);
         this.announceQueues();
       } catch (error) {
         this.options.log.error({ err: error }, 'reconcile failed; retrying at the next check');

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/pool';
 import { recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import type { Schedule } from '../schedules/schedule';
-import { windowRunId } from '../worker/run-window';
+import { scheduledAt, windowRunId } from '../worker/run-window';
 import { schedulerSpecOf } from './scheduler-spec';
 
 export interface WindowRuns {
@@ -14,8 +14,6 @@ export interface WindowRuns {
   batch?: string;
   /** Who asked (a backfill); null for catch-up, which the scheduler does. */
   by: string | null;
-  /** A catch-up run is due at its slot; undefined: when queued. */
-  dueAtSlot: boolean;
 }
 
 /**
@@ -42,14 +40,15 @@ export async function queueWindowRuns(
       opts: { ...template.opts, jobId: run.runId },
     })),
   );
-  const queuedAt = new Date(first?.timestamp ?? Date.now());
+  const queuedAt = first?.timestamp ?? Date.now();
   const queued = runs.map((run) => ({
     ...run,
     jobType: schedule.job,
     trigger: request.kind,
     triggeredBy: request.by,
     params: template.data,
-    dueAt: request.dueAtSlot ? run.window.to : queuedAt,
+    // Due as the worker will see it: a catch-up run at its slot, a backfill run when queued.
+    dueAt: scheduledAt({ id: run.runId, timestamp: queuedAt, opts: {} }),
   }));
   await recordQueuedRuns(db, schedule.name, queued).catch((error: unknown) => {
     if (!isUnreachable(error)) throw error;

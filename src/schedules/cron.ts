@@ -23,27 +23,17 @@ export function cronProblem(expression: string, timezone: string): string | unde
     return `cron "${expression}" has ${fields.length} field(s); expected ${CRON_HINT}`;
   }
   try {
-    CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date() }).next();
+    cronFrom({ cron: expression, timezone }, new Date()).next();
     return undefined;
   } catch (error) {
     return `cron "${expression}" is invalid or never fires (${(error as Error).message}); expected ${CRON_HINT}`;
   }
 }
 
-/** Milliseconds between a cron's next two fire times from `now` (the gap a schedule's runs keep). */
-export function cronGapMs(
-  expression: string,
-  timezone: string | undefined,
-  now = new Date(),
-): number | undefined {
-  try {
-    const cron = CronExpressionParser.parse(expression, {
-      currentDate: now,
-      ...(timezone ? { tz: timezone } : {}),
-    });
-    const first = cron.next().getTime();
-    return cron.next().getTime() - first;
-  } catch {
-    return undefined;
-  }
+/**
+ * A cron's fire times, read in its time zone, stepping from `currentDate` (next() and prev() are
+ * strictly after and before it). BullMQ computes the same fire times with the same parser.
+ */
+export function cronFrom(trigger: { cron: string; timezone: string }, currentDate: Date) {
+  return CronExpressionParser.parse(trigger.cron, { currentDate, tz: trigger.timezone });
 }

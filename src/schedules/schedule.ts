@@ -69,3 +69,23 @@ export function describeTrigger(trigger: Trigger): string {
     ? `every ${formatDuration(trigger.every)}`
     : `cron ${trigger.cron} (${trigger.timezone})`;
 }
+
+/** A cadence as BullMQ gives it back (a job's `repeat` options, a job scheduler; `every` may be a string from Redis). */
+export interface RepeatCadence {
+  every?: number | string | undefined;
+  pattern?: string | undefined;
+  tz?: string | undefined;
+}
+
+/**
+ * The trigger a BullMQ job scheduler runs, read back from its repeat options (they may outlive a
+ * file edit); undefined when they name no usable cadence.
+ */
+export function triggerOfRepeat(repeat: RepeatCadence | undefined): Trigger | undefined {
+  if (repeat?.every !== undefined && repeat.every !== null) {
+    const every = Number(repeat.every);
+    return Number.isFinite(every) && every > 0 ? { every } : undefined;
+  }
+  if (repeat?.pattern) return { cron: repeat.pattern, timezone: repeat.tz ?? SCHEDULE_DEFAULTS.timezone };
+  return undefined;
+}

@@ -1,5 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
 import type { RunWindow } from '../../jobs/job';
+import { cronFrom } from './cron';
 import type { Trigger } from './schedule';
 
 /**
@@ -13,6 +13,14 @@ export function windowEndingAt(trigger: Trigger, to: Date): RunWindow {
   if ('every' in trigger) return { from: new Date(to.getTime() - trigger.every), to };
   const previous = cronFrom(trigger, to).prev();
   return { from: new Date(previous.getTime()), to };
+}
+
+/** The time between the cadence's next two slots after `now`: X for `every: X`, else the next two fire times'. */
+export function slotGapMs(trigger: Trigger, now: Date): number {
+  if ('every' in trigger) return trigger.every;
+  const cron = cronFrom(trigger, now);
+  const first = cron.next().getTime();
+  return cron.next().getTime() - first;
 }
 
 /**
@@ -71,8 +79,4 @@ export function windowsWithin(trigger: Trigger, from: Date, to: Date, max: numbe
     start = end;
   }
   return windows;
-}
-
-function cronFrom(trigger: { cron: string; timezone: string }, currentDate: Date) {
-  return CronExpressionParser.parse(trigger.cron, { currentDate, tz: trigger.timezone });
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isUnreachable } from '../health/unreachable';
 import type { Logger } from '../log/logger';
-import type { HistoryWrite, JobRunsLog } from './job-runs';
+import type { HistoryWrite, JobRunsLog, RunAttempt } from './job-runs';
 
 /** How often a waiting outbox is offered to PostgreSQL again. */
 const FLUSH_EVERY_MS = 1_000;
@@ -14,17 +14,23 @@ const DATE_KEYS = new Set(['startedAt', 'scheduledAt', 'at', 'windowFrom', 'wind
 const revive = (key: string, value: unknown) =>
   DATE_KEYS.has(key) && typeof value === 'string' ? new Date(value) : value;
 
+/** One attempt of one run, as a key. */
+const attemptKey = (run: RunAttempt) => `${run.schedule}\u0000${run.jobId}\u0000${run.attempt}`;
+
 /**
  * The run history, kept through PostgreSQL outages: a write PostgreSQL cannot take now goes to an
  * outbox list in Redis (shared by every worker process), and is applied, in order, once PostgreSQL
- * answers again. While the outbox holds anything, new writes queue behind it, so a run's end never
- * lands before its start. Every write is idempotent, so a replayed one does no harm.
+ * answers again. While the outbox may hold an earlier write of the same run, a new write queues
+ * behind it, so a run's end never lands before its start. Every write is idempotent, so a replayed
+ * one does no harm.
  */
 export class RunHistory {
   private readonly outbox: string;
   private readonly lock: string;
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  /** Attempts this process started whose start it had to queue: their end queues behind it. */
+  private readonly queuedStarts = new Set<string>();
 
   constructor(
     private readonly store: JobRunsLog,
@@ -50,7 +56,7 @@ export class RunHistory {
   /** Never throws: history must not decide a run's fate. */
   async write(write: HistoryWrite): Promise<void> {
     try {
-      if ((await this.redis.llen(this.outbox)) === 0) {
+      if (!(await this.mustQueue(write))) {
         await this.store.apply(write);
         return;
       }
@@ -71,7 +77,22 @@ export class RunHistory {
     return this.flushing;
   }
 
+  /**
+   * Whether an earlier write of this run may wait in the outbox, so this one must queue behind it.
+   * An attempt's end follows its start, written by this process: it knows whether it queued that.
+   * Another process may have written the run before only if it ran an earlier attempt (this is the
+   * start of a retry or of a stalled run taken over: attempt 2 or more), or when BullMQ failed the
+   * run outside any attempt (failedOutside): only those ask Redis. A run's first attempt, nearly
+   * every write, costs no round trip to Redis.
+   */
+  private async mustQueue(write: HistoryWrite): Promise<boolean> {
+    if (write.op === 'finished') return this.queuedStarts.delete(attemptKey(write.run));
+    if (write.op === 'started' && write.run.attempt === 1) return false;
+    return (await this.redis.llen(this.outbox)) > 0;
+  }
+
   private async enqueue(write: HistoryWrite): Promise<void> {
+    if (write.op === 'started') this.queuedStarts.add(attemptKey(write.run));
     try {
       await this.redis.rpush(this.outbox, JSON.stringify(write));
       this.log.warn({ op: write.op }, 'PostgreSQL unreachable: run history kept in Redis until it is back');

@@ -12,7 +12,7 @@ import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
-import { runWindowOf } from './run-window';
+import { runWindowOf, scheduledAt } from './run-window';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
@@ -144,10 +144,4 @@ function startLine(attempt: RunAttempt, timeout: number): string {
     ? `, ${attempt.startedAt.getTime() - attempt.scheduledAt.getTime()}ms after its time`
     : '';
   return `attempt ${attempt.attempt} of ${attempt.jobType} started on ${attempt.worker}${late} (timeout ${formatDuration(timeout)})`;
-}
-
-/** A job scheduler names each run `repeat:<schedule>:<due time in ms>`; other jobs are due when added. */
-export function scheduledAt(job: Job): Date {
-  const due = job.repeatJobKey ? /:(\d+)$/.exec(String(job.id))?.[1] : undefined;
-  return new Date(due ? Number(due) : job.timestamp + (job.opts.delay ?? 0));
 }

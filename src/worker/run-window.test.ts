@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../schedules/schedule';
-import { runWindowOf, triggerOfRun, windowRunId } from './run-window';
+import { runWindowOf, scheduledAt, triggerOfRun, windowRunId } from './run-window';
 
 const due = new Date('2024-03-01T10:00:00Z');
 const hourly = { trigger: { every: 3_600_000 } } as Schedule;
@@ -38,5 +38,25 @@ describe('triggerOfRun', () => {
     expect(triggerOfRun(windowRunId('backfill', window, 'ab12cd34'))).toBe('backfill');
     expect(triggerOfRun(windowRunId('catchup', window))).toBe('catchup');
     expect(triggerOfRun(`repeat:x:${due.getTime()}`)).toBe('schedule');
+  });
+});
+
+describe('scheduledAt', () => {
+  const queuedAt = due.getTime() + 5_000;
+
+  it("a scheduled run: the slot in its id; a catch-up run: its window's end, whenever queued", () => {
+    const scheduled = { id: `repeat:x:${due.getTime()}`, repeatJobKey: 'x', timestamp: queuedAt, opts: {} };
+    expect(scheduledAt(scheduled)).toEqual(due);
+    expect(scheduledAt({ id: windowRunId('catchup', window), timestamp: queuedAt, opts: {} })).toEqual(
+      window.to,
+    );
+  });
+
+  it('a backfill or manual run: when queued, plus its delay', () => {
+    const backfill = { id: windowRunId('backfill', window, 'ab12cd34'), timestamp: queuedAt, opts: {} };
+    expect(scheduledAt(backfill)).toEqual(new Date(queuedAt));
+    expect(scheduledAt({ id: 'manual-1', timestamp: queuedAt, opts: { delay: 1_000 } })).toEqual(
+      new Date(queuedAt + 1_000),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import type { RunWindow } from '../../jobs/job';
-import type { Schedule, Trigger } from '../schedules/schedule';
+import { type RepeatCadence, type Schedule, triggerOfRepeat } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 
 /** A manual run's id starts with this; other runs name their window in their id, or come from the job scheduler. */
@@ -26,12 +26,12 @@ export function triggerOfRun(runId: string): RunTrigger {
   return (WINDOW_ID.exec(runId)?.[1] as RunTrigger | undefined) ?? 'schedule';
 }
 
-/** What runWindowOf needs of a BullMQ job. */
+/** What runWindowOf and scheduledAt need of a BullMQ job. */
 export interface WindowedJob {
   id?: string | undefined;
   repeatJobKey?: string | undefined;
   timestamp: number;
-  opts: { delay?: number; repeat?: { every?: number; pattern?: string; tz?: string } };
+  opts: { delay?: number; repeat?: RepeatCadence };
 }
 
 /**
@@ -42,13 +42,22 @@ export interface WindowedJob {
 export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | undefined): RunWindow {
   const explicit = WINDOW_ID.exec(String(job.id));
   if (explicit) return { from: new Date(Number(explicit[2])), to: new Date(Number(explicit[3])) };
+  // The cadence the job scheduler made the job with, over the file's (which may have changed since).
   const trigger = (job.repeatJobKey && triggerOfRepeat(job.opts.repeat)) || schedule?.trigger;
   return trigger ? windowEndingAt(trigger, due) : { from: due, to: due };
 }
 
-/** The cadence a job scheduler made the job with, if its options say (they may outlive a file edit). */
-function triggerOfRepeat(repeat: WindowedJob['opts']['repeat']): Trigger | undefined {
-  if (repeat?.every) return { every: repeat.every };
-  if (repeat?.pattern) return { cron: repeat.pattern, timezone: repeat.tz ?? 'UTC' };
-  return undefined;
+/**
+ * When a run is due: a job scheduler's run at its slot (its id is `repeat:<schedule>:<slot ms>`), a
+ * catch-up run at its missed slot (the end of the window in its id), any other run (manual,
+ * backfill) when it was queued. The scheduler records catch-up runs as queued with this same due
+ * time, so the two agree even when PostgreSQL missed the queued record.
+ */
+export function scheduledAt(job: WindowedJob): Date {
+  const id = String(job.id);
+  const slot = job.repeatJobKey ? /:(\d+)$/.exec(id)?.[1] : undefined;
+  if (slot) return new Date(Number(slot));
+  const window = WINDOW_ID.exec(id);
+  if (window?.[1] === 'catchup') return new Date(Number(window[3]));
+  return new Date(job.timestamp + (job.opts.delay ?? 0));
 }

@@ -8,7 +8,8 @@ import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
-import { recordedFailures, runJob, scheduledAt } from './run-job';
+import { recordedFailures, runJob } from './run-job';
+import { scheduledAt, triggerOfRun } from './run-window';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -29,7 +30,8 @@ export interface WorkerPoolOptions {
   stalledInterval?: number;
   /**
    * Told of every finished attempt (for metrics), with the start − due time of a run's first
-   * attempt (none for retries: their wait is the backoff) and what a completed attempt returned.
+   * attempt (none for retries, whose wait is the backoff, nor for catch-up runs) and what a
+   * completed attempt returned.
    */
   onFinished?: (
     schedule: string,
@@ -42,7 +44,7 @@ export interface WorkerPoolOptions {
 /** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
 export class WorkerPool {
   private readonly workers = new Map<string, Worker>();
-  private readonly wakers = new Map<string, DueTimeWaker>();
+  private readonly waker: DueTimeWaker;
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
 
@@ -50,6 +52,8 @@ export class WorkerPool {
     const { resources, prefix, log } = options;
     this.runs = new RunHistory(new JobRunsLog(resources.db), resources.redis, prefix, log);
     this.runs.start();
+    this.waker = new DueTimeWaker(options.connection, log);
+    this.waker.start();
   }
 
   /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
@@ -67,6 +71,7 @@ export class WorkerPool {
   /** Stops taking runs and waits for the active ones, which their timeout bounds. */
   async close(): Promise<void> {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
+    this.waker.close();
     await this.runs.stop();
   }
 
@@ -105,8 +110,11 @@ export class WorkerPool {
     if (onFinished) {
       const seconds = (job: { processedOn?: number; finishedOn?: number }) =>
         ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
+      // A catch-up run is due at the slot it missed, late by design: its delay says nothing of timing.
       const startDelay = (job: Job) =>
-        job.attemptsStarted === 1 && job.processedOn !== undefined
+        job.attemptsStarted === 1 &&
+        job.processedOn !== undefined &&
+        triggerOfRun(String(job.id)) !== 'catchup'
           ? { startDelaySeconds: (job.processedOn - scheduledAt(job).getTime()) / 1000 }
           : {};
       worker.on('completed', (job, result) =>
@@ -114,17 +122,14 @@ export class WorkerPool {
       );
       worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));
     }
-    const waker = new DueTimeWaker(worker, connection, schedule.name, log);
-    waker.start();
-    this.wakers.set(schedule.name, waker);
+    this.waker.watch(worker, schedule.name);
     return worker;
   }
 
   private async stopWorker(name: string): Promise<void> {
     const worker = this.workers.get(name);
     this.workers.delete(name);
-    this.wakers.get(name)?.close();
-    this.wakers.delete(name);
+    this.waker.unwatch(name);
     await worker?.close();
   }
 }

@@ -131,12 +131,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
       ['nightly', 'cron 0 3 * * * (Europe/Paris)', false],
     ]);
     const { control } = running;
-    const changes = await reconcile(
-      running.source.current.schedules,
-      control.queues,
-      control.states,
-      s.t.log,
-    );
+    const changes = await reconcile(running.source.current.schedules, { ...control, log: s.t.log });
     expect(changes).toEqual([]);
   });
 });

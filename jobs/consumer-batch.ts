@@ -31,6 +31,12 @@ const paramsSchema = z.strictObject({
     .min(1)
     .max(100 * 1024 * 1024)
     .default(1_000_000),
+  /**
+   * Accounts whose history a run keeps in memory, the most recently scored: the others are written
+   * into the run's PostgreSQL transaction as it goes and read back if they come again. A run meets
+   * nearly one account per message, so this bounds its memory whatever its batchSize.
+   */
+  recentAccounts: z.number().int().min(1).max(1_000_000).default(20_000),
   predictor: z
     .discriminatedUnion('type', [z.strictObject({ type: z.literal('builtin') }), httpPredictorOptionsSchema])
     .default({ type: 'builtin' }),

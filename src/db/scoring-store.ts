@@ -32,7 +32,8 @@ export class ConcurrentWriteError extends Error {
   override name = 'ConcurrentWriteError';
 }
 
-export async function storedTransactionIds(db: pg.Pool, ids: string[]): Promise<Set<string>> {
+/** Ids stored: committed ones on a pooled connection, with the run's own on its transaction's. */
+export async function storedTransactionIds(db: pg.Pool | pg.PoolClient, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const { rows } = await db.query<{ id: string }>(
     'select transaction_id as id from transactions where transaction_id = any($1::uuid[])',
@@ -41,7 +42,11 @@ export async function storedTransactionIds(db: pg.Pool, ids: string[]): Promise<
   return new Set(rows.map((row) => row.id));
 }
 
-export async function loadProfiles(db: pg.Pool, accountIds: string[]): Promise<Map<string, AccountProfile>> {
+/** Committed history on a pooled connection, or with the run's own writes on its transaction's. */
+export async function loadProfiles(
+  db: pg.Pool | pg.PoolClient,
+  accountIds: string[],
+): Promise<Map<string, AccountProfile>> {
   if (accountIds.length === 0) return new Map();
   const { rows } = await db.query<{ account_id: string; profile: unknown }>(
     'select account_id, profile from account_profiles where account_id = any($1::text[])',
@@ -117,6 +122,10 @@ export class ScoringWrite {
   /** The queued COPYs not yet waited for by add(). */
   private readonly waiting: Promise<void>[] = [];
   private failure?: unknown;
+  /** Something was queued: the transaction has begun, or will before anything queued after. */
+  private started = false;
+  /** The temporary table for account histories exists in this transaction. */
+  private staging = false;
 
   constructor(
     private readonly db: pg.Pool,
@@ -129,30 +138,44 @@ export class ScoringWrite {
   }
 
   /**
-   * Queues the rows' COPY behind the ones before. Resolves at once unless PostgreSQL is the slower side
-   * and COPIES_AHEAD pieces already wait: then it waits for the oldest, so that a run holds a few
-   * pieces' rows whatever its size.
+   * Queues the rows' COPY, and the write of the account histories the run evicted from memory, behind
+   * the ones before. Resolves at once unless PostgreSQL is the slower side and COPIES_AHEAD pieces
+   * already wait: then it waits for the oldest, so that a run holds a few pieces' rows whatever its size.
    */
-  async add(batch: ScoredTransaction[]): Promise<void> {
-    if (batch.length === 0) return;
-    const written = this.queue.then(async () => {
-      this.client ??= await this.begin();
-      await this.copy(this.client, batch);
-    });
-    this.queue = written;
-    written.catch((error: unknown) => {
-      this.failure ??= error;
+  async add(batch: ScoredTransaction[], evicted: ReadonlyMap<string, AccountProfile>): Promise<void> {
+    if (batch.length === 0 && evicted.size === 0) return;
+    // As COPY text now: the queue then holds compact strings, not every row's objects.
+    const rows = this.pieceText(batch);
+    const profiles = profileText(evicted);
+    const written = this.enqueue(async (client) => {
+      await copyRows(client, rows);
+      await this.upsertProfiles(client, profiles);
     });
     this.waiting.push(written);
     if (this.waiting.length > COPIES_AHEAD) await this.waiting.shift()?.catch(() => {});
   }
 
-  /** Waits for every queued COPY, writes the profiles, commits; on any error rolls back and throws. */
-  async commit(profiles: Map<string, AccountProfile>): Promise<void> {
+  /**
+   * History of accounts this run may have evicted, read on its transaction behind the writes queued
+   * so far: the run's own latest if it wrote one, else the committed one. Nothing written yet: none.
+   */
+  ownProfiles(accountIds: string[]): Promise<Map<string, AccountProfile>> {
+    if (accountIds.length === 0 || !this.started) return Promise.resolve(new Map());
+    return this.enqueue((client) => loadProfiles(client, accountIds));
+  }
+
+  /** Which of these transaction ids are stored, this run's rows queued so far included (see ownProfiles). */
+  ownTransactionIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0 || !this.started) return Promise.resolve(new Set());
+    return this.enqueue((client) => storedTransactionIds(client, ids));
+  }
+
+  /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
+  async commit(profiles: ReadonlyMap<string, AccountProfile>): Promise<void> {
     try {
       await this.queue;
       if (!this.client) return;
-      await upsertProfiles(this.client, profiles);
+      await this.upsertProfiles(this.client, profileText(profiles));
       await this.client.query('commit');
     } catch (error) {
       await this.client?.query('rollback').catch(() => {});
@@ -172,6 +195,46 @@ export class ScoringWrite {
     this.client = undefined;
   }
 
+  /**
+   * Runs `step` on the transaction's connection after every step queued before (beginning the
+   * transaction first if need be). The first failure is kept, and no later step runs.
+   */
+  private enqueue<T>(step: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.started = true;
+    const done = this.queue.then(async () => {
+      this.client ??= await this.begin();
+      return step(this.client);
+    });
+    // The first failure is kept here, and commit() and rollback() meet it again through the queue; a
+    // caller that awaits `done` gets it too, one that does not (a COPY ahead) raises no unhandled rejection.
+    done.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    this.queue = done.then(() => {});
+    this.queue.catch(() => {});
+    return done;
+  }
+
+  /**
+   * Account histories go into a temporary table by COPY, then into account_profiles in one upsert:
+   * no parameter to build per profile. The table lives as long as the transaction; each write empties it.
+   */
+  private async upsertProfiles(client: pg.PoolClient, profiles: Buffer[]): Promise<void> {
+    if (profiles.length === 0) return;
+    await client.query(
+      this.staging
+        ? 'truncate profile_updates'
+        : 'create temp table profile_updates (account_id text, profile jsonb) on commit drop',
+    );
+    this.staging = true;
+    await copyInto(client, 'copy profile_updates (account_id, profile) from stdin', profiles);
+    await client.query(
+      `insert into account_profiles (account_id, profile)
+       select account_id, profile from profile_updates
+       on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
+    );
+  }
+
   private async begin(): Promise<pg.PoolClient> {
     const client = await this.db.connect();
     try {
@@ -183,24 +246,16 @@ export class ScoringWrite {
     }
   }
 
-  private async copy(client: pg.PoolClient, batch: ScoredTransaction[]): Promise<void> {
-    await copyInto(client, TRANSACTIONS_COPY, batch, transactionLine).catch((error: unknown) => {
-      if (isUniqueViolation(error, 'transactions_pkey'))
-        throw new ConcurrentWriteError(
-          'some of these transactions were written by another consumer meanwhile; ' +
-            'rolled back so account history is not counted twice (the next run skips them)',
-        );
-      throw error;
-    });
-    await copyInto(client, PREDICTIONS_COPY, batch, (row) => predictionLine(row, this.model)).catch(
-      orphanError,
-    );
-    await copyInto(
-      client,
-      ALERTS_COPY,
-      batch.filter((row) => row.prediction.isFraud),
-      alertLine,
-    ).catch(orphanError);
+  /** A piece's rows as COPY data for each table, in chunks of COPY_PIECE_ROWS rows. */
+  private pieceText(batch: ScoredTransaction[]): PieceText {
+    return {
+      transactions: copyChunks(batch, transactionLine),
+      predictions: copyChunks(batch, (row) => predictionLine(row, this.model)),
+      alerts: copyChunks(
+        batch.filter((row) => row.prediction.isFraud),
+        alertLine,
+      ),
+    };
   }
 }
 
@@ -216,29 +271,58 @@ const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reaso
 /** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
 const COPY_PIECE_ROWS = 2_000;
 
-async function copyInto<Row>(
-  client: pg.PoolClient,
-  sql: string,
-  rows: Iterable<Row>,
-  line: (row: Row) => string,
-): Promise<void> {
-  const iterator = rows[Symbol.iterator]();
-  const first = iterator.next();
-  // Nothing to copy: no COPY statement either (a piece often has no alerts).
-  if (first.done) return;
-  function* pieces() {
-    let text = line(first.value);
-    let count = 1;
-    for (let next = iterator.next(); !next.done; next = iterator.next()) {
-      text += line(next.value);
-      if (++count % COPY_PIECE_ROWS === 0) {
-        yield text;
-        text = '';
-      }
+/** A piece's COPY data, table by table. */
+interface PieceText {
+  transactions: Buffer[];
+  predictions: Buffer[];
+  alerts: Buffer[];
+}
+
+async function copyRows(client: pg.PoolClient, text: PieceText): Promise<void> {
+  await copyInto(client, TRANSACTIONS_COPY, text.transactions).catch((error: unknown) => {
+    if (isUniqueViolation(error, 'transactions_pkey'))
+      throw new ConcurrentWriteError(
+        'some of these transactions were written by another consumer meanwhile; ' +
+          'rolled back so account history is not counted twice (the next run skips them)',
+      );
+    throw error;
+  });
+  await copyInto(client, PREDICTIONS_COPY, text.predictions).catch(orphanError);
+  await copyInto(client, ALERTS_COPY, text.alerts).catch(orphanError);
+}
+
+/**
+ * Rows as COPY data, COPY_PIECE_ROWS lines a chunk: big enough to keep the socket busy. Encoded now
+ * (the socket would encode them anyway): bytes outside the JavaScript heap wait in the queue, not
+ * thousands of strings for the garbage collector to promote and trace.
+ */
+function copyChunks<Row>(rows: Iterable<Row>, line: (row: Row) => string): Buffer[] {
+  const chunks: Buffer[] = [];
+  let text = '';
+  let count = 0;
+  for (const row of rows) {
+    text += line(row);
+    if (++count % COPY_PIECE_ROWS === 0) {
+      chunks.push(Buffer.from(text));
+      text = '';
     }
-    if (text) yield text;
   }
-  await pipeline(Readable.from(pieces()), client.query(copyFrom(sql)));
+  if (text) chunks.push(Buffer.from(text));
+  return chunks;
+}
+
+/** Account histories as COPY text for profile_updates. */
+function profileText(profiles: ReadonlyMap<string, AccountProfile>): Buffer[] {
+  return copyChunks(
+    profiles,
+    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
+  );
+}
+
+async function copyInto(client: pg.PoolClient, sql: string, chunks: Buffer[]): Promise<void> {
+  // Nothing to copy: no COPY statement either (a piece often has no alerts).
+  if (chunks.length === 0) return;
+  await pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
 }
 
 function transactionLine({ transaction: t, position }: ScoredTransaction): string {
@@ -292,24 +376,4 @@ function orphanError(error: unknown): never {
         `delete the ${e.table} rows that have no transactions row to let these messages through`,
     );
   throw error;
-}
-
-/**
- * Profiles go into a temporary table by COPY, in pieces like the rows, then into account_profiles in
- * one upsert: a run that touched 200,000 accounts builds no single 30 MB parameter to send.
- */
-async function upsertProfiles(client: pg.PoolClient, profiles: Map<string, AccountProfile>): Promise<void> {
-  if (profiles.size === 0) return;
-  await client.query('create temp table profile_updates (account_id text, profile jsonb) on commit drop');
-  await copyInto(
-    client,
-    'copy profile_updates (account_id, profile) from stdin',
-    profiles,
-    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
-  );
-  await client.query(
-    `insert into account_profiles (account_id, profile)
-     select account_id, profile from profile_updates
-     on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
-  );
 }

@@ -1,7 +1,8 @@
 import type { KafkaPosition } from '../db/scoring-store';
-import { parseTransaction, type Transaction } from '../domain/transaction';
+import type { Transaction } from '../domain/transaction';
 import type { ConsumedMessage } from '../kafka/bounded-consumer';
 import type { DeadLetterInput } from '../kafka/dead-letter';
+import { parseValue } from './fast-transaction';
 import type { SeenIds } from './seen-ids';
 
 export interface ValidMessage {
@@ -49,7 +50,7 @@ export function validate(
       });
       continue;
     }
-    const parsed = parseTransaction(message.value);
+    const parsed = parseValue(message.value);
     if (!parsed.ok) invalid.push({ message: kept(message), reason: parsed.failure, detail: parsed.reason });
     else if (message.key === null || message.key.length === 0)
       invalid.push({

@@ -119,8 +119,12 @@ export class ScoringWrite {
   private client?: pg.PoolClient;
   /** The COPY statements queued so far, one after another on this transaction's connection. */
   private queue: Promise<void> = Promise.resolve();
-  /** The queued COPYs not yet waited for by add(). */
-  private readonly waiting: Promise<void>[] = [];
+  /** The write and read steps queued but not started, which more pieces or lookups may join. */
+  private openWrite?: PendingWrite;
+  private openRead?: PendingRead;
+  /** Write steps not finished, oldest first, and the pieces they hold. */
+  private readonly writes: Promise<void>[] = [];
+  private unwritten = 0;
   private failure?: unknown;
   /** Something was queued: the transaction has begun, or will before anything queued after. */
   private started = false;
@@ -139,35 +143,85 @@ export class ScoringWrite {
 
   /**
    * Queues the rows' COPY, and the write of the account histories the run evicted from memory, behind
-   * the ones before. Resolves at once unless PostgreSQL is the slower side and COPIES_AHEAD pieces
-   * already wait: then it waits for the oldest, so that a run holds a few pieces' rows whatever its size.
+   * the ones before. Resolves at once unless PostgreSQL is the slower side and more than
+   * PIECES_UNWRITTEN pieces wait: then it waits for the oldest write, so that a run holds a few
+   * pieces' rows whatever its size.
    */
   async add(batch: ScoredTransaction[], evicted: ReadonlyMap<string, AccountProfile>): Promise<void> {
     if (batch.length === 0 && evicted.size === 0) return;
-    // As COPY text now: the queue then holds compact strings, not every row's objects.
-    const rows = this.pieceText(batch);
-    const profiles = profileText(evicted);
-    const written = this.enqueue(async (client) => {
-      await copyRows(client, rows);
-      await this.upsertProfiles(client, profiles);
-    });
-    this.waiting.push(written);
-    if (this.waiting.length > COPIES_AHEAD) await this.waiting.shift()?.catch(() => {});
+    const write = this.openWrite ?? this.newWrite();
+    // As COPY data now: the queue then holds compact bytes, not every row's objects.
+    write.pieces.push(this.pieceText(batch));
+    for (const [account, profile] of evicted) write.evicted.set(account, profile);
+    this.unwritten++;
+    if (this.unwritten > PIECES_UNWRITTEN) await this.writes[0]?.catch(() => {});
   }
 
   /**
    * History of accounts this run may have evicted, read on its transaction behind the writes queued
    * so far: the run's own latest if it wrote one, else the committed one. Nothing written yet: none.
    */
-  ownProfiles(accountIds: string[]): Promise<Map<string, AccountProfile>> {
-    if (accountIds.length === 0 || !this.started) return Promise.resolve(new Map());
-    return this.enqueue((client) => loadProfiles(client, accountIds));
+  async ownProfiles(accountIds: string[]): Promise<Map<string, AccountProfile>> {
+    if (accountIds.length === 0 || !this.started) return new Map();
+    const read = this.openRead ?? this.newRead();
+    for (const account of accountIds) read.accounts.add(account);
+    const { profiles } = await read.done;
+    return new Map(
+      accountIds.flatMap((account) => {
+        const profile = profiles.get(account);
+        return profile ? [[account, profile] as const] : [];
+      }),
+    );
   }
 
   /** Which of these transaction ids are stored, this run's rows queued so far included (see ownProfiles). */
-  ownTransactionIds(ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0 || !this.started) return Promise.resolve(new Set());
-    return this.enqueue((client) => storedTransactionIds(client, ids));
+  async ownTransactionIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0 || !this.started) return new Set();
+    const read = this.openRead ?? this.newRead();
+    for (const id of ids) read.ids.add(id);
+    const { stored } = await read.done;
+    return new Set(ids.filter((id) => stored.has(id)));
+  }
+
+  /**
+   * A write step, open to more pieces until it starts: pieces scored while PostgreSQL is busy go in
+   * one COPY per table, not one each (each statement costs a round trip, which waits whenever Node is
+   * busy scoring). A later evicted history of an account replaces an earlier one.
+   */
+  private newWrite(): PendingWrite {
+    const write: PendingWrite = { pieces: [], evicted: new Map() };
+    this.openWrite = write;
+    // A read asked for after this write must come after it.
+    this.openRead = undefined;
+    const done = this.enqueue(async (client) => {
+      if (this.openWrite === write) this.openWrite = undefined;
+      await copyRows(client, mergedText(write.pieces));
+      await this.upsertProfiles(client, profileText(write.evicted));
+      this.unwritten -= write.pieces.length;
+    });
+    this.writes.push(done);
+    void done.finally(() => this.writes.splice(this.writes.indexOf(done), 1)).catch(() => {});
+    return write;
+  }
+
+  /**
+   * A read step, open to more lookups until it starts or a write is queued after it. It may see
+   * writes queued after the lookup was asked for: never of what the lookup is for, since an account
+   * being read back is pinned (not evicted again) and an id met in a piece not yet queued is known
+   * without a lookup.
+   */
+  private newRead(): PendingRead {
+    const read = { accounts: new Set<string>(), ids: new Set<string>() } as PendingRead;
+    this.openRead = read;
+    read.done = this.enqueue(async (client) => {
+      if (this.openRead === read) this.openRead = undefined;
+      const [profiles, stored] = [
+        await loadProfiles(client, [...read.accounts]),
+        await storedTransactionIds(client, [...read.ids]),
+      ];
+      return { profiles, stored };
+    });
+    return read;
   }
 
   /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
@@ -263,8 +317,19 @@ const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counte
     category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
-/** Pieces queued behind the COPY in progress before add() waits. */
-const COPIES_AHEAD = 2;
+/** Pieces scored but not yet written before add() waits. */
+const PIECES_UNWRITTEN = 4;
+
+interface PendingWrite {
+  pieces: PieceText[];
+  evicted: Map<string, AccountProfile>;
+}
+
+interface PendingRead {
+  accounts: Set<string>;
+  ids: Set<string>;
+  done: Promise<{ profiles: Map<string, AccountProfile>; stored: Set<string> }>;
+}
 
 const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
 
@@ -276,6 +341,14 @@ interface PieceText {
   transactions: Buffer[];
   predictions: Buffer[];
   alerts: Buffer[];
+}
+
+function mergedText(pieces: PieceText[]): PieceText {
+  return {
+    transactions: pieces.flatMap((piece) => piece.transactions),
+    predictions: pieces.flatMap((piece) => piece.predictions),
+    alerts: pieces.flatMap((piece) => piece.alerts),
+  };
 }
 
 async function copyRows(client: pg.PoolClient, text: PieceText): Promise<void> {

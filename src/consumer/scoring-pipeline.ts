@@ -17,6 +17,7 @@ import type { ConsumedMessage } from '../kafka/bounded-consumer';
 import type { DeadLetterInput, DeadLetterReason } from '../kafka/dead-letter';
 import type { OutgoingRecord, StreamClient } from '../kafka/stream-client';
 import type { Logger } from '../log/logger';
+import { IdLog } from './id-log';
 import { RecentProfiles } from './recent-profiles';
 import { SeenIds } from './seen-ids';
 import { type ValidMessage, validate } from './validate';
@@ -102,6 +103,9 @@ interface Checked {
  */
 const DEAD_LETTERS_AHEAD = 1_000;
 
+/** Predictions read back from PostgreSQL and sent at a time, after the commit. */
+const PREDICTIONS_PAGE = 5_000;
+
 class ScoringRun {
   /** Transaction ids met in this run: one met twice is kept once. */
   private readonly seen = new SeenIds();
@@ -111,11 +115,11 @@ class ScoringRun {
   private readonly invalidByReason: Partial<Record<DeadLetterReason, number>> = {};
   /**
    * What goes out after the commit: alerts of the transactions this run stored, and again those of
-   * redelivered ones (stored by an earlier run that may have died before sending); the same for
-   * predictions when published. Kept as records: compact strings, not rows.
+   * redelivered ones (stored by an earlier run that may have died before sending), kept as records
+   * (~5 % of messages); and when predictions are published, the ids whose stored prediction goes.
    */
   private readonly alerts: OutgoingRecord[] = [];
-  private readonly predictions: OutgoingRecord[] = [];
+  private readonly predictions = new IdLog();
   private readonly quality = new QualityTally();
   private readonly write: ScoringWrite;
   private consumed = 0;
@@ -207,13 +211,16 @@ class ScoringRun {
 
   /** Alerts and predictions (see `alerts`): keyed by transaction id, so readers dedupe. */
   async publish(): Promise<void> {
-    const { kafka, signal } = this.deps;
+    const { db, kafka, signal } = this.deps;
     await kafka.send(this.settings.alertsTopic, this.alerts, signal);
     this.published.alerts = this.alerts.length;
     const topic = this.settings.predictionsTopic;
     if (topic === undefined) return;
-    await kafka.send(topic, this.predictions, signal);
-    this.published.predictions = this.predictions.length;
+    for (const ids of this.predictions.pages(PREDICTIONS_PAGE)) {
+      const records = (await storedPredictions(db, ids)).map(predictionRecord);
+      await kafka.send(topic, records, signal);
+      this.published.predictions += records.length;
+    }
   }
 
   counts() {
@@ -287,31 +294,23 @@ class ScoringRun {
   /** Redelivered transactions are not scored again, but their stored alerts and predictions go again. */
   private async sendAgain(redelivered: string[]): Promise<void> {
     if (redelivered.length === 0) return;
-    const { db } = this.deps;
-    for (const alert of await storedAlerts(db, redelivered)) this.alerts.push(alertRecord(alert));
+    for (const alert of await storedAlerts(this.deps.db, redelivered)) this.alerts.push(alertRecord(alert));
     if (this.settings.predictionsTopic === undefined) return;
-    for (const prediction of await storedPredictions(db, redelivered))
-      this.predictions.push(predictionRecord(prediction));
+    for (const id of redelivered) this.predictions.add(id);
   }
 
-  /** Keeps what the end of the run needs of a scored row: counts, its alert, its prediction message. */
+  /** Keeps what the end of the run needs of a scored row: counts, its alert, its prediction's id. */
   private tally({ transaction, prediction }: ScoredTransaction): void {
     this.scored++;
     this.quality.add(transaction, prediction.isFraud);
-    const row = {
-      transactionId: transaction.transactionId,
-      accountId: transaction.accountId,
-      score: prediction.score,
-      reasons: prediction.reasons,
-    };
     if (prediction.isFraud) {
       this.flagged++;
-      this.alerts.push(alertRecord(row));
-    }
-    if (this.settings.predictionsTopic !== undefined)
-      this.predictions.push(
-        predictionRecord({ ...row, isFraud: prediction.isFraud, model: this.deps.predictor.name }),
+      const { transactionId, accountId } = transaction;
+      this.alerts.push(
+        alertRecord({ transactionId, accountId, score: prediction.score, reasons: prediction.reasons }),
       );
+    }
+    if (this.settings.predictionsTopic !== undefined) this.predictions.add(transaction.transactionId);
   }
 }
 

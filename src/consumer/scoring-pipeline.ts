@@ -17,6 +17,9 @@ import type { ConsumedMessage } from '../kafka/bounded-consumer';
 import type { DeadLetterInput, DeadLetterReason } from '../kafka/dead-letter';
 import type { OutgoingRecord, StreamClient } from '../kafka/stream-client';
 import type { Logger } from '../log/logger';
+import { IdLog } from './id-log';
+import { RecentProfiles } from './recent-profiles';
+import { SeenIds } from './seen-ids';
 import { type ValidMessage, validate } from './validate';
 
 export interface ScoringDeps {
@@ -35,6 +38,8 @@ export interface ScoringSettings {
   alertsTopic: string;
   /** Where each prediction is published, keyed by transaction id; none when undefined. */
   predictionsTopic?: string;
+  /** Accounts whose history a run keeps in memory (see RecentProfiles). */
+  recentAccounts: number;
 }
 
 /**
@@ -49,17 +54,17 @@ export async function scoreAndStore(
   settings: ScoringSettings,
 ) {
   const run = new ScoringRun(deps, settings);
-  let previous: Promise<Checked> | undefined;
+  const ahead: Promise<Checked>[] = [];
   try {
-    // Each piece's lookups go out while the piece before it is scored: PostgreSQL answers them
+    // Each piece's lookups go out while the pieces before it are scored: PostgreSQL answers them
     // meanwhile instead of Node waiting for them.
     for await (const piece of pieces) {
       const checked = run.check(piece);
       checked.catch(() => {});
-      if (previous) await run.score(await previous);
-      previous = checked;
+      ahead.push(checked);
+      if (ahead.length > CHECKED_AHEAD) await run.score(await (ahead.shift() as Promise<Checked>));
     }
-    if (previous) await run.score(await previous);
+    for (const checked of ahead) await run.score(await checked);
     await run.store();
   } catch (error) {
     await run.abandon();
@@ -69,47 +74,82 @@ export async function scoreAndStore(
   return run.counts();
 }
 
+/**
+ * Pieces checked ahead of the one being scored. A lookup on the run's own transaction (an evicted
+ * account, an id perhaps met before) waits for the COPYs queued before it: checked this far ahead,
+ * PostgreSQL has the time of this many pieces' scoring to get there. (With 1: ~60 % of a run's wall
+ * time was spent waiting for those lookups, 1,000-message pieces.)
+ */
+const CHECKED_AHEAD = 3;
+
 /** A validated piece with what PostgreSQL held of it when it was checked. */
 interface Checked {
+  /** Its place in the run (1, 2, …) and its accounts: pinned in memory until it is scored. */
+  index: number;
+  accounts: Set<string>;
+  /** The transaction ids it met, repeats left out below included: the run's note of them ends when it is queued. */
+  ids: string[];
   valid: ValidMessage[];
   /** Its transaction ids already stored (by an earlier run that did not commit its offsets). */
   stored: Set<string>;
-  /** The stored history of its accounts not yet scored in this run (absent: no history yet). */
+  /** The history of its accounts not in memory when checked (absent: no history yet). */
   profiles: Map<string, AccountProfile>;
 }
 
+/**
+ * Dead letters kept before they are sent while the run goes on: a run of mostly bad input holds this
+ * many, not all of them. (Sent before the commit all the same; a run that fails after sending some
+ * sends them again when retried: the DLQ is at-least-once, like a crash before the offset commit.)
+ */
+const DEAD_LETTERS_AHEAD = 1_000;
+
+/** Predictions read back from PostgreSQL and sent at a time, after the commit. */
+const PREDICTIONS_PAGE = 5_000;
+
 class ScoringRun {
-  /** Transaction ids met in this run: one seen twice is kept once. */
-  private readonly seen = new Set<string>();
-  private readonly invalid: DeadLetterInput[] = [];
-  /** Already in PostgreSQL before this run: not scored again, but their alerts and predictions go again. */
-  private readonly redelivered: string[] = [];
-  private readonly alerts: AlertRow[] = [];
-  private readonly predictions: OutgoingRecord[] = [];
+  /** Transaction ids met in this run: one met twice is kept once. */
+  private readonly seen = new SeenIds();
+  /** Dead letters not yet sent, and the sends under way. */
+  private invalid: DeadLetterInput[] = [];
+  private deadLetters: Promise<unknown> = Promise.resolve();
+  private readonly invalidByReason: Partial<Record<DeadLetterReason, number>> = {};
+  /**
+   * What goes out after the commit: alerts of the transactions this run stored, and again those of
+   * redelivered ones (stored by an earlier run that may have died before sending), kept as records
+   * (~5 % of messages); and when predictions are published, the ids whose stored prediction goes.
+   */
+  private readonly alerts: OutgoingRecord[] = [];
+  private readonly predictions = new IdLog();
   private readonly quality = new QualityTally();
   private readonly write: ScoringWrite;
   private consumed = 0;
+  private pieces = 0;
   private valid = 0;
+  private invalidCount = 0;
   private scored = 0;
   private flagged = 0;
   private published = { alerts: 0, predictions: 0 };
   /**
-   * History of the accounts with a fresh transaction in this run, up to the latest one scored: what
-   * commit writes back. An account with only redelivered transactions is not written back: that could
-   * overwrite what the partition's new owner wrote meanwhile, with nothing here to detect it.
+   * History of the accounts with a fresh transaction in this run, up to the latest one scored: the
+   * recent ones in memory, the others already written into the run's transaction. An account with
+   * only redelivered transactions is not written back: that could overwrite what the partition's new
+   * owner wrote meanwhile, with nothing here to detect it.
    */
-  private readonly profiles = new Map<string, AccountProfile>();
+  private readonly profiles: RecentProfiles;
 
   constructor(
     private readonly deps: ScoringDeps,
     private readonly settings: ScoringSettings,
   ) {
     this.write = new ScoringWrite(deps.db, deps.predictor.name);
+    this.profiles = new RecentProfiles(settings.recentAccounts);
   }
 
   /**
    * Validates a piece and looks up what PostgreSQL already holds of it: its transactions (redelivered)
-   * and its accounts' stored history. Reads committed state only, so it may run ahead of scoring.
+   * and the history of its accounts not in memory. Runs ahead of scoring: committed state on pooled
+   * connections, and on the run's transaction (behind its queued writes) what the run itself wrote
+   * and no longer holds: evicted accounts, and ids it perhaps met before.
    */
   async check(messages: ConsumedMessage[]): Promise<Checked> {
     if (this.consumed === 0)
@@ -118,64 +158,69 @@ class ScoringRun {
         'writing scored batch to PostgreSQL, piece by piece as it is fetched and scored',
       );
     this.consumed += messages.length;
-    const piece = validate(messages, this.seen, this.settings.maxMessageBytes);
-    this.invalid.push(...piece.invalid);
-    this.valid += piece.valid.length;
+    const index = ++this.pieces;
+    const piece = validate(messages, { ids: this.seen, piece: index }, this.settings.maxMessageBytes);
+    this.deadLetter(piece.invalid);
     const { db } = this.deps;
-    const accounts = [...new Set(piece.valid.map((v) => v.transaction.accountId))];
-    // An account scored earlier in the run has its history here already (and a newer one than stored).
-    const unread = accounts.filter((account) => !this.profiles.has(account));
-    // Both at once, on two pooled connections (the run's COPY holds a third).
-    const [stored, profiles] = await Promise.all([
-      storedTransactionIds(
-        db,
-        piece.valid.map((v) => v.transaction.transactionId),
-      ),
-      loadProfiles(db, unread),
+    const ids = piece.valid.map((v) => v.transaction.transactionId);
+    const accounts = new Set(piece.valid.map((v) => v.transaction.accountId));
+    // An account in memory has its history here already (and a newer one than stored).
+    const unread = this.profiles.reserve(index, accounts);
+    // All at once: two pooled connections, and the run's own behind its queued COPYs.
+    const [stored, profiles, own, ownIds] = await Promise.all([
+      storedTransactionIds(db, ids),
+      loadProfiles(db, unread.stored),
+      this.write.ownProfiles(unread.own),
+      this.write.ownTransactionIds(piece.maybeSeen),
     ]);
-    return { valid: piece.valid, stored, profiles };
+    for (const [account, profile] of own) profiles.set(account, profile);
+    const valid = withoutRepeats(piece.valid, ownIds, stored);
+    this.valid += valid.length;
+    return { index, accounts, ids, valid, stored, profiles };
   }
 
-  /** Scores a checked piece and queues its rows on the transaction; stops at a failed COPY. */
+  /**
+   * Scores a checked piece and queues its rows on the transaction, with the history of the accounts
+   * that memory no longer has room for; stops at a failed COPY.
+   */
   async score(piece: Checked): Promise<void> {
     if (this.write.failed) throw this.write.failed;
     const scored = await this.scoreFresh(piece);
     for (const row of scored) this.tally(row);
-    await this.write.add(scored);
+    this.profiles.release(piece.index, piece.accounts);
+    const written = this.write.add(scored, this.profiles.evict());
+    this.seen.queued(piece.index, piece.ids);
+    await written;
   }
 
   /** Dead letters, then the commit: after this, the run's rows are in PostgreSQL. */
   async store(): Promise<void> {
-    // A failed COPY ends the run here, before anything goes to the dead-letter topic.
+    // A failed COPY ends the run here, before the rest goes to the dead-letter topic.
     if (this.write.failed) throw this.write.failed;
-    // No dead letter can fail the run: one the DLQ refuses for its size goes again, truncated.
-    await this.deps.kafka.sendDeadLetters(this.settings.dlqTopic, this.invalid, {
-      signal: this.deps.signal,
-      log: this.deps.log,
-    });
+    this.sendDeadLetters();
+    await this.deadLetters;
     // A run past its timeout has already been reported failed: its writes must not land now.
     this.deps.signal.throwIfAborted();
-    await this.write.commit(this.profiles);
+    await this.write.commit(this.profiles.inMemory);
   }
 
-  abandon(): Promise<void> {
-    return this.write.rollback();
+  async abandon(): Promise<void> {
+    await this.deadLetters.catch(() => {});
+    await this.write.rollback();
   }
 
-  /**
-   * Alerts and predictions of what this run stored, and again those of redelivered transactions: the
-   * run that stored them may have died before sending. Keyed by transaction id, so readers dedupe.
-   */
+  /** Alerts and predictions (see `alerts`): keyed by transaction id, so readers dedupe. */
   async publish(): Promise<void> {
     const { db, kafka, signal } = this.deps;
-    const alerts = [...this.alerts, ...(await storedAlerts(db, this.redelivered))];
-    await kafka.send(this.settings.alertsTopic, alerts.map(alertRecord), signal);
-    this.published.alerts = alerts.length;
+    await kafka.send(this.settings.alertsTopic, this.alerts, signal);
+    this.published.alerts = this.alerts.length;
     const topic = this.settings.predictionsTopic;
     if (topic === undefined) return;
-    const again = (await storedPredictions(db, this.redelivered)).map(predictionRecord);
-    await kafka.send(topic, [...this.predictions, ...again], signal);
-    this.published.predictions = this.predictions.length + again.length;
+    for (const ids of this.predictions.pages(PREDICTIONS_PAGE)) {
+      const records = (await storedPredictions(db, ids)).map(predictionRecord);
+      await kafka.send(topic, records, signal);
+      this.published.predictions += records.length;
+    }
   }
 
   counts() {
@@ -183,8 +228,8 @@ class ScoringRun {
     return {
       consumed: this.consumed,
       valid: this.valid,
-      invalid: this.invalid.length,
-      ...(this.invalid.length > 0 ? { invalidByReason: countByReason(this.invalid) } : {}),
+      invalid: this.invalidCount,
+      ...(this.invalidCount > 0 ? { invalidByReason: this.invalidByReason } : {}),
       scored: this.scored,
       flagged: this.flagged,
       alerts: this.published.alerts,
@@ -195,13 +240,35 @@ class ScoringRun {
     };
   }
 
+  /** Counts a piece's dead letters and sends them once enough wait (see DEAD_LETTERS_AHEAD). */
+  private deadLetter(invalid: DeadLetterInput[]): void {
+    for (const { reason } of invalid) this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1;
+    this.invalidCount += invalid.length;
+    this.invalid.push(...invalid);
+    if (this.invalid.length >= DEAD_LETTERS_AHEAD) this.sendDeadLetters();
+  }
+
+  /** Sends the waiting dead letters behind the sends before; store() waits for them all. */
+  private sendDeadLetters(): void {
+    if (this.invalid.length === 0) return;
+    const batch = this.invalid;
+    this.invalid = [];
+    const { kafka, signal, log } = this.deps;
+    // No dead letter can fail the run: one the DLQ refuses for its size goes again, truncated.
+    this.deadLetters = this.deadLetters.then(() =>
+      kafka.sendDeadLetters(this.settings.dlqTopic, batch, { signal, log }),
+    );
+    this.deadLetters.catch(() => {});
+  }
+
   /** Scores the transactions not yet in PostgreSQL, against their accounts' history. */
   private async scoreFresh({ valid, stored, profiles }: Checked): Promise<ScoredTransaction[]> {
     const { predictor, signal } = this.deps;
     const fresh: ValidMessage[] = [];
+    const redelivered: string[] = [];
     for (const v of valid) {
       if (stored.has(v.transaction.transactionId)) {
-        this.redelivered.push(v.transaction.transactionId);
+        redelivered.push(v.transaction.transactionId);
         continue;
       }
       fresh.push(v);
@@ -211,6 +278,7 @@ class ScoringRun {
       const history = profiles.get(account);
       if (history && !this.profiles.has(account)) this.profiles.set(account, history);
     }
+    await this.sendAgain(redelivered);
     const items = featurize(
       fresh.map((v) => v.transaction),
       this.profiles,
@@ -218,36 +286,41 @@ class ScoringRun {
     const predictions = await score(items, predictor, this.settings.threshold, signal);
     return fresh.map((v, i) => ({
       transaction: v.transaction,
-      position: v.message,
+      position: v.position,
       prediction: predictions[i] as ScoredTransaction['prediction'],
     }));
   }
 
-  /** Keeps what the end of the run needs of a scored row: counts, its alert, its prediction message. */
+  /** Redelivered transactions are not scored again, but their stored alerts and predictions go again. */
+  private async sendAgain(redelivered: string[]): Promise<void> {
+    if (redelivered.length === 0) return;
+    for (const alert of await storedAlerts(this.deps.db, redelivered)) this.alerts.push(alertRecord(alert));
+    if (this.settings.predictionsTopic === undefined) return;
+    for (const id of redelivered) this.predictions.add(id);
+  }
+
+  /** Keeps what the end of the run needs of a scored row: counts, its alert, its prediction's id. */
   private tally({ transaction, prediction }: ScoredTransaction): void {
     this.scored++;
     this.quality.add(transaction, prediction.isFraud);
-    const row = {
-      transactionId: transaction.transactionId,
-      accountId: transaction.accountId,
-      score: prediction.score,
-      reasons: prediction.reasons,
-    };
     if (prediction.isFraud) {
       this.flagged++;
-      this.alerts.push(row);
-    }
-    if (this.settings.predictionsTopic !== undefined)
-      this.predictions.push(
-        predictionRecord({ ...row, isFraud: prediction.isFraud, model: this.deps.predictor.name }),
+      const { transactionId, accountId } = transaction;
+      this.alerts.push(
+        alertRecord({ transactionId, accountId, score: prediction.score, reasons: prediction.reasons }),
       );
+    }
+    if (this.settings.predictionsTopic !== undefined) this.predictions.add(transaction.transactionId);
   }
 }
 
-function countByReason(invalid: DeadLetterInput[]): Partial<Record<DeadLetterReason, number>> {
-  const counts: Partial<Record<DeadLetterReason, number>> = {};
-  for (const { reason } of invalid) counts[reason] = (counts[reason] ?? 0) + 1;
-  return counts;
+/**
+ * Leaves out the ids the run met before (found on its own transaction, where an earlier piece put
+ * them) but not those stored before the run: those are redelivered, not repeated.
+ */
+function withoutRepeats(valid: ValidMessage[], ownIds: Set<string>, stored: Set<string>): ValidMessage[] {
+  if (ownIds.size === 0) return valid;
+  return valid.filter(({ transaction: { transactionId: id } }) => !ownIds.has(id) || stored.has(id));
 }
 
 /** Keyed by transaction id: a re-sent alert has the same key, so alert consumers can deduplicate. */

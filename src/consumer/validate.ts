@@ -1,14 +1,22 @@
-import { parseTransaction, type Transaction } from '../domain/transaction';
+import type { KafkaPosition } from '../db/scoring-store';
+import type { Transaction } from '../domain/transaction';
 import type { ConsumedMessage } from '../kafka/bounded-consumer';
 import type { DeadLetterInput } from '../kafka/dead-letter';
+import { parseValue } from './fast-transaction';
+import type { SeenIds } from './seen-ids';
 
 export interface ValidMessage {
   transaction: Transaction;
-  message: ConsumedMessage;
+  /**
+   * Where it was read, not the message itself: its key and value are slices of a fetch response
+   * (up to 32 MB), which would stay in memory as long as any message of it is kept.
+   */
+  position: KafkaPosition;
 }
 
 /**
- * Parses every message; a transaction id already in `seen` (twice in one run) is kept once. The first
+ * Parses every message; a transaction id the run surely met before (twice in one run) is kept once, and
+ * one it perhaps met is kept and listed in `maybeSeen` for the caller to settle. The first
  * problem found names the dead letter: a value over maxMessageBytes (not decoded), then the value
  * (empty, not UTF-8, not JSON, breaks the schema), then the key.
  *
@@ -19,11 +27,12 @@ export interface ValidMessage {
  */
 export function validate(
   messages: ConsumedMessage[],
-  seen: Set<string>,
+  seen: { ids: SeenIds; piece: number },
   maxMessageBytes: number,
-): { valid: ValidMessage[]; invalid: DeadLetterInput[] } {
+): { valid: ValidMessage[]; invalid: DeadLetterInput[]; maybeSeen: string[] } {
   const valid: ValidMessage[] = [];
   const invalid: DeadLetterInput[] = [];
+  const maybeSeen: string[] = [];
   // A dead letter is kept until the end of the run: its key and value are copied out of the fetch
   // response they are slices of, or one bad message would keep a whole fetch (up to 32 MB) alive.
   const kept = (message: ConsumedMessage): ConsumedMessage => ({
@@ -41,7 +50,7 @@ export function validate(
       });
       continue;
     }
-    const parsed = parseTransaction(message.value);
+    const parsed = parseValue(message.value);
     if (!parsed.ok) invalid.push({ message: kept(message), reason: parsed.failure, detail: parsed.reason });
     else if (message.key === null || message.key.length === 0)
       invalid.push({
@@ -49,10 +58,14 @@ export function validate(
         reason: 'null_key',
         detail: `${message.key === null ? 'no key' : 'an empty key'}; transactions are keyed by account id (accountId ${parsed.transaction.accountId})`,
       });
-    else if (!seen.has(parsed.transaction.transactionId)) {
-      seen.add(parsed.transaction.transactionId);
-      valid.push({ transaction: parsed.transaction, message });
+    else {
+      const id = parsed.transaction.transactionId;
+      const meeting = seen.ids.meet(id, seen.piece);
+      if (meeting === 'again') continue;
+      if (meeting === 'maybe') maybeSeen.push(id);
+      const { topic, partition, offset } = message;
+      valid.push({ transaction: parsed.transaction, position: { topic, partition, offset } });
     }
   }
-  return { valid, invalid };
+  return { valid, invalid, maybeSeen };
 }

@@ -32,7 +32,8 @@ export class ConcurrentWriteError extends Error {
   override name = 'ConcurrentWriteError';
 }
 
-export async function storedTransactionIds(db: pg.Pool, ids: string[]): Promise<Set<string>> {
+/** Ids stored: committed ones on a pooled connection, with the run's own on its transaction's. */
+export async function storedTransactionIds(db: pg.Pool | pg.PoolClient, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const { rows } = await db.query<{ id: string }>(
     'select transaction_id as id from transactions where transaction_id = any($1::uuid[])',
@@ -41,7 +42,11 @@ export async function storedTransactionIds(db: pg.Pool, ids: string[]): Promise<
   return new Set(rows.map((row) => row.id));
 }
 
-export async function loadProfiles(db: pg.Pool, accountIds: string[]): Promise<Map<string, AccountProfile>> {
+/** Committed history on a pooled connection, or with the run's own writes on its transaction's. */
+export async function loadProfiles(
+  db: pg.Pool | pg.PoolClient,
+  accountIds: string[],
+): Promise<Map<string, AccountProfile>> {
   if (accountIds.length === 0) return new Map();
   const { rows } = await db.query<{ account_id: string; profile: unknown }>(
     'select account_id, profile from account_profiles where account_id = any($1::text[])',
@@ -114,9 +119,17 @@ export class ScoringWrite {
   private client?: pg.PoolClient;
   /** The COPY statements queued so far, one after another on this transaction's connection. */
   private queue: Promise<void> = Promise.resolve();
-  /** The queued COPYs not yet waited for by add(). */
-  private readonly waiting: Promise<void>[] = [];
+  /** The write and read steps queued but not started, which more pieces or lookups may join. */
+  private openWrite?: PendingWrite;
+  private openRead?: PendingRead;
+  /** Write steps not finished, oldest first, and the pieces they hold. */
+  private readonly writes: Promise<void>[] = [];
+  private unwritten = 0;
   private failure?: unknown;
+  /** Something was queued: the transaction has begun, or will before anything queued after. */
+  private started = false;
+  /** The temporary table for account histories exists in this transaction. */
+  private staging = false;
 
   constructor(
     private readonly db: pg.Pool,
@@ -129,30 +142,94 @@ export class ScoringWrite {
   }
 
   /**
-   * Queues the rows' COPY behind the ones before. Resolves at once unless PostgreSQL is the slower side
-   * and COPIES_AHEAD pieces already wait: then it waits for the oldest, so that a run holds a few
+   * Queues the rows' COPY, and the write of the account histories the run evicted from memory, behind
+   * the ones before. Resolves at once unless PostgreSQL is the slower side and more than
+   * PIECES_UNWRITTEN pieces wait: then it waits for the oldest write, so that a run holds a few
    * pieces' rows whatever its size.
    */
-  async add(batch: ScoredTransaction[]): Promise<void> {
-    if (batch.length === 0) return;
-    const written = this.queue.then(async () => {
-      this.client ??= await this.begin();
-      await this.copy(this.client, batch);
-    });
-    this.queue = written;
-    written.catch((error: unknown) => {
-      this.failure ??= error;
-    });
-    this.waiting.push(written);
-    if (this.waiting.length > COPIES_AHEAD) await this.waiting.shift()?.catch(() => {});
+  async add(batch: ScoredTransaction[], evicted: ReadonlyMap<string, AccountProfile>): Promise<void> {
+    if (batch.length === 0 && evicted.size === 0) return;
+    const write = this.openWrite ?? this.newWrite();
+    // As COPY data now: the queue then holds compact bytes, not every row's objects.
+    write.pieces.push(this.pieceText(batch));
+    for (const [account, profile] of evicted) write.evicted.set(account, profile);
+    this.unwritten++;
+    if (this.unwritten > PIECES_UNWRITTEN) await this.writes[0]?.catch(() => {});
   }
 
-  /** Waits for every queued COPY, writes the profiles, commits; on any error rolls back and throws. */
-  async commit(profiles: Map<string, AccountProfile>): Promise<void> {
+  /**
+   * History of accounts this run may have evicted, read on its transaction behind the writes queued
+   * so far: the run's own latest if it wrote one, else the committed one. Nothing written yet: none.
+   */
+  async ownProfiles(accountIds: string[]): Promise<Map<string, AccountProfile>> {
+    if (accountIds.length === 0 || !this.started) return new Map();
+    const read = this.openRead ?? this.newRead();
+    for (const account of accountIds) read.accounts.add(account);
+    const { profiles } = await read.done;
+    return new Map(
+      accountIds.flatMap((account) => {
+        const profile = profiles.get(account);
+        return profile ? [[account, profile] as const] : [];
+      }),
+    );
+  }
+
+  /** Which of these transaction ids are stored, this run's rows queued so far included (see ownProfiles). */
+  async ownTransactionIds(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0 || !this.started) return new Set();
+    const read = this.openRead ?? this.newRead();
+    for (const id of ids) read.ids.add(id);
+    const { stored } = await read.done;
+    return new Set(ids.filter((id) => stored.has(id)));
+  }
+
+  /**
+   * A write step, open to more pieces until it starts: pieces scored while PostgreSQL is busy go in
+   * one COPY per table, not one each (each statement costs a round trip, which waits whenever Node is
+   * busy scoring). A later evicted history of an account replaces an earlier one.
+   */
+  private newWrite(): PendingWrite {
+    const write: PendingWrite = { pieces: [], evicted: new Map() };
+    this.openWrite = write;
+    // A read asked for after this write must come after it.
+    this.openRead = undefined;
+    const done = this.enqueue(async (client) => {
+      if (this.openWrite === write) this.openWrite = undefined;
+      await copyRows(client, mergedText(write.pieces));
+      await this.upsertProfiles(client, profileText(write.evicted));
+      this.unwritten -= write.pieces.length;
+    });
+    this.writes.push(done);
+    void done.finally(() => this.writes.splice(this.writes.indexOf(done), 1)).catch(() => {});
+    return write;
+  }
+
+  /**
+   * A read step, open to more lookups until it starts or a write is queued after it. It may see
+   * writes queued after the lookup was asked for: never of what the lookup is for, since an account
+   * being read back is pinned (not evicted again) and an id met in a piece not yet queued is known
+   * without a lookup.
+   */
+  private newRead(): PendingRead {
+    const read = { accounts: new Set<string>(), ids: new Set<string>() } as PendingRead;
+    this.openRead = read;
+    read.done = this.enqueue(async (client) => {
+      if (this.openRead === read) this.openRead = undefined;
+      const [profiles, stored] = [
+        await loadProfiles(client, [...read.accounts]),
+        await storedTransactionIds(client, [...read.ids]),
+      ];
+      return { profiles, stored };
+    });
+    return read;
+  }
+
+  /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
+  async commit(profiles: ReadonlyMap<string, AccountProfile>): Promise<void> {
     try {
       await this.queue;
       if (!this.client) return;
-      await upsertProfiles(this.client, profiles);
+      await this.upsertProfiles(this.client, profileText(profiles));
       await this.client.query('commit');
     } catch (error) {
       await this.client?.query('rollback').catch(() => {});
@@ -172,6 +249,46 @@ export class ScoringWrite {
     this.client = undefined;
   }
 
+  /**
+   * Runs `step` on the transaction's connection after every step queued before (beginning the
+   * transaction first if need be). The first failure is kept, and no later step runs.
+   */
+  private enqueue<T>(step: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    this.started = true;
+    const done = this.queue.then(async () => {
+      this.client ??= await this.begin();
+      return step(this.client);
+    });
+    // The first failure is kept here, and commit() and rollback() meet it again through the queue; a
+    // caller that awaits `done` gets it too, one that does not (a COPY ahead) raises no unhandled rejection.
+    done.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    this.queue = done.then(() => {});
+    this.queue.catch(() => {});
+    return done;
+  }
+
+  /**
+   * Account histories go into a temporary table by COPY, then into account_profiles in one upsert:
+   * no parameter to build per profile. The table lives as long as the transaction; each write empties it.
+   */
+  private async upsertProfiles(client: pg.PoolClient, profiles: Buffer[]): Promise<void> {
+    if (profiles.length === 0) return;
+    await client.query(
+      this.staging
+        ? 'truncate profile_updates'
+        : 'create temp table profile_updates (account_id text, profile jsonb) on commit drop',
+    );
+    this.staging = true;
+    await copyInto(client, 'copy profile_updates (account_id, profile) from stdin', profiles);
+    await client.query(
+      `insert into account_profiles (account_id, profile)
+       select account_id, profile from profile_updates
+       on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
+    );
+  }
+
   private async begin(): Promise<pg.PoolClient> {
     const client = await this.db.connect();
     try {
@@ -183,24 +300,16 @@ export class ScoringWrite {
     }
   }
 
-  private async copy(client: pg.PoolClient, batch: ScoredTransaction[]): Promise<void> {
-    await copyInto(client, TRANSACTIONS_COPY, batch, transactionLine).catch((error: unknown) => {
-      if (isUniqueViolation(error, 'transactions_pkey'))
-        throw new ConcurrentWriteError(
-          'some of these transactions were written by another consumer meanwhile; ' +
-            'rolled back so account history is not counted twice (the next run skips them)',
-        );
-      throw error;
-    });
-    await copyInto(client, PREDICTIONS_COPY, batch, (row) => predictionLine(row, this.model)).catch(
-      orphanError,
-    );
-    await copyInto(
-      client,
-      ALERTS_COPY,
-      batch.filter((row) => row.prediction.isFraud),
-      alertLine,
-    ).catch(orphanError);
+  /** A piece's rows as COPY data for each table, in chunks of COPY_PIECE_ROWS rows. */
+  private pieceText(batch: ScoredTransaction[]): PieceText {
+    return {
+      transactions: copyChunks(batch, transactionLine),
+      predictions: copyChunks(batch, (row) => predictionLine(row, this.model)),
+      alerts: copyChunks(
+        batch.filter((row) => row.prediction.isFraud),
+        alertLine,
+      ),
+    };
   }
 }
 
@@ -208,37 +317,85 @@ const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counte
     category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
-/** Pieces queued behind the COPY in progress before add() waits. */
-const COPIES_AHEAD = 2;
+/** Pieces scored but not yet written before add() waits. */
+const PIECES_UNWRITTEN = 4;
+
+interface PendingWrite {
+  pieces: PieceText[];
+  evicted: Map<string, AccountProfile>;
+}
+
+interface PendingRead {
+  accounts: Set<string>;
+  ids: Set<string>;
+  done: Promise<{ profiles: Map<string, AccountProfile>; stored: Set<string> }>;
+}
 
 const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
 
 /** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
 const COPY_PIECE_ROWS = 2_000;
 
-async function copyInto<Row>(
-  client: pg.PoolClient,
-  sql: string,
-  rows: Iterable<Row>,
-  line: (row: Row) => string,
-): Promise<void> {
-  const iterator = rows[Symbol.iterator]();
-  const first = iterator.next();
-  // Nothing to copy: no COPY statement either (a piece often has no alerts).
-  if (first.done) return;
-  function* pieces() {
-    let text = line(first.value);
-    let count = 1;
-    for (let next = iterator.next(); !next.done; next = iterator.next()) {
-      text += line(next.value);
-      if (++count % COPY_PIECE_ROWS === 0) {
-        yield text;
-        text = '';
-      }
+/** A piece's COPY data, table by table. */
+interface PieceText {
+  transactions: Buffer[];
+  predictions: Buffer[];
+  alerts: Buffer[];
+}
+
+function mergedText(pieces: PieceText[]): PieceText {
+  return {
+    transactions: pieces.flatMap((piece) => piece.transactions),
+    predictions: pieces.flatMap((piece) => piece.predictions),
+    alerts: pieces.flatMap((piece) => piece.alerts),
+  };
+}
+
+async function copyRows(client: pg.PoolClient, text: PieceText): Promise<void> {
+  await copyInto(client, TRANSACTIONS_COPY, text.transactions).catch((error: unknown) => {
+    if (isUniqueViolation(error, 'transactions_pkey'))
+      throw new ConcurrentWriteError(
+        'some of these transactions were written by another consumer meanwhile; ' +
+          'rolled back so account history is not counted twice (the next run skips them)',
+      );
+    throw error;
+  });
+  await copyInto(client, PREDICTIONS_COPY, text.predictions).catch(orphanError);
+  await copyInto(client, ALERTS_COPY, text.alerts).catch(orphanError);
+}
+
+/**
+ * Rows as COPY data, COPY_PIECE_ROWS lines a chunk: big enough to keep the socket busy. Encoded now
+ * (the socket would encode them anyway): bytes outside the JavaScript heap wait in the queue, not
+ * thousands of strings for the garbage collector to promote and trace.
+ */
+function copyChunks<Row>(rows: Iterable<Row>, line: (row: Row) => string): Buffer[] {
+  const chunks: Buffer[] = [];
+  let text = '';
+  let count = 0;
+  for (const row of rows) {
+    text += line(row);
+    if (++count % COPY_PIECE_ROWS === 0) {
+      chunks.push(Buffer.from(text));
+      text = '';
     }
-    if (text) yield text;
   }
-  await pipeline(Readable.from(pieces()), client.query(copyFrom(sql)));
+  if (text) chunks.push(Buffer.from(text));
+  return chunks;
+}
+
+/** Account histories as COPY text for profile_updates. */
+function profileText(profiles: ReadonlyMap<string, AccountProfile>): Buffer[] {
+  return copyChunks(
+    profiles,
+    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
+  );
+}
+
+async function copyInto(client: pg.PoolClient, sql: string, chunks: Buffer[]): Promise<void> {
+  // Nothing to copy: no COPY statement either (a piece often has no alerts).
+  if (chunks.length === 0) return;
+  await pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
 }
 
 function transactionLine({ transaction: t, position }: ScoredTransaction): string {
@@ -292,24 +449,4 @@ function orphanError(error: unknown): never {
         `delete the ${e.table} rows that have no transactions row to let these messages through`,
     );
   throw error;
-}
-
-/**
- * Profiles go into a temporary table by COPY, in pieces like the rows, then into account_profiles in
- * one upsert: a run that touched 200,000 accounts builds no single 30 MB parameter to send.
- */
-async function upsertProfiles(client: pg.PoolClient, profiles: Map<string, AccountProfile>): Promise<void> {
-  if (profiles.size === 0) return;
-  await client.query('create temp table profile_updates (account_id text, profile jsonb) on commit drop');
-  await copyInto(
-    client,
-    'copy profile_updates (account_id, profile) from stdin',
-    profiles,
-    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
-  );
-  await client.query(
-    `insert into account_profiles (account_id, profile)
-     select account_id, profile from profile_updates
-     on conflict (account_id) do update set profile = excluded.profile, updated_at = now()`,
-  );
 }

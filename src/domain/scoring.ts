@@ -3,12 +3,18 @@ import type { Prediction, Predictor, ScoringItem } from './predictor';
 import { type AccountProfile, emptyProfile, foldProfile } from './profile';
 import { type Transaction, withoutLabel } from './transaction';
 
+/** Where featurize reads and writes account history: a Map, or a run's bounded store of recent accounts. */
+export interface ProfileStore {
+  get(account: string): AccountProfile | undefined;
+  set(account: string, profile: AccountProfile): void;
+}
+
 /**
  * Features for each transaction in stream order, each against the account's history up to the
  * transaction before it. `profiles` is updated in place: afterwards it holds what to save.
  * The ground-truth label is removed here, the one way into a predictor, so no caller can leak it.
  */
-export function featurize(transactions: Transaction[], profiles: Map<string, AccountProfile>): ScoringItem[] {
+export function featurize(transactions: Transaction[], profiles: ProfileStore): ScoringItem[] {
   return transactions.map((labelled) => {
     const transaction = withoutLabel(labelled);
     const profile = profiles.get(transaction.accountId) ?? emptyProfile();

@@ -147,6 +147,39 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(new Set(timesSent.values())).toEqual(new Set([2]));
   });
 
+  it('scores an account evicted from a run and met again later in it against its whole history', async () => {
+    // The smallest population (5,000 accounts), ~4 transactions each; 6,700 a partition: each
+    // partition comes in 2 pieces or more.
+    await env.produce({ count: 20_000, fraudRate: 0.1, seed: 17, ratePerSecond: 0.2 });
+    // One account in memory: nearly every account met again was evicted and is read back.
+    const tiny = await drain(env, { batchSize: 20_000, maxWait: 2_000, recentAccounts: 1 });
+    expect(sum(tiny, 'scored')).toBe(20_000);
+    const evicting = await scoredState(env);
+    expect(evicting.profiles.size).toBeLessThanOrEqual(5_000);
+    expect(await profileTransactionCount(env)).toBe(20_000);
+
+    // The same messages again, scored with every account in memory (20,000 > 5,000): the same result.
+    await env.resources.db.query('truncate transactions, predictions, fraud_alerts, account_profiles');
+    await replayFromEarliest(env);
+    await drain(env, { batchSize: 20_000, maxWait: 2_000 });
+    const inMemory = await scoredState(env);
+    expect(evicting.scores).toEqual(inMemory.scores);
+    expect(evicting.profiles).toEqual(inMemory.profiles);
+  });
+
+  it('keeps a transaction met twice in one run once, whether the first is still in memory or already queued', async () => {
+    await env.produce({ count: 20_000, seed: 19 });
+    const [first, last] = await firstAndLastMessages(env, 20_000);
+    const producer = await env.resources.kafka.producer();
+    // Each after its partition's ~6,700 (more than a piece): the first's piece is long queued for
+    // COPY, the last's not yet.
+    await producer.send({ topic: env.topics.transactions, messages: [first, last] });
+    const run = await env.consume({ batchSize: 30_000, maxWait: 2_000 });
+    expect(run).toMatchObject({ consumed: 20_002, valid: 20_000, scored: 20_000 });
+    expect(await env.count('transactions')).toBe(20_000);
+    expect(await profileTransactionCount(env)).toBe(20_000);
+  });
+
   it('stores text with tabs, newlines and backslashes unchanged (COPY escaping)', async () => {
     const [transaction] = simulate({ count: 1, fraudRate: 0, seed: 21 });
     const merchant = 'Tab\there \\ back\nslash\r end';
@@ -168,6 +201,27 @@ async function replayFromEarliest(env: StreamingEnv): Promise<void> {
   env.resources = new Resources(env.config, env.log);
   const admin = await env.resources.kafka.admin();
   await admin.resetOffsets({ groupId: env.group, topic: env.topics.transactions, earliest: true });
+}
+
+/** Every stored score by transaction, and every account's stored history. */
+async function scoredState(env: StreamingEnv) {
+  const scores = await env.resources.db.query<{ id: string; score: number }>(
+    'select transaction_id as id, score from predictions order by transaction_id',
+  );
+  const profiles = await env.resources.db.query<{ account: string; profile: unknown }>(
+    'select account_id as account, profile from account_profiles',
+  );
+  return {
+    scores: scores.rows,
+    profiles: new Map(profiles.rows.map((row) => [row.account, row.profile])),
+  };
+}
+
+/** The first and last messages read (each the first or last of its partition), to send again. */
+async function firstAndLastMessages(env: StreamingEnv, count: number) {
+  const read = await readTopic(env.resources.kafka.client, env.topics.transactions, count);
+  const asSent = (m: (typeof read)[number]) => ({ key: m.key, value: m.value });
+  return [asSent(read[0] as (typeof read)[number]), asSent(read.at(-1) as (typeof read)[number])] as const;
 }
 
 async function profileTransactionCount(env: StreamingEnv): Promise<number> {

@@ -1,0 +1,81 @@
+import type { AccountProfile } from '../domain/profile';
+import { MaybeSet } from './maybe-set';
+
+/**
+ * A run's account histories, bounded: the `capacity` most recently scored accounts stay in memory, and
+ * the others are evicted to be written into the run's PostgreSQL transaction. A run of 200,000
+ * messages meets ~190,000 accounts; holding them all cost ~80 MB of heap.
+ *
+ * Pieces are checked (their history looked up) one ahead of scoring, so an account a checked piece
+ * will read is pinned until that piece is scored: evicting it in between would leave the piece with
+ * the history looked up before, older than what the run has written since.
+ */
+export class RecentProfiles {
+  /** Least recently scored first (a Map iterates in insertion order; set() re-inserts). */
+  private readonly profiles = new Map<string, AccountProfile>();
+  /** Account → the latest checked piece that reads it; removed once that piece is scored. */
+  private readonly pins = new Map<string, number>();
+  /** Accounts this run evicted: their latest history is in the run's transaction, not here. */
+  private readonly evicted = new MaybeSet();
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.profiles.size;
+  }
+
+  has(account: string): boolean {
+    return this.profiles.has(account);
+  }
+
+  get(account: string): AccountProfile | undefined {
+    return this.profiles.get(account);
+  }
+
+  set(account: string, profile: AccountProfile): void {
+    this.profiles.delete(account);
+    this.profiles.set(account, profile);
+  }
+
+  /**
+   * Pins a checked piece's accounts and says where to read the history of those not in memory: `own`
+   * may have been evicted by this run (read on its transaction, which sees its writes), `stored` surely
+   * were not (committed history, readable on any connection).
+   */
+  reserve(piece: number, accounts: Iterable<string>): { own: string[]; stored: string[] } {
+    const own: string[] = [];
+    const stored: string[] = [];
+    for (const account of accounts) {
+      this.pins.set(account, piece);
+      if (this.profiles.has(account)) continue;
+      if (this.evicted.has(account)) own.push(account);
+      else stored.push(account);
+    }
+    return { own, stored };
+  }
+
+  /** The piece is scored: its accounts may be evicted again, unless a later checked piece reads them. */
+  release(piece: number, accounts: Iterable<string>): void {
+    for (const account of accounts) if (this.pins.get(account) === piece) this.pins.delete(account);
+  }
+
+  /** Takes the least recently scored unpinned accounts out of memory, down to capacity: the caller writes them. */
+  evict(): Map<string, AccountProfile> {
+    const out = new Map<string, AccountProfile>();
+    let excess = this.profiles.size - this.capacity;
+    for (const [account, profile] of this.profiles) {
+      if (excess <= 0) break;
+      if (this.pins.has(account)) continue;
+      this.profiles.delete(account);
+      this.evicted.add(account);
+      out.set(account, profile);
+      excess--;
+    }
+    return out;
+  }
+
+  /** What is still in memory, for the write at commit. */
+  get inMemory(): ReadonlyMap<string, AccountProfile> {
+    return this.profiles;
+  }
+}

@@ -17,9 +17,13 @@ export function bodyOf(piece: RecordPiece, i: number): Buffer {
 
 /** Strings written one after another as UTF-8 into a buffer of its own that grows as needed. */
 export class BodyWriter {
-  /** A piece of 1,000 typical 400-byte bodies fits: growing is rare. */
-  private buffer = Buffer.allocUnsafeSlow(512 * 1024);
+  private buffer: Buffer;
   length = 0;
+
+  /** Room for `bodies` of 512 bytes: typical bodies are ~400, so growing is rare. */
+  constructor(bodies: number) {
+    this.buffer = Buffer.allocUnsafeSlow(Math.max(1, bodies) * 512);
+  }
 
   /** Appends `text`; returns the end offset. */
   write(text: string): number {

@@ -59,7 +59,7 @@ export class RecordMaker {
     const transactions = this.simulation.take(max);
     const keys: string[] = [];
     const ends = new Uint32Array(transactions.length);
-    const bodies = new BodyWriter();
+    const bodies = new BodyWriter(transactions.length);
     const rate = this.options.malformedRate;
     for (const transaction of transactions) {
       const broken = rate > 0 && this.breakage.chance(rate);

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import path from 'node:path';
+import { projectPath } from '../src/paths';
 import type { ServiceCpu } from './service-cpu';
 
 /**
@@ -43,24 +44,60 @@ export interface ChildReport<Figures> {
   figures: Figures;
   /** process.resourceUsage().maxRSS at the end of the child, in bytes. */
   peakRssBytes: number;
-  /** RSS once the child has loaded its modules (tsx included), before the job: the floor of the peak. */
+  /** RSS once the child has loaded its modules, before the job: the floor of the peak. */
   startRssBytes: number;
 }
 
-const script = path.join(import.meta.dirname, 'run-job-child.ts');
+/**
+ * The child's script, bundled with esbuild as `npm run build` bundles the CLI: it runs as plain
+ * JavaScript, like a built `tickflow worker`. Under tsx, each worker thread loads tsx and compiles
+ * its modules again (~40 MB more peak RSS in the producer's run), which a built worker never does.
+ * Written under node_modules/.cache, from where it resolves the project's packages and finds its
+ * root. The producer's thread comes from dist/, so the bench builds that first.
+ */
+let bundled: Promise<string> | undefined;
+const bundledChild = () => {
+  bundled ??= bundleChild();
+  return bundled;
+};
+
+/** Loaded here, not at the top: the child's own bundle holds this module and must not load esbuild. */
+async function bundleChild(): Promise<string> {
+  const [{ build }, { runChecked }] = await Promise.all([
+    import('esbuild'),
+    import('../src/services/process'),
+  ]);
+  await runChecked(
+    'npm',
+    ['run', 'build'],
+    'Building the CLI (npm run build): the bench child starts its threads from dist/',
+  );
+  const outfile = projectPath('node_modules', '.cache', 'tickflow-bench', 'run-job-child.mjs');
+  await build({
+    entryPoints: [path.join(import.meta.dirname, 'run-job-child.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+}
 
 /**
- * Runs one job's timed section in a process of its own (node --import tsx), so its peak RSS is its
- * own and not hidden by another job's or by the bench's; the report comes back over IPC.
+ * Runs one job's timed section in a process of its own, so its peak RSS is its own and not hidden by
+ * another job's or by the bench's; the report comes back over IPC.
  */
-export function runJobInChild<Figures>(
+export async function runJobInChild<Figures>(
   request: ChildRequest,
   env: NodeJS.ProcessEnv,
 ): Promise<ChildReport<Figures>> {
+  const script = await bundledChild();
   return new Promise((resolve, reject) => {
     const child = fork(script, [JSON.stringify(request)], {
       env,
-      execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     let report: ChildReport<Figures> | undefined;

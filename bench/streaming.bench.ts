@@ -1,10 +1,10 @@
 import os from 'node:os';
+import { parseValue } from '../src/consumer/fast-transaction';
 import { migrate } from '../src/db/migrate';
 import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
 import { featurize, score } from '../src/domain/scoring';
 import { simulate } from '../src/domain/simulator';
-import { parseTransaction } from '../src/domain/transaction';
 import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { deleteTopics } from '../src/kafka/topics';
 import { Resources } from '../src/runtime/resources';
@@ -188,7 +188,7 @@ async function benchScoringAlone(): Promise<void> {
   );
   const started = performance.now();
   const transactions = values.map((value) => {
-    const parsed = parseTransaction(value);
+    const parsed = parseValue(value);
     if (!parsed.ok) throw new Error(parsed.reason);
     return parsed.transaction;
   });

@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import {
+  AMOUNT_BELOW,
+  COUNTRY_CODE,
+  CURRENCY_CODE,
   channels,
   fraudPatterns,
+  hasAtMostTwoDecimals,
   type ParseResult,
   parseTransaction,
+  storableYear,
+  TEXT_MAX,
   type Transaction,
+  transactionSchema,
 } from '../domain/transaction';
 
 /** As parseTransaction decodes (fatal on bad UTF-8, a byte order mark kept so that JSON refuses it). */
@@ -39,46 +46,29 @@ export function fastTransaction(json: unknown): Transaction | undefined {
   const { amount, channel, county, deviceId, label } = t;
   if (
     !isUuid(t.transactionId) ||
-    !isText(t.accountId, 64) ||
-    !isText(t.counterparty, 64) ||
+    !isText(t.accountId, TEXT_MAX.accountId) ||
+    !isText(t.counterparty, TEXT_MAX.counterparty) ||
     !isAmount(amount) ||
-    !matches(t.currency, CURRENCY) ||
-    !isText(t.merchant, 120) ||
-    !isText(t.category, 40) ||
+    !matches(t.currency, CURRENCY_CODE) ||
+    !isText(t.merchant, TEXT_MAX.merchant) ||
+    !isText(t.category, TEXT_MAX.category) ||
     !CHANNELS.has(channel) ||
-    !matches(t.country, COUNTRY) ||
-    (county !== undefined && !isText(county, 40)) ||
-    (deviceId !== undefined && !isText(deviceId, 64)) ||
+    !matches(t.country, COUNTRY_CODE) ||
+    (county !== undefined && !isText(county, TEXT_MAX.county)) ||
+    (deviceId !== undefined && !isText(deviceId, TEXT_MAX.deviceId)) ||
     !isTimestamp(t.timestamp) ||
-    !isText(t.source, 40) ||
+    !isText(t.source, TEXT_MAX.source) ||
     (label !== undefined && !isLabel(label))
   )
     return undefined;
   return build(t);
 }
 
-const KEYS = new Set([
-  'transactionId',
-  'accountId',
-  'counterparty',
-  'amount',
-  'currency',
-  'merchant',
-  'category',
-  'channel',
-  'country',
-  'county',
-  'deviceId',
-  'timestamp',
-  'source',
-  'label',
-]);
+const KEYS = new Set(Object.keys(transactionSchema.shape));
 const CHANNELS = new Set<unknown>(channels);
 const PATTERNS = new Set<unknown>(fraudPatterns);
 const UUID = z.regexes.uuid();
 const DATETIME = z.regexes.datetime({ precision: null, offset: false, local: false });
-const CURRENCY = /^[A-Z]{3}$/;
-const COUNTRY = /^[A-Z]{2}$/;
 
 /**
  * The schema's output: a copy with the id lower-cased. An optional key left out stays absent (not
@@ -121,15 +111,13 @@ function isAmount(value: unknown): boolean {
     typeof value === 'number' &&
     Number.isFinite(value) &&
     value > 0 &&
-    value < 1e12 &&
-    Math.abs(Math.round(value * 100) - value * 100) < 1e-6
+    value < AMOUNT_BELOW &&
+    hasAtMostTwoDecimals(value)
   );
 }
 
 function isTimestamp(value: unknown): boolean {
-  if (!matches(value, DATETIME)) return false;
-  const year = Number((value as string).slice(0, 4));
-  return year >= 1 && year <= 9999;
+  return matches(value, DATETIME) && storableYear(value as string);
 }
 
 function isLabel(value: unknown): boolean {

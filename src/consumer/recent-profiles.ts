@@ -6,7 +6,7 @@ import { MaybeSet } from './maybe-set';
  * the others are evicted to be written into the run's PostgreSQL transaction. A run of 200,000
  * messages meets ~190,000 accounts; holding them all cost ~80 MB of heap.
  *
- * Pieces are checked (their history looked up) one ahead of scoring, so an account a checked piece
+ * Pieces are checked (their history looked up) ahead of scoring (CHECKED_AHEAD), so an account a checked piece
  * will read is pinned until that piece is scored: evicting it in between would leave the piece with
  * the history looked up before, older than what the run has written since.
  */

@@ -43,10 +43,11 @@ export interface ScoringSettings {
 }
 
 /**
- * One consumer run's messages, piece by piece as they are fetched: validate → score against account
- * history → COPY into the run's one PostgreSQL transaction, which stores piece n while piece n+1 is
- * scored and piece n+2 fetched. Then dead letters, the commit, and alerts and predictions. Any
- * failure before the commit rolls everything back; the caller then commits no offsets.
+ * One consumer run's messages, piece by piece as they are fetched: validate and look up (up to
+ * CHECKED_AHEAD pieces ahead) → score against account history → COPY into the run's one PostgreSQL
+ * transaction, which stores earlier pieces while later ones are scored. Dead letters go out in
+ * batches as they gather; the last ones before the commit, then alerts and predictions. Any failure
+ * before the commit rolls everything back; the caller then commits no offsets.
  */
 export async function scoreAndStore(
   pieces: AsyncIterable<ConsumedMessage[]>,
@@ -87,7 +88,7 @@ interface Checked {
   /** Its place in the run (1, 2, …) and its accounts: pinned in memory until it is scored. */
   index: number;
   accounts: Set<string>;
-  /** The transaction ids it met, repeats left out below included: the run's note of them ends when it is queued. */
+  /** Every transaction id it met (repeats too): the run's exact note of them ends once it is queued. */
   ids: string[];
   valid: ValidMessage[];
   /** Its transaction ids already stored (by an earlier run that did not commit its offsets). */
@@ -102,6 +103,8 @@ interface Checked {
  * sends them again when retried: the DLQ is at-least-once, like a crash before the offset commit.)
  */
 const DEAD_LETTERS_AHEAD = 1_000;
+/** …or this many bytes of values: a dead letter may be up to maxMessageBytes (1 MB by default). */
+const DEAD_LETTER_BYTES_AHEAD = 16 * 1024 * 1024;
 
 /** Predictions read back from PostgreSQL and sent at a time, after the commit. */
 const PREDICTIONS_PAGE = 5_000;
@@ -111,6 +114,9 @@ class ScoringRun {
   private readonly seen = new SeenIds();
   /** Dead letters not yet sent, and the sends under way. */
   private invalid: DeadLetterInput[] = [];
+  private invalidBytes = 0;
+  /** Redelivered ids met in this run (exact: rare): one met again is left out like any repeat. */
+  private readonly redelivered = new Set<string>();
   private deadLetters: Promise<unknown> = Promise.resolve();
   private readonly invalidByReason: Partial<Record<DeadLetterReason, number>> = {};
   /**
@@ -131,7 +137,7 @@ class ScoringRun {
   private published = { alerts: 0, predictions: 0 };
   /**
    * History of the accounts with a fresh transaction in this run, up to the latest one scored: the
-   * recent ones in memory, the others already written into the run's transaction. An account with
+   * recent ones in memory, the others written (or queued to be written) into the run's transaction. An account with
    * only redelivered transactions is not written back: that could overwrite what the partition's new
    * owner wrote meanwhile, with nothing here to detect it.
    */
@@ -160,7 +166,7 @@ class ScoringRun {
     this.consumed += messages.length;
     const index = ++this.pieces;
     const piece = validate(messages, { ids: this.seen, piece: index }, this.settings.maxMessageBytes);
-    this.deadLetter(piece.invalid);
+    await this.deadLetter(piece.invalid);
     const { db } = this.deps;
     const ids = piece.valid.map((v) => v.transaction.transactionId);
     const accounts = new Set(piece.valid.map((v) => v.transaction.accountId));
@@ -174,7 +180,7 @@ class ScoringRun {
       this.write.ownTransactionIds(piece.maybeSeen),
     ]);
     for (const [account, profile] of own) profiles.set(account, profile);
-    const valid = withoutRepeats(piece.valid, ownIds, stored);
+    const valid = this.redeliveredOnce(withoutRepeats(piece.valid, ownIds, stored), stored);
     this.valid += valid.length;
     return { index, accounts, ids, valid, stored, profiles };
   }
@@ -204,9 +210,10 @@ class ScoringRun {
     await this.write.commit(this.profiles.inMemory);
   }
 
+  /** Rolls back first: dead letters still being sent must not keep the transaction and its locks open. */
   async abandon(): Promise<void> {
-    await this.deadLetters.catch(() => {});
     await this.write.rollback();
+    await this.deadLetters.catch(() => {});
   }
 
   /** Alerts and predictions (see `alerts`): keyed by transaction id, so readers dedupe. */
@@ -240,12 +247,22 @@ class ScoringRun {
     };
   }
 
-  /** Counts a piece's dead letters and sends them once enough wait (see DEAD_LETTERS_AHEAD). */
-  private deadLetter(invalid: DeadLetterInput[]): void {
-    for (const { reason } of invalid) this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1;
+  /**
+   * Counts a piece's dead letters and sends them once enough wait (see DEAD_LETTERS_AHEAD), unless a
+   * write has already failed (the run will be retried): then they wait for the retry. While a send is
+   * under way the piece waits for it, so unsent dead letters never pile up.
+   */
+  private async deadLetter(invalid: DeadLetterInput[]): Promise<void> {
+    for (const { reason, message } of invalid) {
+      this.invalidByReason[reason] = (this.invalidByReason[reason] ?? 0) + 1;
+      this.invalidBytes += message.value?.length ?? 0;
+    }
     this.invalidCount += invalid.length;
     this.invalid.push(...invalid);
-    if (this.invalid.length >= DEAD_LETTERS_AHEAD) this.sendDeadLetters();
+    const full = this.invalid.length >= DEAD_LETTERS_AHEAD || this.invalidBytes >= DEAD_LETTER_BYTES_AHEAD;
+    if (!full || this.write.failed) return;
+    await this.deadLetters.catch(() => {});
+    this.sendDeadLetters();
   }
 
   /** Sends the waiting dead letters behind the sends before; store() waits for them all. */
@@ -253,6 +270,7 @@ class ScoringRun {
     if (this.invalid.length === 0) return;
     const batch = this.invalid;
     this.invalid = [];
+    this.invalidBytes = 0;
     const { kafka, signal, log } = this.deps;
     // No dead letter can fail the run: one the DLQ refuses for its size goes again, truncated.
     this.deadLetters = this.deadLetters.then(() =>
@@ -289,6 +307,20 @@ class ScoringRun {
       position: v.position,
       prediction: predictions[i] as ScoredTransaction['prediction'],
     }));
+  }
+
+  /**
+   * Keeps a redelivered transaction once: its repeats in this run are settled by the Bloom filter's
+   * lookup, which finds the stored row and cannot tell a repeat from the first copy.
+   */
+  private redeliveredOnce(valid: ValidMessage[], stored: Set<string>): ValidMessage[] {
+    if (stored.size === 0) return valid;
+    return valid.filter(({ transaction: { transactionId: id } }) => {
+      if (!stored.has(id)) return true;
+      if (this.redelivered.has(id)) return false;
+      this.redelivered.add(id);
+      return true;
+    });
   }
 
   /** Redelivered transactions are not scored again, but their stored alerts and predictions go again. */

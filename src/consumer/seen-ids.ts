@@ -11,7 +11,7 @@ export type Meeting = 'new' | 'again' | 'maybe';
  */
 export class SeenIds {
   private readonly met = new MaybeSet();
-  /** Id → the piece that met it last, until that piece's rows are queued. */
+  /** Id → the piece that met it first, until that piece's rows are queued. */
   private readonly pending = new Map<string, number>();
 
   meet(id: string, piece: number): Meeting {

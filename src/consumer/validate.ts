@@ -33,12 +33,15 @@ export function validate(
   const valid: ValidMessage[] = [];
   const invalid: DeadLetterInput[] = [];
   const maybeSeen: string[] = [];
-  // A dead letter is kept until the end of the run: its key and value are copied out of the fetch
-  // response they are slices of, or one bad message would keep a whole fetch (up to 32 MB) alive.
+  // A dead letter waits to be sent: its key, value and headers are copied out of the fetch response
+  // they are slices of, or one bad message would keep a whole fetch alive.
   const kept = (message: ConsumedMessage): ConsumedMessage => ({
     ...message,
     key: message.key && Buffer.from(message.key),
     value: message.value && Buffer.from(message.value),
+    headers: Object.fromEntries(
+      Object.entries(message.headers).map(([name, value]) => [name, copyHeader(value)]),
+    ),
   });
   for (const message of messages) {
     const size = message.value?.length ?? 0;
@@ -68,4 +71,12 @@ export function validate(
     }
   }
   return { valid, invalid, maybeSeen };
+}
+
+type HeaderValue = ConsumedMessage['headers'][string];
+
+function copyHeader(value: HeaderValue): HeaderValue {
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (Array.isArray(value)) return value.map((item) => (Buffer.isBuffer(item) ? Buffer.from(item) : item));
+  return value;
 }

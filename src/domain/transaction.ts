@@ -8,7 +8,26 @@ export type Channel = (typeof channels)[number];
 export const fraudPatterns = ['amount_spike', 'burst', 'new_device_abroad_night'] as const;
 export type FraudPattern = (typeof fraudPatterns)[number];
 
-const hasAtMostTwoDecimals = (amount: number) => Math.abs(Math.round(amount * 100) - amount * 100) < 1e-6;
+/**
+ * The contract's rules that the consumer's hand check (src/consumer/fast-transaction.ts) applies too:
+ * one definition for both.
+ */
+export const hasAtMostTwoDecimals = (amount: number) =>
+  Math.abs(Math.round(amount * 100) - amount * 100) < 1e-6;
+/** numeric(14, 2) holds up to 999,999,999,999.99. */
+export const AMOUNT_BELOW = 1e12;
+export const CURRENCY_CODE = /^[A-Z]{3}$/;
+export const COUNTRY_CODE = /^[A-Z]{2}$/;
+/** Longest text per field (what the columns are sized for). */
+export const TEXT_MAX = {
+  accountId: 64,
+  counterparty: 64,
+  merchant: 120,
+  category: 40,
+  county: 40,
+  deviceId: 64,
+  source: 40,
+} as const;
 
 /**
  * Text PostgreSQL can store: a NUL byte passes JSON and zod but fails the COPY, which would fail the
@@ -23,7 +42,7 @@ const text = (max: number) =>
     .refine((value) => !value.includes('\0'), 'must not contain a NUL character');
 
 /** Years PostgreSQL's timestamptz accepts for sure (it refuses year 0). */
-const storableYear = (timestamp: string) => {
+export const storableYear = (timestamp: string) => {
   const year = Number(timestamp.slice(0, 4));
   return year >= 1 && year <= 9999;
 };
@@ -37,26 +56,25 @@ export const transactionSchema = z.strictObject({
   // Lower-cased: PostgreSQL answers uuids in lower case, and the same id in two cases must still be
   // recognised as stored (or seen) rather than COPYed twice into the primary key.
   transactionId: z.uuid({ message: 'expected a UUID, e.g. 0b5c9f8e-…' }).transform((id) => id.toLowerCase()),
-  accountId: text(64),
-  counterparty: text(64),
+  accountId: text(TEXT_MAX.accountId),
+  counterparty: text(TEXT_MAX.counterparty),
   amount: z
     .number()
     .positive('expected an amount above 0')
-    // numeric(14, 2) holds up to 999,999,999,999.99.
-    .lt(1e12, 'expected an amount below 1,000,000,000,000')
+    .lt(AMOUNT_BELOW, 'expected an amount below 1,000,000,000,000')
     .refine(hasAtMostTwoDecimals, 'expected at most 2 decimals'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'expected an ISO 4217 code such as KES'),
-  merchant: text(120),
-  category: text(40),
+  currency: z.string().regex(CURRENCY_CODE, 'expected an ISO 4217 code such as KES'),
+  merchant: text(TEXT_MAX.merchant),
+  category: text(TEXT_MAX.category),
   channel: z.enum(channels),
-  country: z.string().regex(/^[A-Z]{2}$/, 'expected an ISO 3166 alpha-2 code such as KE'),
+  country: z.string().regex(COUNTRY_CODE, 'expected an ISO 3166 alpha-2 code such as KE'),
   /** The account's home market (a Kenyan county such as Nairobi): what rollups group volumes by. */
-  county: text(40).optional(),
-  deviceId: text(64).optional(),
+  county: text(TEXT_MAX.county).optional(),
+  deviceId: text(TEXT_MAX.deviceId).optional(),
   timestamp: z.iso
     .datetime({ message: 'expected ISO 8601 UTC, e.g. 2025-01-31T12:00:00.000Z' })
     .refine(storableYear, 'expected a year from 0001 to 9999'),
-  source: text(40),
+  source: text(TEXT_MAX.source),
   label: z.strictObject({ fraud: z.boolean(), pattern: z.enum(fraudPatterns).nullable() }).optional(),
 });
 

@@ -180,6 +180,27 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await profileTransactionCount(env)).toBe(20_000);
   });
 
+  it('keeps a redelivered transaction met twice in one run once: counted once, its alert sent again once', async () => {
+    await env.produce({ count: 300, fraudRate: 0.5, seed: 31 });
+    const [stored] = await firstAndLastMessages(env, 300);
+    await drain(env, { batchSize: 1_000, maxWait: 300 });
+    const producer = await env.resources.kafka.producer();
+    // The second copy comes ~6,700 of its partition's messages after the first, whose piece is long
+    // queued by then: only the Bloom filter's lookup, which finds the stored row, meets it again.
+    await producer.send({ topic: env.topics.transactions, messages: [stored] });
+    await env.produce({ count: 20_000, seed: 37 });
+    await producer.send({ topic: env.topics.transactions, messages: [stored] });
+    const run = await env.consume({ batchSize: 30_000, maxWait: 2_000 });
+    expect(run).toMatchObject({ consumed: 20_002, valid: 20_001, scored: 20_000 });
+    // Its stored alert, if it was flagged, goes again once (the first run had sent it already).
+    const { transactionId } = JSON.parse(String(stored.value)) as { transactionId: string };
+    const { rows } = await env.resources.db.query<{ n: number }>(
+      'select count(*)::int as n from fraud_alerts where transaction_id = $1',
+      [transactionId],
+    );
+    expect(run.alerts).toBe((run.flagged as number) + (rows[0]?.n ?? 0));
+  });
+
   it('stores text with tabs, newlines and backslashes unchanged (COPY escaping)', async () => {
     const [transaction] = simulate({ count: 1, fraudRate: 0, seed: 21 });
     const merchant = 'Tab\there \\ back\nslash\r end';

@@ -1,3 +1,4 @@
+import type { ProfileWrites } from '../db/scoring-store';
 import type { AccountProfile } from '../domain/profile';
 import { MaybeSet } from './maybe-set';
 
@@ -17,6 +18,11 @@ export class RecentProfiles {
   private readonly pins = new Map<string, number>();
   /** Accounts this run evicted: their latest history is in the run's transaction, not here. */
   private readonly evicted = new MaybeSet();
+  /**
+   * Accounts with no row in account_profiles, committed or written by this run, when last looked up:
+   * their first write can be a plain COPY rather than an upsert (half the cost in PostgreSQL).
+   */
+  private readonly unstored = new Set<string>();
 
   constructor(private readonly capacity: number) {}
 
@@ -54,28 +60,41 @@ export class RecentProfiles {
     return { own, stored };
   }
 
+  /** A lookup of committed history found none for these accounts (from `reserve`'s `stored`). */
+  noHistory(accounts: Iterable<string>): void {
+    for (const account of accounts) this.unstored.add(account);
+  }
+
   /** The piece is scored: its accounts may be evicted again, unless a later checked piece reads them. */
   release(piece: number, accounts: Iterable<string>): void {
     for (const account of accounts) if (this.pins.get(account) === piece) this.pins.delete(account);
   }
 
   /** Takes the least recently scored unpinned accounts out of memory, down to capacity: the caller writes them. */
-  evict(): Map<string, AccountProfile> {
-    const out = new Map<string, AccountProfile>();
+  evict(): ProfileWrites {
+    const out: ProfileWrites = { created: new Map(), updated: new Map() };
     let excess = this.profiles.size - this.capacity;
     for (const [account, profile] of this.profiles) {
       if (excess <= 0) break;
       if (this.pins.has(account)) continue;
       this.profiles.delete(account);
       this.evicted.add(account);
-      out.set(account, profile);
+      this.sortInto(out, account, profile);
       excess--;
     }
     return out;
   }
 
   /** What is still in memory, for the write at commit. */
-  get inMemory(): ReadonlyMap<string, AccountProfile> {
-    return this.profiles;
+  inMemory(): ProfileWrites {
+    const out: ProfileWrites = { created: new Map(), updated: new Map() };
+    for (const [account, profile] of this.profiles) this.sortInto(out, account, profile);
+    return out;
+  }
+
+  /** An account's first write creates its row; it has one from then on. */
+  private sortInto(out: ProfileWrites, account: string, profile: AccountProfile): void {
+    if (this.unstored.delete(account)) out.created.set(account, profile);
+    else out.updated.set(account, profile);
   }
 }

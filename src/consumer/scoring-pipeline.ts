@@ -180,6 +180,7 @@ class ScoringRun {
       this.write.ownTransactionIds(piece.maybeSeen),
     ]);
     for (const [account, profile] of own) profiles.set(account, profile);
+    this.profiles.noHistory(unread.stored.filter((account) => !profiles.has(account)));
     const valid = this.redeliveredOnce(withoutRepeats(piece.valid, ownIds, stored), stored);
     this.valid += valid.length;
     return { index, accounts, ids, valid, stored, profiles };
@@ -207,7 +208,7 @@ class ScoringRun {
     await this.deadLetters;
     // A run past its timeout has already been reported failed: its writes must not land now.
     this.deps.signal.throwIfAborted();
-    await this.write.commit(this.profiles.inMemory);
+    await this.write.commit(this.profiles.inMemory());
   }
 
   /** Rolls back first: dead letters still being sent must not keep the transaction and its locks open. */

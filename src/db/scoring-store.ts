@@ -20,6 +20,12 @@ export interface ScoredTransaction {
   prediction: Scored;
 }
 
+/** Account histories to write: `created` have no row in account_profiles yet, as far as the run knows. */
+export interface ProfileWrites {
+  created: Map<string, AccountProfile>;
+  updated: Map<string, AccountProfile>;
+}
+
 export interface AlertRow {
   transactionId: string;
   accountId: string;
@@ -147,12 +153,13 @@ export class ScoringWrite {
    * PIECES_UNWRITTEN pieces wait: then it waits for the oldest write, so that a run holds a few
    * pieces' rows whatever its size.
    */
-  async add(batch: ScoredTransaction[], evicted: ReadonlyMap<string, AccountProfile>): Promise<void> {
-    if (batch.length === 0 && evicted.size === 0) return;
+  async add(batch: ScoredTransaction[], evicted: ProfileWrites): Promise<void> {
+    if (batch.length === 0 && evicted.created.size === 0 && evicted.updated.size === 0) return;
     const write = this.openWrite ?? this.newWrite();
     // As COPY data now: the queue then holds compact bytes, not every row's objects.
     write.pieces.push(this.pieceText(batch));
-    for (const [account, profile] of evicted) write.evicted.set(account, profile);
+    for (const [account, profile] of evicted.created) write.evicted.created.set(account, profile);
+    for (const [account, profile] of evicted.updated) write.evicted.updated.set(account, profile);
     this.unwritten++;
     if (this.unwritten > PIECES_UNWRITTEN) await this.writes[0]?.catch(() => {});
   }
@@ -189,14 +196,14 @@ export class ScoringWrite {
    * busy scoring). A later evicted history of an account replaces an earlier one.
    */
   private newWrite(): PendingWrite {
-    const write: PendingWrite = { pieces: [], evicted: new Map() };
+    const write: PendingWrite = { pieces: [], evicted: { created: new Map(), updated: new Map() } };
     this.openWrite = write;
     // A read asked for after this write must come after it.
     this.openRead = undefined;
     const done = this.enqueue(async (client) => {
       if (this.openWrite === write) this.openWrite = undefined;
       await copyRows(client, mergedText(write.pieces));
-      await this.upsertProfiles(client, profileText(write.evicted));
+      await this.writeProfiles(client, write.evicted);
       this.unwritten -= write.pieces.length;
     });
     this.writes.push(done);
@@ -225,11 +232,11 @@ export class ScoringWrite {
   }
 
   /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
-  async commit(profiles: ReadonlyMap<string, AccountProfile>): Promise<void> {
+  async commit(profiles: ProfileWrites): Promise<void> {
     try {
       await this.queue;
       if (!this.client) return;
-      await this.upsertProfiles(this.client, profileText(profiles));
+      await this.writeProfiles(this.client, profiles);
       await this.client.query('commit');
     } catch (error) {
       await this.client?.query('rollback').catch(() => {});
@@ -270,7 +277,24 @@ export class ScoringWrite {
   }
 
   /**
-   * Account histories go into a temporary table by COPY, then into account_profiles in one upsert:
+   * New accounts' histories go straight into account_profiles by COPY. If another consumer created one
+   * of those rows meanwhile (a partition handed over mid-run), the primary key stops the COPY and the
+   * run rolls back; the next run reads that history.
+   */
+  private async writeProfiles(client: pg.PoolClient, profiles: ProfileWrites): Promise<void> {
+    await copyInto(client, PROFILES_COPY, profileText(profiles.created)).catch((error: unknown) => {
+      if (isUniqueViolation(error, 'account_profiles_pkey'))
+        throw new ConcurrentWriteError(
+          'an account with no history when this run read it was given one by another consumer meanwhile; ' +
+            'rolled back so its history is not overwritten (the next run reads it)',
+        );
+      throw error;
+    });
+    await this.upsertProfiles(client, profileText(profiles.updated));
+  }
+
+  /**
+   * Known accounts' histories go into a temporary table by COPY, then into account_profiles in one upsert:
    * no parameter to build per profile. The table lives as long as the transaction; each write empties it.
    */
   private async upsertProfiles(client: pg.PoolClient, profiles: Buffer[]): Promise<void> {
@@ -316,13 +340,14 @@ export class ScoringWrite {
 const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counterparty, amount, currency, merchant,
     category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
+const PROFILES_COPY = 'copy account_profiles (account_id, profile) from stdin';
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
 /** Pieces scored but not yet written before add() waits. */
 const PIECES_UNWRITTEN = 4;
 
 interface PendingWrite {
   pieces: PieceText[];
-  evicted: Map<string, AccountProfile>;
+  evicted: ProfileWrites;
 }
 
 interface PendingRead {

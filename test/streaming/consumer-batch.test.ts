@@ -116,6 +116,30 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await profileTransactionCount(env)).toBe(12_000);
   });
 
+  it('rolls back, commits no offsets, when an account it found without history was given one meanwhile', async () => {
+    await env.produce({ count: 300, seed: 41 });
+    // As if another consumer (a partition handed over mid-run) created each account's row first.
+    await env.resources.db.query(`
+      create function another_consumer() returns trigger language plpgsql as $$
+      begin
+        insert into account_profiles (account_id, profile)
+        values (new.account_id, '{"count":0,"meanLogAmount":0,"devices":[],"countries":[],"recent":[]}')
+        on conflict do nothing;
+        return new;
+      end $$;
+      create trigger another_consumer after insert on transactions for each row execute function another_consumer();`);
+    await expect(env.consume({ batchSize: 1_000, maxWait: 1_000 })).rejects.toThrow(
+      'was given one by another consumer meanwhile',
+    );
+    expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+    expect(await env.count('transactions')).toBe(0);
+
+    await env.resources.db.query('drop trigger another_consumer on transactions');
+    const runs = await drain(env, { batchSize: 1_000, maxWait: 300 });
+    expect(sum(runs, 'scored')).toBe(300);
+    expect(await profileTransactionCount(env)).toBe(300);
+  });
+
   it('publishes each prediction keyed by transaction id, and again for redelivered transactions', async () => {
     const predictionsTopic = env.topic('predictions');
     await env.produce({ count: 300, fraudRate: 0.2, seed: 13 });

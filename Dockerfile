@@ -19,9 +19,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # The lock's versions exactly, without the development tools (biome, vitest, typescript, playwright,
 # esbuild); --ignore-scripts: `prepare` would build, which the build stage did, so patch-package
-# (postinstall: patches/, a fix to kafkajs) is run by hand.
+# (postinstall: patches/, a fix to kafkajs) is run by hand, and fails the build if a patch does not apply.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY patches ./patches
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npx patch-package && npm cache clean --force
+RUN npx patch-package --error-on-fail
 
 FROM ${NODE_IMAGE} AS runtime
 # Off loopback tickflow refuses to start without WEB_USERNAME/WEB_PASSWORD or API_TOKEN: the image

@@ -38,6 +38,8 @@ export interface ChildRequest {
   messages: number;
   /** The job's params apart from the counts the child sets itself. */
   params: Record<string, unknown>;
+  /** The producer's warm-up run goes here, so the timed topic holds exactly `messages`. */
+  warmUpTopic?: string;
 }
 
 export interface ChildReport<Figures> {

@@ -32,9 +32,9 @@ const cpuMs = () => {
 };
 
 async function measureProducer(ctx: JobContext, request: ChildRequest): Promise<ProducerFigures> {
-  const run = (count: number, seed: number) =>
-    producerBatchJob.run(ctx, producerBatchJob.params.parse({ ...request.params, count, seed }));
-  await run(WARM_UP_MESSAGES, 1);
+  const run = (count: number, seed: number, topic = request.params.topic) =>
+    producerBatchJob.run(ctx, producerBatchJob.params.parse({ ...request.params, topic, count, seed }));
+  await run(WARM_UP_MESSAGES, 1, request.warmUpTopic);
   const cpuBefore = cpuMs();
   const servicesBefore = serviceCpu();
   const result = await run(request.messages, 2);

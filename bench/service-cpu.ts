@@ -13,19 +13,22 @@ const MS_PER_TICK = 10;
 
 /**
  * Reads /proc: PostgreSQL's and the broker's CPU, so that a run's figures can show where the
- * machine's two cores went. Undefined where there is no /proc. Other clients of the same servers
+ * machine's two cores went. Undefined where there is no /proc or neither service runs here. Other clients of the same servers
  * count too: it is exact only on an otherwise idle machine.
  */
 export function serviceCpu(): ServiceCpu | undefined {
   if (!fs.existsSync('/proc/self/stat')) return undefined;
   const total: ServiceCpu = { postgres: 0, kafka: 0 };
+  let found = false;
   for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     const usage = processCpu(pid);
-    if (!usage) continue;
-    if (usage.command === 'postgres') total.postgres += usage.own + usage.reaped;
-    else if (usage.args.includes('kafka.Kafka')) total.kafka += usage.own;
+    if (usage?.command === 'postgres') total.postgres += usage.own + usage.reaped;
+    else if (usage?.args.includes('kafka.Kafka')) total.kafka += usage.own;
+    else continue;
+    found = true;
   }
-  return total;
+  // Services on another machine (or hidden from this one) would make a bound that means nothing.
+  return found ? total : undefined;
 }
 
 function processCpu(pid: string) {

@@ -36,7 +36,7 @@ const GOAL = {
 
 interface BenchRun extends TestEnv {
   resources: Resources;
-  topics: { topic: string; dlqTopic: string; alertsTopic: string; reference: string };
+  topics: { topic: string; dlqTopic: string; alertsTopic: string; reference: string; warmUp: string };
   groups: { consumer: string; reference: string };
 }
 
@@ -48,6 +48,7 @@ export default async function streamingBench(): Promise<void> {
     dlqTopic: t.topic('dlq'),
     alertsTopic: t.topic('alerts'),
     reference: t.topic('producer-performance'),
+    warmUp: t.topic('warm-up'),
   };
   await migrate(t.config, t.log);
   const groups = { consumer: `${t.id}-group`, reference: `${t.id}-consumer-performance` };
@@ -72,7 +73,12 @@ const rss = (report: ChildReport<unknown>) =>
 
 async function benchProducer(run: BenchRun): Promise<ChildReport<ProducerFigures>> {
   const report = await runJobInChild<ProducerFigures>(
-    { job: 'producer-batch', messages: MESSAGES, params: { topic: run.topics.topic } },
+    {
+      job: 'producer-batch',
+      messages: MESSAGES,
+      params: { topic: run.topics.topic },
+      warmUpTopic: run.topics.warmUp,
+    },
     run.env,
   );
   const { produced, bytes, requests, durationMs, cpuMs } = report.figures;
@@ -170,7 +176,8 @@ async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures
  * so the rate and ratio it implies bound what pipelining alone can reach.
  */
 function cpuBudget(messages: number, nodeMs: number, services: ServiceCpu | undefined, reference: number) {
-  if (!services) return '  CPU during the run: no /proc here to read the services from';
+  if (!services)
+    return '  CPU during the run: PostgreSQL and the broker do not run on this machine (or no /proc)';
   const total = nodeMs + services.postgres + services.kafka;
   const cores = os.availableParallelism();
   const best = rate(messages, total / cores);

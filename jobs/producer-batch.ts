@@ -6,7 +6,7 @@ import type { RecordTally } from '../src/producer/records';
 import { defineJob, type RunWindow } from './job';
 
 /** Loaded on a run's first use: a CLI that only reads the params schema skips the simulator. */
-const recordStreams = () => import('../src/producer/record-stream');
+const loadRecordStream = () => import('../src/producer/record-stream');
 
 const share = (what: string) =>
   z
@@ -50,7 +50,7 @@ export const producerBatchJob = defineJob({
   }),
   async run(ctx, params) {
     const started = performance.now();
-    const { recordStream } = await recordStreams();
+    const { recordStream } = await loadRecordStream();
     const seed = params.seed ?? randomInt(2 ** 31 - 1);
     await ctx.kafka.ensureTopics([streamingTopicDefaults.transactions(params.topic)]);
     const sender = await ctx.kafka.batchSender(params.topic, ctx.signal);
@@ -64,14 +64,18 @@ export const producerBatchJob = defineJob({
       malformedRate: params.malformedRate,
     });
     // A request is in flight while the next one's records are made and added.
+    let produced = 0;
     for await (const piece of records) {
+      // A run past its timeout stops here, and its thread with it, not at the next full batch.
+      ctx.signal.throwIfAborted();
       for (let i = 0; i < piece.keys.length; i++)
         if (sender.add(piece.keys[i] as string, bodyOf(piece, i))) await sender.send();
+      produced += piece.keys.length;
     }
     await sender.finish();
     const tally = records.tally as RecordTally;
     return {
-      produced: params.count,
+      produced,
       fraud: tally.fraud,
       malformed: tally.malformed,
       bytes: tally.bytes,

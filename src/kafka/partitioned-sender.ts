@@ -66,8 +66,8 @@ export class PartitionedSender implements BatchSender {
     const partition = this.partitionOf(key);
     const batch = this.batches[partition] as OutgoingMessage[];
     batch.push({ key, value, partition, offsetDelta: 0, timestampDelta: 0 });
-    // Strings here are ASCII-heavy JSON: length is the byte count but for rare multi-byte characters,
-    // which the headroom in MAX_BATCH_BYTES absorbs up to 3 bytes each on a few per cent of them.
+    // A Buffer's length is its byte count. A string's is for ASCII-heavy JSON but for rare multi-byte
+    // characters, which the headroom in MAX_BATCH_BYTES absorbs up to 3 bytes each on a few per cent of them.
     const size = (this.bytes[partition] as number) + key.length + value.length + RECORD_OVERHEAD;
     this.bytes[partition] = size;
     return size >= MAX_BATCH_BYTES * 0.95;

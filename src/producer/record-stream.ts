@@ -13,7 +13,7 @@ const PIECE = 250;
 /**
  * Runs of at least this many records make them on a thread of their own, in parallel with the
  * sending (kafkajs's encoding on this one): on two cores a 200k run took ~3.5 s on one thread and
- * ~2.3 s with two (idle machine).
+ * 1.6–2.0 s with two (idle machine).
  * A thread takes tens of ms to start and load the simulator, more than a small run saves.
  */
 export const OFF_THREAD_MIN = 20_000;
@@ -64,7 +64,7 @@ class ThreadRecords implements RecordStream {
   constructor(private readonly options: RecordOptions) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<RecordPiece> {
-    const data: RecordThreadData = { ...this.options, piece: PIECE };
+    const data: RecordThreadData = { ...this.options, pieceSize: PIECE };
     const thread = startThread('src/producer/record-thread', data, THREAD_LIMITS);
     const request = requester(thread);
     try {
@@ -96,15 +96,18 @@ function requester(thread: Worker): () => Promise<Reply> {
   };
   thread.on('message', (reply: Reply) => waiting.shift()?.resolve(reply));
   thread.on('error', fail);
+  thread.on('messageerror', fail);
   thread.on('exit', (code) =>
     fail(new Error(`the record thread exited (code ${code}) before the run ended`)),
   );
   return () => {
-    if (failure) return Promise.reject(failure);
-    const reply = new Promise<Reply>((resolve, reject) => waiting.push({ resolve, reject }));
-    // Handled when awaited; this only keeps Node from calling an early rejection unhandled.
+    const reply = failure
+      ? Promise.reject(failure)
+      : new Promise<Reply>((resolve, reject) => waiting.push({ resolve, reject }));
+    // Handled when awaited, pieces later; this only keeps Node from calling an early rejection
+    // unhandled (which would end the whole worker process).
     reply.catch(() => {});
-    thread.postMessage('next');
+    if (!failure) thread.postMessage('next');
     return reply;
   };
 }

@@ -7,15 +7,15 @@ import { RecordMaker, type RecordOptions } from './records';
 
 export interface RecordThreadData extends RecordOptions {
   /** Records per piece. */
-  piece: number;
+  pieceSize: number;
 }
 
-const { piece, ...options } = workerData as RecordThreadData;
+const { pieceSize, ...options } = workerData as RecordThreadData;
 const maker = new RecordMaker(options);
 
 parentPort?.on('message', () => {
   if (maker.remaining === 0) return;
-  const records = maker.next(piece);
+  const records = maker.next(pieceSize);
   // The last piece carries the tally: the run's counts are complete with it.
   // The bodies' buffer is moved to the sender's thread, not copied (it is the piece's own).
   parentPort?.postMessage({ piece: records, tally: maker.remaining === 0 ? maker.tally : undefined }, [

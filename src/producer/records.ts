@@ -61,14 +61,12 @@ export class RecordMaker {
     const ends = new Uint32Array(transactions.length);
     const bodies = new BodyWriter(transactions.length);
     const rate = this.options.malformedRate;
-    for (const transaction of transactions) {
+    for (const [i, transaction] of transactions.entries()) {
       const broken = rate > 0 && this.breakage.chance(rate);
       if (broken) this.tallied.malformed++;
       else if (transaction.label?.fraud) this.tallied.fraud++;
       keys.push(transaction.accountId);
-      ends[keys.length - 1] = bodies.write(
-        broken ? malformed(transaction, this.breakage) : JSON.stringify(transaction),
-      );
+      ends[i] = bodies.write(broken ? malformed(transaction, this.breakage) : JSON.stringify(transaction));
     }
     this.tallied.bytes += bodies.length;
     return { keys, bodies: bodies.written(), ends };

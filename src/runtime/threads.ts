@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ResourceLimits, Worker } from 'node:worker_threads';
@@ -13,8 +14,11 @@ const FROM_SOURCE = import.meta.url.endsWith('.ts');
  * registers tsx in the thread first.
  */
 export function startThread(source: string, workerData: unknown, resourceLimits?: ResourceLimits): Worker {
-  if (!FROM_SOURCE)
-    return new Worker(projectPath('dist', `${path.basename(source)}.js`), { workerData, resourceLimits });
+  if (!FROM_SOURCE) {
+    const built = projectPath('dist', `${path.basename(source)}.js`);
+    if (!fs.existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
+    return new Worker(built, { workerData, resourceLimits });
+  }
   return new Worker(projectPath('src', 'runtime', 'typescript-thread.mjs'), {
     workerData,
     resourceLimits,

@@ -282,14 +282,14 @@ export class ScoringWrite {
    * run rolls back; the next run reads that history.
    */
   private async writeProfiles(client: pg.PoolClient, profiles: ProfileWrites): Promise<void> {
-    await copyInto(client, PROFILES_COPY, profileText(profiles.created)).catch((error: unknown) => {
-      if (isUniqueViolation(error, 'account_profiles_pkey'))
-        throw new ConcurrentWriteError(
-          'an account with no history when this run read it was given one by another consumer meanwhile; ' +
-            'rolled back so its history is not overwritten (the next run reads it)',
-        );
-      throw error;
-    });
+    await copyNew(
+      client,
+      PROFILES_COPY,
+      profileText(profiles.created),
+      'account_profiles_pkey',
+      'an account with no history when this run read it was given one by another consumer meanwhile; ' +
+        'rolled back so its history is not overwritten (the next run reads it)',
+    );
     await this.upsertProfiles(client, profileText(profiles.updated));
   }
 
@@ -377,14 +377,14 @@ function mergedText(pieces: PieceText[]): PieceText {
 }
 
 async function copyRows(client: pg.PoolClient, text: PieceText): Promise<void> {
-  await copyInto(client, TRANSACTIONS_COPY, text.transactions).catch((error: unknown) => {
-    if (isUniqueViolation(error, 'transactions_pkey'))
-      throw new ConcurrentWriteError(
-        'some of these transactions were written by another consumer meanwhile; ' +
-          'rolled back so account history is not counted twice (the next run skips them)',
-      );
-    throw error;
-  });
+  await copyNew(
+    client,
+    TRANSACTIONS_COPY,
+    text.transactions,
+    'transactions_pkey',
+    'some of these transactions were written by another consumer meanwhile; ' +
+      'rolled back so account history is not counted twice (the next run skips them)',
+  );
   await copyInto(client, PREDICTIONS_COPY, text.predictions).catch(orphanError);
   await copyInto(client, ALERTS_COPY, text.alerts).catch(orphanError);
 }
@@ -458,6 +458,23 @@ export function copyText(value: string): string {
 
 function copyNullable(value: string | null | undefined): string {
   return value === null || value === undefined ? NULL : copyText(value);
+}
+
+/**
+ * COPYs rows the run checked were not stored: a primary key that stops it means another consumer wrote
+ * one meanwhile (a partition handed over mid-run), said as a ConcurrentWriteError with `why`.
+ */
+async function copyNew(
+  client: pg.PoolClient,
+  sql: string,
+  chunks: Buffer[],
+  primaryKey: string,
+  why: string,
+): Promise<void> {
+  await copyInto(client, sql, chunks).catch((error: unknown) => {
+    if (isUniqueViolation(error, primaryKey)) throw new ConcurrentWriteError(why);
+    throw error;
+  });
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

@@ -181,7 +181,7 @@ class ScoringRun {
     ]);
     for (const [account, profile] of own) profiles.set(account, profile);
     this.profiles.noHistory(unread.stored.filter((account) => !profiles.has(account)));
-    const valid = this.redeliveredOnce(withoutRepeats(piece.valid, ownIds, stored), stored);
+    const valid = this.withoutRepeats(piece.valid, ownIds, stored);
     this.valid += valid.length;
     return { index, accounts, ids, valid, stored, profiles };
   }
@@ -311,13 +311,14 @@ class ScoringRun {
   }
 
   /**
-   * Keeps a redelivered transaction once: its repeats in this run are settled by the Bloom filter's
-   * lookup, which finds the stored row and cannot tell a repeat from the first copy.
+   * Leaves out the ids the run met before: found on its own transaction, where an earlier piece put
+   * them; or, for one stored before the run (redelivered, which that lookup cannot tell from its first
+   * copy), met earlier in this run.
    */
-  private redeliveredOnce(valid: ValidMessage[], stored: Set<string>): ValidMessage[] {
-    if (stored.size === 0) return valid;
+  private withoutRepeats(valid: ValidMessage[], ownIds: Set<string>, stored: Set<string>): ValidMessage[] {
+    if (ownIds.size === 0 && stored.size === 0) return valid;
     return valid.filter(({ transaction: { transactionId: id } }) => {
-      if (!stored.has(id)) return true;
+      if (!stored.has(id)) return !ownIds.has(id);
       if (this.redelivered.has(id)) return false;
       this.redelivered.add(id);
       return true;
@@ -345,15 +346,6 @@ class ScoringRun {
     }
     if (this.settings.predictionsTopic !== undefined) this.predictions.add(transaction.transactionId);
   }
-}
-
-/**
- * Leaves out the ids the run met before (found on its own transaction, where an earlier piece put
- * them) but not those stored before the run: those are redelivered, not repeated.
- */
-function withoutRepeats(valid: ValidMessage[], ownIds: Set<string>, stored: Set<string>): ValidMessage[] {
-  if (ownIds.size === 0) return valid;
-  return valid.filter(({ transaction: { transactionId: id } }) => !ownIds.has(id) || stored.has(id));
 }
 
 /** Keyed by transaction id: a re-sent alert has the same key, so alert consumers can deduplicate. */

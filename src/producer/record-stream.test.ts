@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { bodyOf, type RecordPiece } from './record-piece';
 import { OFF_THREAD_MIN, recordStream } from './record-stream';
@@ -52,4 +53,27 @@ describe('recordStream', () => {
     for (const { key, accountId } of accounts) expect(accountId).toBe(key);
     expect(stream.tally?.bytes).toBe(made.reduce((sum, [, body]) => sum + Buffer.byteLength(body), 0));
   });
+
+  it('fails the run, not the process, when its thread dies partway through with replies waiting', async () => {
+    // Dates end at -8.64e15 ms: a fraud burst, stamped minutes before its last transaction, falls
+    // off that end early in this window, so the thread throws after a few pieces.
+    const start = -8.64e15;
+    const stream = recordStream({
+      ...options(200_000),
+      fraudRate: 0.001,
+      window: { from: start, to: start + 1_000_000 },
+    });
+    let pieces = 0;
+    await expect(
+      (async () => {
+        for await (const _ of stream) {
+          pieces++;
+          // A sender waits on the broker for each request: the thread meanwhile dies, replies waiting.
+          await setTimeout(20);
+        }
+      })(),
+    ).rejects.toThrow(/Invalid time value/);
+    expect(pieces).toBeGreaterThan(0);
+    expect(stream.tally).toBeUndefined();
+  }, 30_000);
 });

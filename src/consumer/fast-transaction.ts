@@ -12,10 +12,8 @@ import {
   TEXT_MAX,
   type Transaction,
   transactionSchema,
+  utf8,
 } from '../domain/transaction';
-
-/** As parseTransaction decodes (fatal on bad UTF-8, a byte order mark kept so that JSON refuses it). */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * parseTransaction's answer for a Kafka message value, cheaper: the usual message is decoded, parsed

@@ -103,7 +103,7 @@ export type ParseResult =
  * could turn garbage into a valid transaction, or store text that differs from what was sent). A
  * leading byte order mark is kept, so it fails JSON parsing as before rather than being skipped.
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+export const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Parses one Kafka message value; a failure names the field and what was expected. */
 export function parseTransaction(value: Buffer | null): ParseResult {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scoreAndStore } from '../src/consumer/scoring-pipeline';
+import { onThread, pooled } from '../src/db/transaction-connection';
 import { createHttpPredictor, httpPredictorOptionsSchema } from '../src/domain/http-predictor';
 import { builtinPredictor } from '../src/domain/model';
 import type { Predictor } from '../src/domain/predictor';
@@ -51,6 +52,14 @@ type Params = z.output<typeof paramsSchema>;
  * throughput within noise).
  */
 const PIECE = 1_000;
+/**
+ * Runs of at least this many messages hold their PostgreSQL transaction on a thread of its own (see
+ * onThread): PostgreSQL then never waits for this thread to finish scoring a piece before it gets
+ * more COPY data or its next statement (200,000-message run, median of 3: 0.54× the COPY-alone
+ * reference, against 0.42× on this thread). A thread takes ~70 ms to start, load pg and connect
+ * (while the first pieces are scored), more than a small run gains.
+ */
+const TRANSACTION_THREAD_MIN = 20_000;
 
 /**
  * The consumer DAG as one bounded cycle: take ≤ batchSize messages from this process's long-lived
@@ -70,6 +79,8 @@ export const consumerBatchJob = defineJob({
     const take = { max: params.batchSize, maxWaitMs: params.maxWait, signal: ctx.signal, pieceSize: PIECE };
     const deps = {
       db: ctx.db,
+      transaction: async () =>
+        params.batchSize >= TRANSACTION_THREAD_MIN ? onThread(ctx.db) : pooled(ctx.db),
       kafka,
       predictor: predictorFor(ctx, params),
       log: ctx.log,

@@ -1,9 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../config/config';
-
-// NUMERIC comes back as a string by default; amounts here fit a double with 2 decimals.
-pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => Number(value));
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+import './type-parsers';
 
 /** A pool or one of its checked-out clients (e.g. a transaction's): whatever can run a query. */
 export type Queryable = Pick<pg.Pool, 'query'>;

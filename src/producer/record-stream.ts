@@ -1,5 +1,4 @@
-import type { Worker } from 'node:worker_threads';
-import { startThread } from '../runtime/threads';
+import { requester, startThread } from '../runtime/threads';
 import type { RecordPiece } from './record-piece';
 import type { RecordThreadData } from './record-thread';
 import { RecordMaker, type RecordOptions, type RecordTally } from './records';
@@ -66,7 +65,8 @@ class ThreadRecords implements RecordStream {
   async *[Symbol.asyncIterator](): AsyncIterator<RecordPiece> {
     const data: RecordThreadData = { ...this.options, pieceSize: PIECE };
     const thread = startThread('src/producer/record-thread', data, THREAD_LIMITS);
-    const request = requester(thread);
+    const ask = requester<'next', Reply>(thread, 'record thread');
+    const request = () => ask('next');
     try {
       const ahead = Array.from({ length: PIECES_AHEAD }, request);
       for (;;) {
@@ -84,30 +84,4 @@ class ThreadRecords implements RecordStream {
       await thread.terminate();
     }
   }
-}
-
-/** Asks the thread for one more piece; replies come in the order asked. A dead thread fails them all. */
-function requester(thread: Worker): () => Promise<Reply> {
-  const waiting: Array<{ resolve: (reply: Reply) => void; reject: (error: Error) => void }> = [];
-  let failure: Error | undefined;
-  const fail = (error: Error) => {
-    failure ??= error;
-    for (const { reject } of waiting.splice(0)) reject(failure);
-  };
-  thread.on('message', (reply: Reply) => waiting.shift()?.resolve(reply));
-  thread.on('error', fail);
-  thread.on('messageerror', fail);
-  thread.on('exit', (code) =>
-    fail(new Error(`the record thread exited (code ${code}) before the run ended`)),
-  );
-  return () => {
-    const reply = failure
-      ? Promise.reject(failure)
-      : new Promise<Reply>((resolve, reject) => waiting.push({ resolve, reject }));
-    // Handled when awaited, pieces later; this only keeps Node from calling an early rejection
-    // unhandled (which would end the whole worker process).
-    reply.catch(() => {});
-    if (!failure) thread.postMessage('next');
-    return reply;
-  };
 }

@@ -6,6 +6,15 @@ import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
 import { readTopic } from './read-topic';
 import { committedOffsets, drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
+/**
+ * Batch sizes that put a run's transaction on a pooled connection of the job's thread, and on a
+ * thread of its own (from 20,000; see jobs/consumer-batch.ts).
+ */
+const ON_BOTH_CONNECTIONS: Array<[string, number]> = [
+  ['pooled connection', 12_000],
+  ['transaction thread', 20_000],
+];
+
 describe('consumer-batch against real Kafka and PostgreSQL', () => {
   let env: StreamingEnv;
   beforeEach(async () => {
@@ -92,11 +101,13 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(run.consumed).toBe(29_999);
   });
 
-  it('commits no offsets and stores nothing when a later piece fails in PostgreSQL mid-run', async () => {
-    await env.produce({ count: 12_000, seed: 8 });
-    // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while
-    // the pieces after it were fetched and scored.
-    await env.resources.db.query(`
+  it.each(ON_BOTH_CONNECTIONS)(
+    'commits no offsets and stores nothing when a later piece fails in PostgreSQL mid-run (%s)',
+    async (_, batchSize) => {
+      await env.produce({ count: 12_000, seed: 8 });
+      // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while
+      // the pieces after it were fetched and scored.
+      await env.resources.db.query(`
       create sequence copied_predictions;
       create function fail_after_5000() returns trigger language plpgsql as $$
       begin
@@ -104,22 +115,49 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
         return new;
       end $$;
       create trigger fail_after_5000 before insert on predictions for each row execute function fail_after_5000();`);
-    await expect(env.consume({ batchSize: 12_000, maxWait: 2_000 })).rejects.toThrow('injected failure');
-    expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
-    expect(await env.count('transactions')).toBe(0);
-    expect(await env.count('account_profiles')).toBe(0);
+      await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow('injected failure');
+      expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+      expect(await env.count('transactions')).toBe(0);
+      expect(await env.count('account_profiles')).toBe(0);
 
-    await env.resources.db.query('drop trigger fail_after_5000 on predictions');
-    const runs = await drain(env, { batchSize: 12_000, maxWait: 2_000 });
-    expect(sum(runs, 'scored')).toBe(12_000);
-    expect(await env.count('predictions')).toBe(12_000);
-    expect(await profileTransactionCount(env)).toBe(12_000);
-  });
+      await env.resources.db.query('drop trigger fail_after_5000 on predictions');
+      const runs = await drain(env, { batchSize, maxWait: 2_000 });
+      expect(sum(runs, 'scored')).toBe(12_000);
+      expect(await env.count('predictions')).toBe(12_000);
+      expect(await profileTransactionCount(env)).toBe(12_000);
+    },
+  );
 
-  it('rolls back, commits no offsets, when an account it found without history was given one meanwhile', async () => {
-    await env.produce({ count: 300, seed: 41 });
-    // As if another consumer (a partition handed over mid-run) created each account's row first.
-    await env.resources.db.query(`
+  it.each(ON_BOTH_CONNECTIONS)(
+    'commits no offsets and stores nothing when its PostgreSQL connection is lost mid-run (%s)',
+    async (_, batchSize) => {
+      await env.produce({ count: 12_000, seed: 9 });
+      // The run's own backend ends itself after 5,000 predictions: a PostgreSQL restart, as the run sees it.
+      await env.resources.db.query(`
+      create sequence copied_predictions;
+      create function end_after_5000() returns trigger language plpgsql as $$
+      begin
+        if nextval('copied_predictions') = 5001 then perform pg_terminate_backend(pg_backend_pid()); end if;
+        return new;
+      end $$;
+      create trigger end_after_5000 before insert on predictions for each row execute function end_after_5000();`);
+      await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow();
+      expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+      expect(await env.count('transactions')).toBe(0);
+
+      await env.resources.db.query('drop trigger end_after_5000 on predictions');
+      const runs = await drain(env, { batchSize, maxWait: 2_000 });
+      expect(sum(runs, 'scored')).toBe(12_000);
+      expect(await profileTransactionCount(env)).toBe(12_000);
+    },
+  );
+
+  it.each(ON_BOTH_CONNECTIONS)(
+    'rolls back, commits no offsets, when an account it found without history was given one meanwhile (%s)',
+    async (_, batchSize) => {
+      await env.produce({ count: 300, seed: 41 });
+      // As if another consumer (a partition handed over mid-run) created each account's row first.
+      await env.resources.db.query(`
       create function another_consumer() returns trigger language plpgsql as $$
       begin
         insert into account_profiles (account_id, profile)
@@ -128,17 +166,18 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
         return new;
       end $$;
       create trigger another_consumer after insert on transactions for each row execute function another_consumer();`);
-    await expect(env.consume({ batchSize: 1_000, maxWait: 1_000 })).rejects.toThrow(
-      'was given one by another consumer meanwhile',
-    );
-    expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
-    expect(await env.count('transactions')).toBe(0);
+      await expect(env.consume({ batchSize, maxWait: 1_000 })).rejects.toThrow(
+        'was given one by another consumer meanwhile',
+      );
+      expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+      expect(await env.count('transactions')).toBe(0);
 
-    await env.resources.db.query('drop trigger another_consumer on transactions');
-    const runs = await drain(env, { batchSize: 1_000, maxWait: 300 });
-    expect(sum(runs, 'scored')).toBe(300);
-    expect(await profileTransactionCount(env)).toBe(300);
-  });
+      await env.resources.db.query('drop trigger another_consumer on transactions');
+      const runs = await drain(env, { batchSize, maxWait: 300 });
+      expect(sum(runs, 'scored')).toBe(300);
+      expect(await profileTransactionCount(env)).toBe(300);
+    },
+  );
 
   it('publishes each prediction keyed by transaction id, and again for redelivered transactions', async () => {
     const predictionsTopic = env.topic('predictions');

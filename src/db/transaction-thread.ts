@@ -1,0 +1,63 @@
+/**
+ * A thread that holds one PostgreSQL connection (startThread('src/db/transaction-thread'), see
+ * onThread in transaction-connection.ts): it runs the statements and COPYs it is sent, one after
+ * another, and answers each in order.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import { onClient } from './transaction-connection';
+import './type-parsers';
+
+export interface TransactionThreadData {
+  connectionString?: string;
+  /** The pool's session options (its search_path). */
+  options?: string;
+}
+
+export type TransactionRequest =
+  | { op: 'query'; sql: string; params?: unknown[] }
+  | { op: 'copy'; sql: string; chunks: Uint8Array[] }
+  | { op: 'end' };
+
+/** A failed request carries the error's PostgreSQL fields (code, constraint…), which callers test. */
+export type TransactionReply =
+  | { rows?: unknown[] }
+  | { error: { message: string } & Record<string, unknown> };
+
+const client = new pg.Client(workerData as TransactionThreadData);
+// A lost connection fails the request in flight; it must not end the thread before it answers.
+client.on('error', () => {});
+const connected = client.connect();
+// A failed connect fails each request (handle awaits it), not the thread.
+connected.catch(() => {});
+const connection = onClient(client, () => client.end());
+
+// The connection runs requests in the order they came (see onClient), so they are answered in order.
+parentPort?.on('message', (request: TransactionRequest) => {
+  handle(request).then(reply, (error) => reply({ error: errorFields(error) }));
+});
+
+async function handle(request: TransactionRequest): Promise<TransactionReply> {
+  await connected;
+  if (request.op === 'query') return { rows: (await connection.query(request.sql, request.params)).rows };
+  if (request.op === 'copy') {
+    const chunks = request.chunks.map((chunk) =>
+      Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+    );
+    await connection.copyFrom(request.sql, chunks);
+    return {};
+  }
+  await connection.release();
+  return {};
+}
+
+function reply(message: TransactionReply): void {
+  parentPort?.postMessage(message);
+}
+
+/** What a pg error says, as plain data (an Error's own fields do not survive postMessage). */
+function errorFields(error: unknown): { message: string } & Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code, constraint, table, detail, severity } = error as Error & Record<string, unknown>;
+  return { message: error.message, code, constraint, table, detail, severity };
+}

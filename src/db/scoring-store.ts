@@ -162,7 +162,7 @@ export class ScoringWrite {
     const write = this.openWrite ?? this.newWrite();
     // As COPY data now: the queue then holds compact bytes, not every row's objects.
     write.pieces.push(this.pieceText(batch));
-    for (const row of batch) write.ids.add(row.transaction.transactionId);
+    write.ids.push(batch.map((row) => row.transaction.transactionId));
     for (const [account, profile] of evicted.created) write.evicted.created.set(account, profile);
     for (const [account, profile] of evicted.updated) write.evicted.updated.set(account, profile);
     this.unwritten++;
@@ -198,8 +198,9 @@ export class ScoringWrite {
   /** Which of these transaction ids are stored, this run's rows queued so far included (see ownProfiles). */
   async ownTransactionIds(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0 || !this.started) return new Set();
-    const held = this.openWrite?.ids;
-    const found = new Set(ids.filter((id) => held?.has(id)));
+    // Rare (an id met twice, or the Bloom filter's false "maybe"): the write's ids are not kept as a set.
+    const held = new Set(this.openWrite?.ids.flat());
+    const found = new Set(ids.filter((id) => held.has(id)));
     const unread = ids.filter((id) => !found.has(id));
     if (unread.length === 0) return found;
     const { stored } = await this.read({ ids: unread });
@@ -219,7 +220,7 @@ export class ScoringWrite {
       await Promise.all([...copyRows(client, mergedText(pieces)), ...this.writeProfiles(client, evicted)]);
       this.unwritten -= pieces.length;
     });
-    const write: PendingWrite = { ...step, pieces, evicted, ids: new Set() };
+    const write: PendingWrite = { ...step, pieces, evicted, ids: [] };
     this.openWrite = write;
     this.writes.push(write.done);
     void write.done.finally(() => this.writes.splice(this.writes.indexOf(write.done), 1)).catch(() => {});
@@ -407,8 +408,8 @@ interface Step<T> {
 interface PendingWrite extends Step<void> {
   pieces: PieceText[];
   evicted: ProfileWrites;
-  /** The transaction ids of its pieces. */
-  ids: Set<string>;
+  /** The transaction ids of its pieces, piece by piece. */
+  ids: string[][];
 }
 
 interface PendingRead extends Step<{ profiles: Map<string, AccountProfile>; stored: Set<string> }> {

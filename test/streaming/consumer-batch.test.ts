@@ -243,6 +243,43 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await profileTransactionCount(env)).toBe(20_000);
   });
 
+  // Every account in memory: nothing waits for the first write, so every later piece is scored during
+  // it, and the repeats' lookups meet their first copies waiting. One account in memory: the pieces
+  // scored during it evict accounts that the next pieces read back.
+  it.each([
+    ['a transaction id met again', 5_000],
+    ['an evicted account met again', 1],
+  ])(
+    'answers lookups of what a write not yet started holds from that write, while PostgreSQL is busy: %s',
+    async (_, recentAccounts) => {
+      // The smallest population (5,000 accounts, ~2 transactions each): accounts come again; fewer than
+      // 24 pieces (PIECES_UNWRITTEN), so all but the first are scored while the first write is held.
+      await env.produce({ count: 12_000, seed: 23, ratePerSecond: 0.2 });
+      // One message from each partition's middle (not in the run's first piece), again at the end of
+      // its partition, several pieces later.
+      const read = await readTopic(env.resources.kafka.client, env.topics.transactions, 12_000);
+      const middles = read.filter((m) => m.offset === '2000').map((m) => ({ key: m.key, value: m.value }));
+      expect(middles).toHaveLength(3);
+      const producer = await env.resources.kafka.producer();
+      await producer.send({ topic: env.topics.transactions, messages: middles });
+      // The run's first write holds the connection for 1.5 s: the pieces scored meanwhile wait in the
+      // next write, which the lookups of the repeats and of evicted accounts must not miss.
+      await env.resources.db.query(`
+      create sequence copied_predictions;
+      create function hold_first_write() returns trigger language plpgsql as $$
+      begin
+        if nextval('copied_predictions') = 1 then perform pg_sleep(1.5); end if;
+        return new;
+      end $$;
+      create trigger hold_first_write before insert on predictions for each row execute function hold_first_write();`);
+      const run = await env.consume({ batchSize: 20_000, maxWait: 2_000, recentAccounts });
+      expect(run).toMatchObject({ consumed: 12_003, valid: 12_000, scored: 12_000 });
+      expect(await env.count('transactions')).toBe(12_000);
+      // Every account's history counts each of its transactions once: none read back stale or missing.
+      expect(await profileTransactionCount(env)).toBe(12_000);
+    },
+  );
+
   it('keeps a redelivered transaction met twice in one run once: counted once, its alert sent again once', async () => {
     await env.produce({ count: 300, fraudRate: 0.5, seed: 31 });
     const [stored] = await firstAndLastMessages(env, 300);

@@ -5,7 +5,11 @@ import './type-parsers';
 /** A pool or one of its checked-out clients (e.g. a transaction's): whatever can run a query. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
-/** A pool whose sessions see tickflow's schema first, so SQL never spells the schema out. */
+/**
+ * A pool whose sessions see tickflow's schema first, so SQL never spells the schema out. A large
+ * consumer run's transaction thread connects with the same connectionString and options
+ * (transaction-connection.ts): a setting added here that its connection needs goes there too.
+ */
 export function createPool(config: Pick<Config, 'databaseUrl' | 'databaseSchema'>, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,

@@ -101,53 +101,45 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(run.consumed).toBe(29_999);
   });
 
-  it.each(ON_BOTH_CONNECTIONS)(
-    'commits no offsets and stores nothing when a later piece fails in PostgreSQL mid-run (%s)',
-    async (_, batchSize) => {
+  it.each(
+    [
+      {
+        what: 'a later piece fails in PostgreSQL',
+        action: "raise exception 'injected failure'",
+        error: 'injected failure',
+      },
+      // A PostgreSQL restart, as the run sees it.
+      {
+        what: 'its PostgreSQL connection is lost',
+        action: 'perform pg_terminate_backend(pg_backend_pid())',
+        error: undefined,
+      },
+    ].flatMap((failure) =>
+      ON_BOTH_CONNECTIONS.map(([connection, batchSize]) => ({ ...failure, connection, batchSize })),
+    ),
+  )(
+    'commits no offsets and stores nothing when $what mid-run ($connection)',
+    async ({ action, error, batchSize }) => {
       await env.produce({ count: 12_000, seed: 8 });
       // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while
       // the pieces after it were fetched and scored.
       await env.resources.db.query(`
       create sequence copied_predictions;
-      create function fail_after_5000() returns trigger language plpgsql as $$
+      create function at_5001() returns trigger language plpgsql as $$
       begin
-        if nextval('copied_predictions') > 5000 then raise exception 'injected failure after 5000 rows'; end if;
+        if nextval('copied_predictions') = 5001 then ${action}; end if;
         return new;
       end $$;
-      create trigger fail_after_5000 before insert on predictions for each row execute function fail_after_5000();`);
-      await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow('injected failure');
+      create trigger at_5001 before insert on predictions for each row execute function at_5001();`);
+      await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow(error);
       expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
       expect(await env.count('transactions')).toBe(0);
       expect(await env.count('account_profiles')).toBe(0);
 
-      await env.resources.db.query('drop trigger fail_after_5000 on predictions');
+      await env.resources.db.query('drop trigger at_5001 on predictions');
       const runs = await drain(env, { batchSize, maxWait: 2_000 });
       expect(sum(runs, 'scored')).toBe(12_000);
       expect(await env.count('predictions')).toBe(12_000);
-      expect(await profileTransactionCount(env)).toBe(12_000);
-    },
-  );
-
-  it.each(ON_BOTH_CONNECTIONS)(
-    'commits no offsets and stores nothing when its PostgreSQL connection is lost mid-run (%s)',
-    async (_, batchSize) => {
-      await env.produce({ count: 12_000, seed: 9 });
-      // The run's own backend ends itself after 5,000 predictions: a PostgreSQL restart, as the run sees it.
-      await env.resources.db.query(`
-      create sequence copied_predictions;
-      create function end_after_5000() returns trigger language plpgsql as $$
-      begin
-        if nextval('copied_predictions') = 5001 then perform pg_terminate_backend(pg_backend_pid()); end if;
-        return new;
-      end $$;
-      create trigger end_after_5000 before insert on predictions for each row execute function end_after_5000();`);
-      await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow();
-      expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
-      expect(await env.count('transactions')).toBe(0);
-
-      await env.resources.db.query('drop trigger end_after_5000 on predictions');
-      const runs = await drain(env, { batchSize, maxWait: 2_000 });
-      expect(sum(runs, 'scored')).toBe(12_000);
       expect(await profileTransactionCount(env)).toBe(12_000);
     },
   );

@@ -139,6 +139,8 @@ export class ScoringWrite {
   private started = false;
   /** The temporary table for account histories exists in this transaction. */
   private staging = false;
+  /** commit() or rollback() was called: no step begins after that. */
+  private ended = false;
 
   /** `connect` gives the connection the transaction runs on (see TransactionConnection). */
   constructor(
@@ -257,7 +259,9 @@ export class ScoringWrite {
   /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
   async commit(profiles: ProfileWrites): Promise<void> {
     try {
+      // Every step queued runs first; none begins after.
       await this.running;
+      this.ended = true;
       if (this.failure) throw this.failure;
       if (!this.client) return;
       await Promise.all(this.writeProfiles(this.client, profiles));
@@ -273,6 +277,9 @@ export class ScoringWrite {
 
   /** Abandons the transaction (after a failure elsewhere in the run). */
   async rollback(): Promise<void> {
+    // The steps not started fail (the open write is not written for nothing), and a lookup of a check
+    // still under way when the run failed begins no new transaction.
+    this.ended = true;
     await this.running;
     if (!this.client) return;
     await this.client.query('rollback').catch(() => {});
@@ -282,8 +289,9 @@ export class ScoringWrite {
 
   /**
    * A step for the transaction's connection, begun (and the transaction with it) when run() gets to
-   * it. After a failure no step runs: the rest fail with the first error, which is kept. A caller that
-   * does not await `done` (a COPY ahead) raises no unhandled rejection.
+   * it. After a failure no step starts: the rest fail with the first error, which is kept (statements
+   * a failed step already sent still end on the connection, in the aborted transaction). A caller
+   * that does not await `done` (a COPY ahead) raises no unhandled rejection.
    */
   private step<T>(work: (client: TransactionConnection) => Promise<T>): Step<T> {
     this.started = true;
@@ -292,6 +300,7 @@ export class ScoringWrite {
       start = async () => {
         try {
           if (this.failure) throw this.failure;
+          if (this.ended) throw new Error("the run's transaction has ended");
           this.client ??= await this.begin();
           resolve(await work(this.client));
         } catch (error) {

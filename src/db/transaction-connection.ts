@@ -60,7 +60,7 @@ export function onClient<Client extends pg.ClientBase>(
  */
 export function onThread(db: pg.Pool): TransactionConnection {
   const { connectionString, options } = db.options;
-  const data: TransactionThreadData = { connectionString, options };
+  const data: TransactionThreadData = { connectionString, options, application_name: TRANSACTION_THREAD };
   const thread = startThread('src/db/transaction-thread', data, THREAD_LIMITS);
   const ask = requester<TransactionRequest, TransactionReply>(thread, 'transaction thread');
   const call = async (request: TransactionRequest, transfer?: Transferable[]) => {
@@ -84,6 +84,9 @@ export function onThread(db: pg.Pool): TransactionConnection {
     },
   };
 }
+
+/** The thread's connection names itself so in pg_stat_activity. */
+export const TRANSACTION_THREAD = 'tickflow transaction thread';
 
 /**
  * A chunk's memory, to move to the thread rather than copy, when no other buffer shares it: a small

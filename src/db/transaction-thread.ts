@@ -12,6 +12,7 @@ export interface TransactionThreadData {
   connectionString?: string;
   /** The pool's session options (its search_path). */
   options?: string;
+  application_name: string;
 }
 
 export type TransactionRequest =
@@ -32,10 +33,16 @@ const connected = client.connect();
 connected.catch(() => {});
 const connection = onClient(client, () => client.end());
 
-// The connection runs requests in the order they came (see onClient), so they are answered in order.
-parentPort?.on('message', (request: TransactionRequest) => {
-  handle(request).then(reply, (error) => reply({ error: errorFields(error) }));
-});
+// The connection runs requests in the order they came (see onClient); each is answered in that
+// order too, after the one before it.
+let answered: Promise<unknown> = Promise.resolve();
+const answer = (result: Promise<TransactionReply>) => {
+  const replied = result.catch((error: unknown) => ({ error: errorFields(error) }));
+  answered = answered.then(() => replied).then(reply);
+};
+parentPort?.on('message', (request: TransactionRequest) => answer(handle(request)));
+// A request that arrived unreadable is answered too, or the caller would wait for it forever.
+parentPort?.on('messageerror', (error) => answer(Promise.reject(error)));
 
 async function handle(request: TransactionRequest): Promise<TransactionReply> {
   await connected;
@@ -52,7 +59,12 @@ async function handle(request: TransactionRequest): Promise<TransactionReply> {
 }
 
 function reply(message: TransactionReply): void {
-  parentPort?.postMessage(message);
+  try {
+    parentPort?.postMessage(message);
+  } catch (error) {
+    // Rows that cannot be cloned: the caller still gets an answer, in its place.
+    parentPort?.postMessage({ error: errorFields(error) });
+  }
 }
 
 /** What a pg error says, as plain data (an Error's own fields do not survive postMessage). */

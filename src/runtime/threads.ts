@@ -48,11 +48,15 @@ export function requester<Request, Reply>(
   return (message, transfer) => {
     const reply = failure
       ? Promise.reject(failure)
-      : new Promise<Reply>((resolve, reject) => waiting.push({ resolve, reject }));
+      : new Promise<Reply>((resolve, reject) => {
+          // Posted first: a message that cannot be sent (say, one that cannot be cloned) throws here
+          // and leaves no waiter behind to take another request's reply.
+          thread.postMessage(message, transfer);
+          waiting.push({ resolve, reject });
+        });
     // Handled when awaited, perhaps later; this only keeps Node from calling an early rejection
     // unhandled (which would end the whole worker process).
     reply.catch(() => {});
-    if (!failure) thread.postMessage(message, transfer);
     return reply;
   };
 }

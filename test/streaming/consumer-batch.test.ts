@@ -1,18 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TRANSACTION_THREAD } from '../../src/db/transaction-connection';
 import { simulate } from '../../src/domain/simulator';
 import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
+import { waitFor } from '../scheduler/support';
 import { readTopic } from './read-topic';
 import { committedOffsets, drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
 /**
- * Batch sizes that put a run's transaction on a pooled connection of the job's thread, and on a
- * thread of its own (from 20,000; see jobs/consumer-batch.ts).
+ * Runs whose transaction is on a pooled connection of the job's thread, and on a thread of its own
+ * (batchSize 20,000 or more; see jobs/consumer-batch.ts).
  */
-const ON_BOTH_CONNECTIONS: Array<[string, number]> = [
-  ['pooled connection', 12_000],
-  ['transaction thread', 20_000],
+const ON_BOTH_CONNECTIONS = [
+  { connection: 'pooled connection', batchSize: 12_000 },
+  { connection: 'transaction thread', batchSize: 20_000 },
 ];
 
 describe('consumer-batch against real Kafka and PostgreSQL', () => {
@@ -106,37 +108,35 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
       {
         what: 'a later piece fails in PostgreSQL',
         action: "raise exception 'injected failure'",
-        error: 'injected failure',
+        error: /injected failure/,
       },
       // A PostgreSQL restart, as the run sees it.
       {
         what: 'its PostgreSQL connection is lost',
         action: 'perform pg_terminate_backend(pg_backend_pid())',
-        error: undefined,
+        error: /terminat/i,
       },
-    ].flatMap((failure) =>
-      ON_BOTH_CONNECTIONS.map(([connection, batchSize]) => ({ ...failure, connection, batchSize })),
-    ),
+    ].flatMap((failure) => ON_BOTH_CONNECTIONS.map((run) => ({ ...failure, ...run }))),
   )(
     'commits no offsets and stores nothing when $what mid-run ($connection)',
     async ({ action, error, batchSize }) => {
       await env.produce({ count: 12_000, seed: 8 });
-      // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued while
-      // the pieces after it were fetched and scored.
+      // The first 5,000 prediction rows go in; the next one fails: a COPY of a later piece, queued
+      // while the pieces after it were fetched and scored.
       await env.resources.db.query(`
       create sequence copied_predictions;
-      create function at_5001() returns trigger language plpgsql as $$
+      create function fail_at() returns trigger language plpgsql as $$
       begin
         if nextval('copied_predictions') = 5001 then ${action}; end if;
         return new;
       end $$;
-      create trigger at_5001 before insert on predictions for each row execute function at_5001();`);
+      create trigger fail_at before insert on predictions for each row execute function fail_at();`);
       await expect(env.consume({ batchSize, maxWait: 2_000 })).rejects.toThrow(error);
       expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
       expect(await env.count('transactions')).toBe(0);
       expect(await env.count('account_profiles')).toBe(0);
 
-      await env.resources.db.query('drop trigger at_5001 on predictions');
+      await env.resources.db.query('drop trigger fail_at on predictions');
       const runs = await drain(env, { batchSize, maxWait: 2_000 });
       expect(sum(runs, 'scored')).toBe(12_000);
       expect(await env.count('predictions')).toBe(12_000);
@@ -145,8 +145,8 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
   );
 
   it.each(ON_BOTH_CONNECTIONS)(
-    'rolls back, commits no offsets, when an account it found without history was given one meanwhile (%s)',
-    async (_, batchSize) => {
+    'rolls back, commits no offsets, when an account it found without history was given one meanwhile ($connection)',
+    async ({ batchSize }) => {
       await env.produce({ count: 300, seed: 41 });
       // As if another consumer (a partition handed over mid-run) created each account's row first.
       await env.resources.db.query(`
@@ -237,7 +237,8 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
 
   // Every account in memory: nothing waits for the first write, so every later piece is scored during
   // it, and the repeats' lookups meet their first copies waiting. One account in memory: the pieces
-  // scored during it evict accounts that the next pieces read back.
+  // scored during it evict accounts that the next pieces read back (those the first piece evicted
+  // are read from PostgreSQL once the first write is done).
   it.each([
     ['a transaction id met again', 5_000],
     ['an evicted account met again', 1],
@@ -245,7 +246,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     'answers lookups of what a write not yet started holds from that write, while PostgreSQL is busy: %s',
     async (_, recentAccounts) => {
       // The smallest population (5,000 accounts, ~2 transactions each): accounts come again; fewer than
-      // 24 pieces (PIECES_UNWRITTEN), so all but the first are scored while the first write is held.
+      // 24 pieces (PIECES_UNWRITTEN), so the pieces scored while the first write is held all wait.
       await env.produce({ count: 12_000, seed: 23, ratePerSecond: 0.2 });
       // One message from each partition's middle (not in the run's first piece), again at the end of
       // its partition, several pieces later.
@@ -264,7 +265,17 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
         return new;
       end $$;
       create trigger hold_first_write before insert on predictions for each row execute function hold_first_write();`);
-      const run = await env.consume({ batchSize: 20_000, maxWait: 2_000, recentAccounts });
+      const consuming = env.consume({ batchSize: 20_000, maxWait: 2_000, recentAccounts });
+      consuming.catch(() => {});
+      // batchSize 20,000: the run's transaction is on its thread, held in the first write.
+      await waitFor(async () => {
+        const { rows } = await env.resources.db.query<{ n: number }>(
+          "select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event = 'PgSleep'",
+          [TRANSACTION_THREAD],
+        );
+        return rows[0]?.n === 1;
+      }, "the run's transaction thread held in its first write");
+      const run = await consuming;
       expect(run).toMatchObject({ consumed: 12_003, valid: 12_000, scored: 12_000 });
       expect(await env.count('transactions')).toBe(12_000);
       // Every account's history counts each of its transactions once: none read back stale or missing.

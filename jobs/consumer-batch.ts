@@ -71,6 +71,7 @@ export const consumerBatchJob = defineJob({
   name: 'consumer-batch',
   description: 'consume ≤ batchSize transactions, score them, save to PostgreSQL, alert, then commit offsets',
   params: paramsSchema,
+  messageCounts: ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'],
   async run(ctx, params) {
     const started = performance.now();
     const { kafka } = ctx;

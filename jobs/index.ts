@@ -14,23 +14,8 @@ export const jobs: Record<string, JobDefinition> = Object.fromEntries(
   ]),
 );
 
-function findJob(name: string): JobDefinition | undefined {
-  return jobs[name];
-}
-
-/**
- * The fields of each job type's result that count messages the run handled: tickflow_messages_total
- * adds them up, the field's name as its `kind` label. A job type not listed counts none: e.g. a
- * rollup's `flagged` totals stored rows again, which are not messages that run handled.
- */
-const MESSAGE_COUNTS: Readonly<Record<string, readonly string[]>> = {
-  'producer-batch': ['produced', 'fraud', 'malformed'],
-  'consumer-batch': ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'],
-};
-
-/** The message-count fields of a job type's result (none for an unknown or absent type). */
-export const messageCountsOf = (job: string | undefined): readonly string[] =>
-  (job === undefined ? undefined : MESSAGE_COUNTS[job]) ?? [];
+/** The message-count fields of a job type's result (see JobDefinition; none for an unknown type). */
+export const messageCountsOf = (job: string): readonly string[] => jobs[job]?.messageCounts ?? [];
 
 /** Params a job's own schema refused; `details` names each field and what it expects, on one line. */
 export class JobParamsError extends Error {
@@ -52,7 +37,7 @@ export function resolveJob(
   name: string,
   input: unknown,
 ): { definition: JobDefinition; params: Record<string, unknown> } {
-  const definition = findJob(name);
+  const definition = jobs[name];
   if (!definition) {
     throw new Error(
       `unknown job type "${name}"; job types: ${Object.keys(jobs).join(', ')} (see jobs/index.ts)`,

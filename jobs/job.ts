@@ -55,6 +55,12 @@ export interface JobDefinition<Params extends z.ZodType = z.ZodType> {
   /** A strict zod object: unknown params are an error in schedules.yaml, not a surprise at run time. */
   params: Params;
   run(ctx: JobContext, params: z.output<Params>): Promise<JobResult>;
+  /**
+   * The fields of its result that count messages the run handled: tickflow_messages_total adds them
+   * up, the field's name as its `kind` label. None by default: e.g. a rollup's `flagged` totals stored
+   * rows again, which are not messages that run handled.
+   */
+  messageCounts?: readonly string[];
 }
 
 export function defineJob<Params extends z.ZodType>(job: JobDefinition<Params>): JobDefinition<Params> {

@@ -24,6 +24,7 @@ export const producerBatchJob = defineJob({
   name: 'producer-batch',
   description:
     'simulate `count` transactions (fraud at `fraudRate`) and produce them to Kafka, keyed by account',
+  messageCounts: ['produced', 'fraud', 'malformed'],
   params: z.strictObject({
     topic: z.string().min(1).default(STREAMING_DEFAULTS.transactionsTopic),
     count: z.number().int().min(1).max(1_000_000).default(50),

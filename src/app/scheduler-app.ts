@@ -17,7 +17,6 @@ import { startWorkers, type Workers, type WorkerTuning } from '../worker/process
 import { Closers } from './closers';
 import { FileTopics } from './file-topics';
 import { readinessOf } from './readiness';
-import { recordRunsIn } from './run-metrics';
 
 /** How often queued manual runs whose job left Redis are closed in the history. */
 const SWEEP_EVERY_MS = 5_000;
@@ -87,7 +86,7 @@ export async function startSchedulerApp(
     const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
     const workers = options.workers
       ? await startWorkers(source, connection, config, log, {
-          ...(metrics ? { onFinished: recordRunsIn(metrics, source) } : {}),
+          ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
           ...options.workerTuning,
         })
       : undefined;

@@ -10,7 +10,6 @@ import { startWebServer, type WebServer } from '../web/server';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
 import { Closers } from './closers';
 import { readinessOf } from './readiness';
-import { recordRunsIn } from './run-metrics';
 
 export interface WorkerApp {
   workers: Workers;
@@ -42,7 +41,7 @@ export async function startWorkerApp(
     closers.add(() => connection.disconnect());
     const metrics = options.web ? new Metrics(() => []) : undefined;
     const workers = await startWorkers(source, connection, config, log, {
-      ...(metrics ? { onFinished: recordRunsIn(metrics, source) } : {}),
+      ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
       ...options.tuning,
     });
     closers.add(() => workers.stop());

@@ -3,6 +3,9 @@ import type { Queue } from 'bullmq';
 import type { MetricValue } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { consumerBatchJob } from '../../jobs/consumer-batch';
+import { messageCountsOf } from '../../jobs/index';
+import { producerBatchJob } from '../../jobs/producer-batch';
 import { intervalSeconds, Metrics } from './metrics';
 
 const FINISHED_AT = 1_700_000_000_000;
@@ -22,8 +25,8 @@ function fakeQueue(
   } as unknown as Queue;
 }
 
-const PRODUCED = ['produced', 'fraud', 'malformed'];
-const CONSUMED = ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'];
+const PRODUCED = messageCountsOf(producerBatchJob.name);
+const CONSUMED = messageCountsOf(consumerBatchJob.name);
 
 /** A Metrics with a run and a result of each streaming job, so that every series exists. */
 function recordedMetrics(): Metrics {

@@ -1,5 +1,6 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { messageCountsOf } from '../../jobs/index';
 import type { Logger } from '../log/logger';
 import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
@@ -118,7 +119,12 @@ export class WorkerPool {
           ? { startDelaySeconds: (job.processedOn - scheduledAt(job).getTime()) / 1000 }
           : {};
       worker.on('completed', (job, result) =>
-        onFinished(schedule.name, 'completed', seconds(job), { ...startDelay(job), result }),
+        onFinished(schedule.name, 'completed', seconds(job), {
+          ...startDelay(job),
+          result,
+          // The job type this run ran, whatever the schedules file says now.
+          messageCounts: messageCountsOf(job.name),
+        }),
       );
       worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));
     }

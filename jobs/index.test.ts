@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { messageCountsOf } from './index';
+
+describe('messageCountsOf: the result fields tickflow_messages_total adds, by job type', () => {
+  it('names the producer’s and the consumer’s message counts', () => {
+    expect(messageCountsOf('producer-batch')).toEqual(['produced', 'fraud', 'malformed']);
+    expect(messageCountsOf('consumer-batch')).toEqual([
+      'consumed',
+      'valid',
+      'invalid',
+      'scored',
+      'flagged',
+      'alerts',
+    ]);
+  });
+
+  it('counts none of a rollup’s totals (its `flagged` are stored rows, not messages it handled), nor of an unknown type', () => {
+    expect(messageCountsOf('stream-rollup')).toEqual([]);
+    expect(messageCountsOf('sleep')).toEqual([]);
+    expect(messageCountsOf('no-such-job')).toEqual([]);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../schedules/schedule';
-import { runWindowOf, scheduledAt, triggerOfRun, windowRunId } from './run-window';
+import { runWindowOf, scheduledAt, startDelaySeconds, triggerOfRun, windowRunId } from './run-window';
 
 const due = new Date('2024-03-01T10:00:00Z');
 const hourly = { trigger: { every: 3_600_000 } } as Schedule;
@@ -58,5 +58,21 @@ describe('scheduledAt', () => {
     expect(scheduledAt({ id: 'manual-1', timestamp: queuedAt, opts: { delay: 1_000 } })).toEqual(
       new Date(queuedAt + 1_000),
     );
+  });
+});
+
+describe('startDelaySeconds', () => {
+  const scheduled = { id: `repeat:x:${due.getTime()}`, repeatJobKey: 'x', timestamp: 0, opts: {} };
+  const started = due.getTime() + 250;
+
+  it("a scheduled run's first attempt: started after its slot", () => {
+    expect(startDelaySeconds({ ...scheduled, attemptsStarted: 1, processedOn: started })).toBe(0.25);
+  });
+
+  it('none for a retry, a run not started, or a catch-up run (due at the slot it missed, late by design)', () => {
+    expect(startDelaySeconds({ ...scheduled, attemptsStarted: 2, processedOn: started })).toBeUndefined();
+    expect(startDelaySeconds({ ...scheduled, attemptsStarted: 1, processedOn: undefined })).toBeUndefined();
+    const catchup = { id: windowRunId('catchup', window), timestamp: 0, opts: {} };
+    expect(startDelaySeconds({ ...catchup, attemptsStarted: 1, processedOn: started })).toBeUndefined();
   });
 });

@@ -53,6 +53,18 @@ export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | un
  * backfill) when it was queued. The scheduler records catch-up runs as queued with this same due
  * time, so the two agree even when PostgreSQL missed the queued record.
  */
+/**
+ * How late a run's first attempt started after its due time, in seconds; undefined for a retry, or
+ * for a catch-up run, due at the slot it missed and late by design (its delay says nothing of timing).
+ */
+export function startDelaySeconds(
+  job: WindowedJob & { attemptsStarted: number; processedOn?: number | undefined },
+): number | undefined {
+  if (job.attemptsStarted !== 1 || job.processedOn === undefined) return undefined;
+  if (triggerOfRun(String(job.id)) === 'catchup') return undefined;
+  return (job.processedOn - scheduledAt(job).getTime()) / 1000;
+}
+
 export function scheduledAt(job: WindowedJob): Date {
   const id = String(job.id);
   const slot = job.repeatJobKey ? /:(\d+)$/.exec(id)?.[1] : undefined;

@@ -10,7 +10,7 @@ import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
 import { recordedFailures, runJob } from './run-job';
-import { scheduledAt, triggerOfRun } from './run-window';
+import { startDelaySeconds } from './run-window';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -111,13 +111,10 @@ export class WorkerPool {
     if (onFinished) {
       const seconds = (job: { processedOn?: number; finishedOn?: number }) =>
         ((job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now())) / 1000;
-      // A catch-up run is due at the slot it missed, late by design: its delay says nothing of timing.
-      const startDelay = (job: Job) =>
-        job.attemptsStarted === 1 &&
-        job.processedOn !== undefined &&
-        triggerOfRun(String(job.id)) !== 'catchup'
-          ? { startDelaySeconds: (job.processedOn - scheduledAt(job).getTime()) / 1000 }
-          : {};
+      const startDelay = (job: Job) => {
+        const delay = startDelaySeconds(job);
+        return delay === undefined ? {} : { startDelaySeconds: delay };
+      };
       worker.on('completed', (job, result) =>
         onFinished(schedule.name, 'completed', seconds(job), {
           ...startDelay(job),

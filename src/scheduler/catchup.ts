@@ -25,7 +25,7 @@ import { queueWindowRuns } from './window-runs';
 export async function catchUp(
   schedule: Schedule,
   using: CatchupDeps,
-  { held, coveredBeforeLock }: CatchupInput,
+  { held, coveredBeforeLock }: CatchupReads,
   now = new Date(),
 ): Promise<Date[]> {
   const { queue, db, log } = using;
@@ -56,7 +56,7 @@ export async function catchUp(
 export async function catchUpAndResume(
   schedule: Schedule | undefined,
   using: CatchupDeps,
-  input: CatchupInput,
+  input: CatchupReads,
 ): Promise<{ caughtUp: Date[]; resumed: boolean }> {
   const caughtUp = schedule ? await catchUp(schedule, using, input) : [];
   const resumed = await using.queue.isPaused();
@@ -65,7 +65,7 @@ export async function catchUpAndResume(
 }
 
 /** What catch-up is told instead of asking again. */
-export interface CatchupInput {
+interface CatchupReads {
   /** The due time of the run the job scheduler holds (its next), as read under the row lock. */
   held: Date | undefined;
   /**

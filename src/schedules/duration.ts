@@ -19,7 +19,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** What a duration field accepts beyond the format; by default anything above 0. */
-export interface DurationLimits {
+interface DurationLimits {
   /** The longest accepted, in milliseconds. */
   max?: number;
   /** Whole seconds only (what is stored in seconds: 1500ms would match nothing). */

@@ -1,8 +1,24 @@
+import { once } from 'node:events';
 import { setTimeout } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { describe, expect, it, vi } from 'vitest';
 import { bodyOf, type RecordPiece } from './record-piece';
 import { OFF_THREAD_MIN, recordStream } from './record-stream';
 import { RecordMaker, type RecordOptions } from './records';
+
+/** The threads the streams start, to see them end. */
+const { started } = vi.hoisted(() => ({ started: [] as Worker[] }));
+vi.mock('../runtime/threads', async (importOriginal) => {
+  const threads = await importOriginal<typeof import('../runtime/threads')>();
+  return {
+    ...threads,
+    startThread: (...args: Parameters<typeof threads.startThread>) => {
+      const thread = threads.startThread(...args);
+      started.push(thread);
+      return thread;
+    },
+  };
+});
 
 const options = (count: number): RecordOptions => ({
   count,
@@ -75,5 +91,18 @@ describe('recordStream', () => {
     ).rejects.toThrow(/Invalid time value/);
     expect(pieces).toBeGreaterThan(0);
     expect(stream.tally).toBeUndefined();
+  }, 30_000);
+
+  it('ends its thread when the caller stops early (a failed send, an abort)', async () => {
+    started.length = 0;
+    for await (const piece of recordStream(options(OFF_THREAD_MIN))) {
+      expect(piece.keys.length).toBeGreaterThan(0);
+      break;
+    }
+    const [thread] = started;
+    expect(thread).toBeDefined();
+    // threadId is -1 once the thread has exited.
+    if (thread && thread.threadId !== -1) await once(thread, 'exit');
+    expect(thread?.threadId).toBe(-1);
   }, 30_000);
 });

@@ -211,4 +211,23 @@ describe('intervalSeconds', () => {
     expect(intervalSeconds({ pattern: 'not a cron' }, now)).toBeUndefined();
     expect(intervalSeconds({ every: 'soon' }, now)).toBeUndefined();
   });
+
+  it('reads each queue once per scrape, shared by every gauge, and again at the next scrape', async () => {
+    let reads = 0;
+    let waiting = 1;
+    const queue = {
+      ...fakeQueue('producer', { every: '1000' }, FINISHED_AT),
+      getJobCounts: async () => {
+        reads++;
+        return { waiting, active: 0, delayed: 0, failed: 0, completed: 0 };
+      },
+    } as unknown as Queue;
+    const metrics = new Metrics(() => [queue]);
+    await metrics.registry.metrics();
+    expect(reads).toBe(1);
+    waiting = 7;
+    const second = await metrics.registry.metrics();
+    expect(reads).toBe(2);
+    expect(second).toContain('tickflow_queue_jobs{schedule="producer",state="waiting"} 7');
+  });
 });

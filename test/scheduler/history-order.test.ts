@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
 import { bullConnection } from '../../src/queues/queues';
-import { JobRunsLog, type RunAttempt, type RunOutcome } from '../../src/worker/job-runs';
+import { type HistoryWrite, JobRunsLog, type RunAttempt, type RunOutcome } from '../../src/worker/job-runs';
 import { RunHistory } from '../../src/worker/run-history';
 import { type TestEnv, testEnv } from '../support';
 import { deletePrefix } from './redis-keys';
@@ -96,5 +96,38 @@ describe('run history order across worker processes (real Redis and PostgreSQL)'
       { attempt: 1, state: 'failed' },
       { attempt: 2, state: 'completed' },
     ]);
+  });
+
+  it("an attempt's end queues behind its own queued start when PostgreSQL is back in between", async () => {
+    const t = testEnv('order');
+    const { db } = await twoProcesses(t);
+    const redis = bullConnection(t.config.redisUrl);
+    closers.push(async () => redis.disconnect());
+    // PostgreSQL refuses the start, then is back for the end.
+    const log = new JobRunsLog(db);
+    let refused = false;
+    const store = {
+      apply: async (write: HistoryWrite) => {
+        if (refused) return log.apply(write);
+        refused = true;
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+    } as JobRunsLog;
+    const history = new RunHistory(store, redis, t.config.queuePrefix, t.log);
+    await history.write({ op: 'started', run: attempt('manual-back', 1) });
+    const completed: RunOutcome = { state: 'completed', result: { ok: true }, logs: [] };
+    await history.write({
+      op: 'finished',
+      run: attempt('manual-back', 1),
+      outcome: completed,
+      at: new Date(),
+    });
+    await history.flush();
+    // Had the end landed at once, the start replayed after it would leave the run active.
+    const { rows } = await db.query<{ state: string }>(
+      'select state from runs where schedule = $1 and run_id = $2',
+      ['tick', 'manual-back'],
+    );
+    expect(rows).toEqual([{ state: 'completed' }]);
   });
 });

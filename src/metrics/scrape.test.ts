@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { MetricValue } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix } from '../../test/scheduler/redis-keys';
-import { testEnv } from '../../test/support';
+import { testEnv, waitFor } from '../../test/support';
 import { bullConnection } from '../queues/queues';
 import { Metrics } from './metrics';
 
@@ -10,16 +10,6 @@ const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const bySchedule = (values: MetricValue<string>[]) =>
   Object.fromEntries(

@@ -10,7 +10,10 @@ import { listSchedules } from '../../src/control/schedules';
 import type { ScheduleView } from '../../src/control/views';
 import { createPool } from '../../src/db/pool';
 import { bullConnection } from '../../src/queues/queues';
-import { type TestEnv, testEnv } from '../support';
+import { type TestEnv, testEnv, waitFor } from '../support';
+
+export { sleep, waitFor } from '../support';
+
 import { deletePrefix } from './redis-keys';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -152,22 +155,6 @@ function killGroup(child: ChildProcess): void {
     // Already gone.
   }
 }
-
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Due times of the first attempts, in order: what the cadence of a schedule is made of. */
 export function dueGaps(runs: RunRow[]): number[] {

@@ -4,7 +4,7 @@ import { simulate } from '../../src/domain/simulator';
 import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
-import { waitFor } from '../scheduler/support';
+import { waitFor } from '../support';
 import { readTopic } from './read-topic';
 import { committedOffsets, drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
@@ -44,6 +45,23 @@ async function twoProcesses(t: TestEnv) {
   return { db, cutOff: history(unreachable), connected: history(db) };
 }
 
+/** The runs row of a run of schedule `tick`. */
+async function runStateIn(db: pg.Pool, runId: string) {
+  const { rows } = await db.query<{ state: string; attempts: number }>(
+    'select state, attempts from runs where schedule = $1 and run_id = $2',
+    ['tick', runId],
+  );
+  return rows[0];
+}
+
+const COMPLETED: RunOutcome = { state: 'completed', result: { ok: true }, logs: [] };
+
+/** An attempt's two writes, its start and its end. */
+async function startAndFinish(history: RunHistory, run: RunAttempt, outcome: RunOutcome): Promise<void> {
+  await history.write({ op: 'started', run });
+  await history.write({ op: 'finished', run, outcome, at: new Date() });
+}
+
 const attempt = (jobId: string, n: number): RunAttempt => ({
   schedule: 'tick',
   jobId,
@@ -58,18 +76,15 @@ describe('run history order across worker processes (real Redis and PostgreSQL)'
   it("a retry on another process queues behind the first attempt's queued writes; other runs need not wait", async () => {
     const t = testEnv('order');
     const { db, cutOff, connected } = await twoProcesses(t);
-    const runState = async (runId: string) =>
-      (
-        await db.query<{ state: string; attempts: number }>(
-          'select state, attempts from runs where schedule = $1 and run_id = $2',
-          ['tick', runId],
-        )
-      ).rows[0];
+    const runState = (runId: string) => runStateIn(db, runId);
 
     // Attempt 1 fails on a process that cannot reach PostgreSQL: both its writes wait in the outbox.
-    await cutOff.write({ op: 'started', run: attempt('manual-r', 1) });
-    const failed: RunOutcome = { state: 'failed', error: 'boom', final: false, logs: [] };
-    await cutOff.write({ op: 'finished', run: attempt('manual-r', 1), outcome: failed, at: new Date() });
+    await startAndFinish(cutOff, attempt('manual-r', 1), {
+      state: 'failed',
+      error: 'boom',
+      final: false,
+      logs: [],
+    });
 
     // Another run's first attempt has no earlier write anywhere: it lands at once.
     await connected.write({ op: 'started', run: attempt('manual-other', 1) });
@@ -77,14 +92,7 @@ describe('run history order across worker processes (real Redis and PostgreSQL)'
 
     // The retry runs on the process that reaches PostgreSQL: it must not land before attempt 1,
     // whose replayed start would otherwise mark the finished run active again.
-    await connected.write({ op: 'started', run: attempt('manual-r', 2) });
-    const completed: RunOutcome = { state: 'completed', result: { ok: true }, logs: [] };
-    await connected.write({
-      op: 'finished',
-      run: attempt('manual-r', 2),
-      outcome: completed,
-      at: new Date(),
-    });
+    await startAndFinish(connected, attempt('manual-r', 2), COMPLETED);
     expect(await runState('manual-r')).toBeUndefined();
 
     await connected.flush();
@@ -114,20 +122,9 @@ describe('run history order across worker processes (real Redis and PostgreSQL)'
       },
     } as JobRunsLog;
     const history = new RunHistory(store, redis, t.config.queuePrefix, t.log);
-    await history.write({ op: 'started', run: attempt('manual-back', 1) });
-    const completed: RunOutcome = { state: 'completed', result: { ok: true }, logs: [] };
-    await history.write({
-      op: 'finished',
-      run: attempt('manual-back', 1),
-      outcome: completed,
-      at: new Date(),
-    });
+    await startAndFinish(history, attempt('manual-back', 1), COMPLETED);
     await history.flush();
     // Had the end landed at once, the start replayed after it would leave the run active.
-    const { rows } = await db.query<{ state: string }>(
-      'select state from runs where schedule = $1 and run_id = $2',
-      ['tick', 'manual-back'],
-    );
-    expect(rows).toEqual([{ state: 'completed' }]);
+    expect(await runStateIn(db, 'manual-back')).toEqual({ state: 'completed', attempts: 1 });
   });
 });

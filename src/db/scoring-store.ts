@@ -39,23 +39,31 @@ export class ConcurrentWriteError extends Error {
   override name = 'ConcurrentWriteError';
 }
 
+/**
+ * A piece's lookups probe the primary key once per key. Asked as `where key = any($1)` or as a plain
+ * join, PostgreSQL priced 1,000 probes above reading the whole table (its costs assume the index
+ * pages come from disk) and read every row of it for each piece, until the table held millions of
+ * rows: 200,000 analyzed transactions, 21 ms a piece against 3 ms by probes (measured). The LIMIT
+ * keeps each key's subquery a probe, whatever the table's size or statistics.
+ */
+export const LOOKUP_SQL = {
+  storedIds: `select t.id from unnest($1::uuid[]) as k (id)
+    cross join lateral (select transaction_id as id from transactions where transaction_id = k.id limit 1) t`,
+  profiles: `select p.account_id, p.profile from unnest($1::text[]) as k (id)
+    cross join lateral (select account_id, profile from account_profiles where account_id = k.id limit 1) p`,
+};
+
 /** Ids stored: committed ones on a pooled connection, with the run's own on its transaction's. */
 export async function storedTransactionIds(db: Lookup, ids: string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const { rows } = await db.query(
-    'select transaction_id as id from transactions where transaction_id = any($1::uuid[])',
-    [ids],
-  );
+  const { rows } = await db.query(LOOKUP_SQL.storedIds, [ids]);
   return new Set(rows.map((row) => row.id as string));
 }
 
 /** Committed history on a pooled connection, or with the run's own writes on its transaction's. */
 export async function loadProfiles(db: Lookup, accountIds: string[]): Promise<Map<string, AccountProfile>> {
   if (accountIds.length === 0) return new Map();
-  const { rows } = await db.query(
-    'select account_id, profile from account_profiles where account_id = any($1::text[])',
-    [accountIds],
-  );
+  const { rows } = await db.query(LOOKUP_SQL.profiles, [accountIds]);
   return new Map(
     rows.map((row) => [row.account_id as string, parseProfile(row.account_id as string, row.profile)]),
   );

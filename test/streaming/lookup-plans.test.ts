@@ -27,33 +27,32 @@ describe("a consumer run's lookups on tables of committed, analyzed rows", () =>
        select 'ACC-' || g, '{"count":1,"meanLogAmount":1,"devices":[],"countries":[],"recent":[]}'
          from generate_series(1, ${ROWS}) g`,
     );
-    await resources.db.query('analyze transactions; analyze account_profiles');
+    for (const table of ['predictions', 'fraud_alerts'])
+      await resources.db.query(
+        `insert into ${table} (transaction_id, score, ${table === 'predictions' ? 'is_fraud, model' : 'account_id'})
+         select transaction_id, 0.5, ${table === 'predictions' ? "false, 'test'" : 'account_id'} from transactions`,
+      );
+    await resources.db.query('analyze transactions, account_profiles, predictions, fraud_alerts');
   });
   afterAll(async () => {
     await resources.close();
     await t.cleanup();
   });
 
-  const planOf = async (sql: string, keys: string[]) => {
-    const { rows } = await resources.db.query(`explain (format json) ${sql}`, [keys]);
-    return JSON.stringify(rows[0]);
-  };
-
-  it('probes the primary key for a piece of transaction ids, never reads the whole table', async () => {
-    const plan = await planOf(
-      LOOKUP_SQL.storedIds,
-      Array.from({ length: KEYS }, () => crypto.randomUUID()),
-    );
-    expect(plan).toContain('"Index Name":"transactions_pkey"');
-    expect(plan).not.toContain('Seq Scan');
-  });
-
-  it('probes the primary key for a piece of accounts, never reads the whole table', async () => {
-    const plan = await planOf(
-      LOOKUP_SQL.profiles,
-      Array.from({ length: KEYS }, (_, i) => `ACC-${i * 97}`),
-    );
-    expect(plan).toContain('"Index Name":"account_profiles_pkey"');
-    expect(plan).not.toContain('Seq Scan');
-  });
+  const ids = () => Array.from({ length: KEYS }, () => crypto.randomUUID());
+  const accounts = () => Array.from({ length: KEYS }, (_, i) => `ACC-${i * 97}`);
+  it.each([
+    { lookup: 'storedIds', keys: ids, index: 'transactions_pkey' },
+    { lookup: 'profiles', keys: accounts, index: 'account_profiles_pkey' },
+    { lookup: 'alerts', keys: ids, index: 'fraud_alerts_pkey' },
+    { lookup: 'predictions', keys: ids, index: 'predictions_pkey' },
+  ] as const)(
+    '$lookup probes $index for a piece of keys, never reads a whole table',
+    async ({ lookup, keys, index }) => {
+      const { rows } = await resources.db.query(`explain (format json) ${LOOKUP_SQL[lookup]}`, [keys()]);
+      const plan = JSON.stringify(rows[0]);
+      expect(plan).toContain(`"Index Name":"${index}"`);
+      expect(plan).not.toContain('Seq Scan');
+    },
+  );
 });

@@ -60,6 +60,9 @@ export async function scoreAndStore(
 ) {
   const run = new ScoringRun(deps, settings);
   const ahead: Promise<Checked>[] = [];
+  // An aborted run stops whatever PostgreSQL is doing for it (see ScoringWrite.abort), then rolls back.
+  const abort = () => void run.abortWrites(deps.signal.reason);
+  deps.signal.addEventListener('abort', abort, { once: true });
   try {
     // Each piece's lookups go out while the pieces before it are scored: PostgreSQL answers them
     // meanwhile instead of Node waiting for them.
@@ -74,6 +77,8 @@ export async function scoreAndStore(
   } catch (error) {
     await run.abandon();
     throw error;
+  } finally {
+    deps.signal.removeEventListener('abort', abort);
   }
   await run.publish();
   return run.counts();
@@ -152,7 +157,7 @@ class ScoringRun {
     private readonly deps: ScoringDeps,
     private readonly settings: ScoringSettings,
   ) {
-    this.write = new ScoringWrite(deps.transaction, deps.predictor.name);
+    this.write = new ScoringWrite(deps.transaction, deps.predictor.name, deps.db);
     this.profiles = new RecentProfiles(settings.recentAccounts);
   }
 
@@ -214,6 +219,11 @@ class ScoringRun {
     // A run past its timeout has already been reported failed: its writes must not land now.
     this.deps.signal.throwIfAborted();
     await this.write.commit(this.profiles.inMemory());
+  }
+
+  /** The run was aborted: what PostgreSQL is doing for it stops now, and nothing is committed. */
+  abortWrites(reason: unknown): Promise<void> {
+    return this.write.abort(reason);
   }
 
   /** Rolls back first: dead letters still being sent must not keep the transaction and its locks open. */

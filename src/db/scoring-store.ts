@@ -152,13 +152,21 @@ export class ScoringWrite {
   private started = false;
   /** The temporary table for account histories exists in this transaction. */
   private staging = false;
-  /** commit() or rollback() was called: no step begins after that. */
+  /** commit(), rollback() or abort() was called: no step begins after that. */
   private ended = false;
+  /** Why abort() was called: commit() then commits nothing. */
+  private abortedBy?: unknown;
+  /** The transaction's PostgreSQL backend and its start, once begun: what abort() cancels. */
+  private backend?: { pid: number; since: string };
 
-  /** `connect` gives the connection the transaction runs on (see TransactionConnection). */
+  /**
+   * `connect` gives the connection the transaction runs on (see TransactionConnection); abort()
+   * cancels its statement from `db`, another connection.
+   */
   constructor(
     private readonly connect: () => Promise<TransactionConnection>,
     private readonly model: string,
+    private readonly db: Lookup,
   ) {}
 
   /** The first error of a queued COPY, if any: a caller may stop early; commit() throws it anyway. */
@@ -276,6 +284,7 @@ export class ScoringWrite {
       await this.running;
       this.ended = true;
       if (this.failure) throw this.failure;
+      if (this.abortedBy !== undefined) throw this.abortedBy;
       if (!this.client) return;
       await Promise.all(this.writeProfiles(this.client, profiles));
       await this.client.query('commit');
@@ -286,6 +295,26 @@ export class ScoringWrite {
       await this.client?.release();
       this.client = undefined;
     }
+  }
+
+  /**
+   * For a run aborted (its timeout, the worker stopping): no step begins, and the statement PostgreSQL
+   * is running for it, if any, is cancelled. A statement waiting for a lock that another transaction
+   * holds would otherwise keep this transaction, its locks and its connection until that lock went,
+   * and rollback() would wait behind it. The cancelled statement fails the run (a step, or the
+   * commit's own), which then rolls back.
+   */
+  async abort(reason: unknown): Promise<void> {
+    this.ended = true;
+    this.abortedBy ??= reason;
+    if (!this.client || !this.backend) return;
+    // Only while this transaction is open there: a pooled backend given back may run another's query by now.
+    await this.db
+      .query(
+        'select pg_cancel_backend(pid) from pg_stat_activity where pid = $1 and xact_start = $2::timestamptz',
+        [this.backend.pid, this.backend.since],
+      )
+      .catch(() => {});
   }
 
   /** Abandons the transaction (after a failure elsewhere in the run). */
@@ -315,6 +344,8 @@ export class ScoringWrite {
           if (this.failure) throw this.failure;
           if (this.ended) throw new Error("the run's transaction has ended");
           this.client ??= await this.begin();
+          // Aborted while connecting: abort() had no statement to cancel yet.
+          if (this.ended) throw new Error("the run's transaction has ended");
           resolve(await work(this.client));
         } catch (error) {
           this.failure ??= error;
@@ -389,6 +420,10 @@ export class ScoringWrite {
     const client = await this.connect();
     try {
       await client.query('begin');
+      const { rows } = await client.query<{ pid: number; since: string }>(
+        'select pg_backend_pid() as pid, now()::text as since',
+      );
+      this.backend = rows[0];
       return client;
     } catch (error) {
       await client.release();

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { consumerBatchJob } from '../../jobs/consumer-batch';
 import { TRANSACTION_THREAD } from '../../src/db/transaction-connection';
 import { simulate } from '../../src/domain/simulator';
 import { streamingTopicDefaults } from '../../src/kafka/streaming-topics';
 import { Resources } from '../../src/runtime/resources';
 import { closeFakeModelApis, fakeModelApi } from '../fake-model-api';
-import { waitFor } from '../support';
+import { sleep, waitFor } from '../support';
 import { readTopic } from './read-topic';
-import { committedOffsets, drain, type StreamingEnv, streamingEnv, sum } from './streaming-env';
+import { committedOffsets, drain, jobContext, type StreamingEnv, streamingEnv, sum } from './streaming-env';
 
 /**
  * Runs whose transaction is on a pooled connection of the job's thread, and on a thread of its own
@@ -141,6 +142,47 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
       expect(sum(runs, 'scored')).toBe(12_000);
       expect(await env.count('predictions')).toBe(12_000);
       expect(await profileTransactionCount(env)).toBe(12_000);
+    },
+  );
+
+  it.each(ON_BOTH_CONNECTIONS)(
+    'an aborted run cancels the statement it waits on, rolls back and holds no connection ($connection)',
+    async ({ batchSize }) => {
+      await env.produce({ count: 3_000, seed: 12 });
+      // Another transaction holds a lock the run's COPY into predictions waits for, as long as it likes.
+      const holder = await env.resources.db.connect();
+      try {
+        await holder.query('begin; lock table predictions in access exclusive mode');
+        const { rows } = await holder.query<{ pid: number }>('select pg_backend_pid() as pid');
+        const holderPid = rows[0]?.pid as number;
+        const controller = new AbortController();
+        const run = consumerBatchJob.run(
+          jobContext(env.resources, env, controller.signal),
+          consumerBatchJob.params.parse(env.consumerParams({ batchSize, maxWait: 2_000 })),
+        );
+        run.catch(() => {});
+        await waitFor(async () => (await locksOnTables(env, holderPid, false)) > 0, 'the COPY to wait');
+        controller.abort(new Error('run timed out'));
+        // Without the cancel the run would wait for the lock, which this test never lets go before.
+        const ended = await Promise.race([
+          run.then(
+            () => 'stored',
+            () => 'failed',
+          ),
+          sleep(10_000),
+        ]);
+        expect(ended).toBe('failed');
+        // Rolled back: nothing of the run's transaction is left in PostgreSQL, and its connection is back.
+        expect(await locksOnTables(env, holderPid, true)).toBe(0);
+        expect(env.resources.db.totalCount - env.resources.db.idleCount).toBe(1);
+      } finally {
+        await holder.query('rollback');
+        holder.release();
+      }
+      expect(await committedOffsets(env)).toEqual(['-1', '-1', '-1']);
+      const runs = await drain(env, { batchSize, maxWait: 1_000 });
+      expect(sum(runs, 'scored')).toBe(3_000);
+      expect(await env.count('predictions')).toBe(3_000);
     },
   );
 
@@ -346,6 +388,17 @@ async function firstAndLastMessages(env: StreamingEnv, count: number) {
   const read = await readTopic(env.resources.kafka.client, env.topics.transactions, count);
   const asSent = (m: (typeof read)[number]) => ({ key: m.key, value: m.value });
   return [asSent(read[0] as (typeof read)[number]), asSent(read.at(-1) as (typeof read)[number])] as const;
+}
+
+/** Locks on this env's tables (its schema's) held or awaited by backends other than `except`. */
+async function locksOnTables(env: StreamingEnv, except: number, granted: boolean): Promise<number> {
+  const { rows } = await env.resources.db.query<{ n: number }>(
+    `select count(*)::int as n from pg_locks
+      where relation in ('transactions'::regclass, 'predictions'::regclass, 'account_profiles'::regclass)
+        and pid <> $1 and granted = $2`,
+    [except, granted],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 async function profileTransactionCount(env: StreamingEnv): Promise<number> {

@@ -61,7 +61,7 @@ export async function scoreAndStore(
   const run = new ScoringRun(deps, settings);
   const ahead: Promise<Checked>[] = [];
   // An aborted run stops whatever PostgreSQL is doing for it (see ScoringWrite.abort), then rolls back.
-  const abort = () => void run.abortWrites(deps.signal.reason);
+  const abort = () => run.abortWrites(deps.signal.reason);
   deps.signal.addEventListener('abort', abort, { once: true });
   try {
     // Each piece's lookups go out while the pieces before it are scored: PostgreSQL answers them
@@ -157,7 +157,7 @@ class ScoringRun {
     private readonly deps: ScoringDeps,
     private readonly settings: ScoringSettings,
   ) {
-    this.write = new ScoringWrite(deps.transaction, deps.predictor.name, deps.db);
+    this.write = new ScoringWrite(deps.transaction, deps.predictor.name, deps.db, deps.log);
     this.profiles = new RecentProfiles(settings.recentAccounts);
   }
 
@@ -222,8 +222,8 @@ class ScoringRun {
   }
 
   /** The run was aborted: what PostgreSQL is doing for it stops now, and nothing is committed. */
-  abortWrites(reason: unknown): Promise<void> {
-    return this.write.abort(reason);
+  abortWrites(reason: unknown): void {
+    this.write.abort(reason);
   }
 
   /** Rolls back first: dead letters still being sent must not keep the transaction and its locks open. */

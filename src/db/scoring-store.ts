@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Logger } from '../log/logger';
 import type { Reason } from '../domain/predictor';
 import { type AccountProfile, accountProfileSchema } from '../domain/profile';
 import type { Scored } from '../domain/scoring';
@@ -154,10 +155,15 @@ export class ScoringWrite {
   private staging = false;
   /** commit(), rollback() or abort() was called: no step begins after that. */
   private ended = false;
-  /** Why abort() was called: commit() then commits nothing. */
-  private abortedBy?: unknown;
+  /** abort() was called, and why: commit() then commits nothing. */
+  private aborted = false;
+  private abortReason?: unknown;
   /** The transaction's PostgreSQL backend and its start, once begun: what abort() cancels. */
   private backend?: { pid: number; since: string };
+  /** commit()'s own statements while they run: abort() cancels them too. */
+  private finishing?: Promise<unknown>;
+  /** abort()'s cancels while any are under way: the rollback goes after them, not amid them. */
+  private cancelling?: Promise<void>;
 
   /**
    * `connect` gives the connection the transaction runs on (see TransactionConnection); abort()
@@ -167,6 +173,7 @@ export class ScoringWrite {
     private readonly connect: () => Promise<TransactionConnection>,
     private readonly model: string,
     private readonly db: Lookup,
+    private readonly log: Logger,
   ) {}
 
   /** The first error of a queued COPY, if any: a caller may stop early; commit() throws it anyway. */
@@ -284,11 +291,19 @@ export class ScoringWrite {
       await this.running;
       this.ended = true;
       if (this.failure) throw this.failure;
-      if (this.abortedBy !== undefined) throw this.abortedBy;
-      if (!this.client) return;
-      await Promise.all(this.writeProfiles(this.client, profiles));
-      await this.client.query('commit');
+      this.throwIfAborted();
+      const client = this.client;
+      if (!client) return;
+      const finishing = Promise.all(this.writeProfiles(client, profiles));
+      this.finishing = finishing;
+      await finishing.finally(() => {
+        this.finishing = undefined;
+      });
+      // Aborted while those histories were written: their statements may all have ended unharmed.
+      this.throwIfAborted();
+      await client.query('commit');
     } catch (error) {
+      await this.cancelling;
       await this.client?.query('rollback').catch(() => {});
       throw error;
     } finally {
@@ -297,24 +312,66 @@ export class ScoringWrite {
     }
   }
 
+  /** A step does not start after a failure, or once the transaction is ending. */
+  private throwIfEnded(): void {
+    if (this.failure) throw this.failure;
+    if (this.ended) throw new Error("the run's transaction has ended");
+  }
+
+  private throwIfAborted(): void {
+    if (this.aborted) throw this.abortReason ?? new Error("the run's transaction was aborted");
+  }
+
   /**
-   * For a run aborted (its timeout, the worker stopping): no step begins, and the statement PostgreSQL
-   * is running for it, if any, is cancelled. A statement waiting for a lock that another transaction
+   * For a run aborted (its timeout, the worker stopping): no step begins, and the statements
+   * PostgreSQL runs for it are cancelled. A statement waiting for a lock that another transaction
    * holds would otherwise keep this transaction, its locks and its connection until that lock went,
    * and rollback() would wait behind it. The cancelled statement fails the run (a step, or the
    * commit's own), which then rolls back.
    */
-  async abort(reason: unknown): Promise<void> {
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
     this.ended = true;
-    this.abortedBy ??= reason;
-    if (!this.client || !this.backend) return;
+    this.cancelling = this.cancelWhileBusy().finally(() => {
+      this.cancelling = undefined;
+    });
+  }
+
+  /**
+   * A step sends its statements one after another: a cancel that lands between two of them cancels
+   * nothing, and the next one may wait for the lock in its turn. So the cancel goes again every
+   * CANCEL_AGAIN_MS until the work on the connection has settled.
+   */
+  private async cancelWhileBusy(): Promise<void> {
+    for (let busy = this.busy(); busy; busy = this.busy()) {
+      await this.cancel();
+      let timer: NodeJS.Timeout | undefined;
+      const again = new Promise((resolve) => {
+        timer = setTimeout(resolve, CANCEL_AGAIN_MS);
+      });
+      await Promise.race([busy.catch(() => {}), again]);
+      clearTimeout(timer);
+    }
+  }
+
+  private busy(): Promise<unknown> | undefined {
+    return this.running ?? this.finishing;
+  }
+
+  private async cancel(): Promise<void> {
+    if (!this.backend) return;
     // Only while this transaction is open there: a pooled backend given back may run another's query by now.
     await this.db
       .query(
         'select pg_cancel_backend(pid) from pg_stat_activity where pid = $1 and xact_start = $2::timestamptz',
         [this.backend.pid, this.backend.since],
       )
-      .catch(() => {});
+      .catch((error) => {
+        // The run still rolls back, once the statement ends of itself.
+        this.log.warn({ err: error }, "could not cancel the aborted run's statement");
+      });
   }
 
   /** Abandons the transaction (after a failure elsewhere in the run). */
@@ -323,6 +380,7 @@ export class ScoringWrite {
     // still under way when the run failed begins no new transaction.
     this.ended = true;
     await this.running;
+    await this.cancelling;
     if (!this.client) return;
     await this.client.query('rollback').catch(() => {});
     await this.client.release();
@@ -341,11 +399,10 @@ export class ScoringWrite {
     const done = new Promise<T>((resolve, reject) => {
       start = async () => {
         try {
-          if (this.failure) throw this.failure;
-          if (this.ended) throw new Error("the run's transaction has ended");
+          this.throwIfEnded();
           this.client ??= await this.begin();
-          // Aborted while connecting: abort() had no statement to cancel yet.
-          if (this.ended) throw new Error("the run's transaction has ended");
+          // Again: abort() may have come while connecting, with no statement to cancel yet.
+          this.throwIfEnded();
           resolve(await work(this.client));
         } catch (error) {
           this.failure ??= error;
@@ -455,6 +512,8 @@ const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, rea
  * 0.40× the COPY-alone reference at 4, 0.46× at 12, 0.50× at 24, 0.52× at 48).
  */
 const PIECES_UNWRITTEN = 24;
+/** How often abort() cancels again while the run's statements go on (see cancelWhileBusy). */
+const CANCEL_AGAIN_MS = 100;
 
 /** A step queued for the transaction's connection: `start` runs it and settles `done`. */
 interface Step<T> {

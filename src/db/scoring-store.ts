@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import type { Logger } from '../log/logger';
 import type { Reason } from '../domain/predictor';
 import { type AccountProfile, accountProfileSchema } from '../domain/profile';
 import type { Scored } from '../domain/scoring';
 import type { Transaction } from '../domain/transaction';
+import type { Logger } from '../log/logger';
 import type { TransactionConnection } from './transaction-connection';
 
 /** Where a lookup runs: a pooled connection (committed state), or the run's transaction (its own writes too). */

@@ -33,6 +33,10 @@ const longSum = (first: string, delta: number) =>
   Long.fromValue(first).add(Long.fromNumber(delta)).toString();
 
 describe("kafkajs's record decoder, patched", () => {
+  it('is the patched decoder (npm install applies patches/, see postinstall)', () => {
+    expect(String(decodeRecord)).toContain('readVarLongDelta');
+  });
+
   it.each([
     {
       case: 'a usual record',
@@ -53,7 +57,7 @@ describe("kafkajs's record decoder, patched", () => {
       firstOffset: '123',
       offsetDelta: 99_999,
       firstTimestamp: '1764000000000',
-      timestampDelta: 2 ** 40,
+      timestampDelta: 2 ** 47,
     },
     {
       case: 'a delta of 8 varint bytes (Long path)',
@@ -63,11 +67,19 @@ describe("kafkajs's record decoder, patched", () => {
       timestampDelta: 2 ** 52,
     },
     {
-      case: 'an offset past 2^53 (Long path)',
+      case: 'a sum past 2^53 (Long path)',
       firstOffset: '9007199254740990',
       offsetDelta: 3,
       firstTimestamp: '0',
       timestampDelta: -5,
+    },
+    {
+      // Its Number rounds to 2^53: minus 2 would be a safe integer, and wrong.
+      case: 'a first offset past 2^53, the sum below it (Long path)',
+      firstOffset: '9007199254740993',
+      offsetDelta: 0,
+      firstTimestamp: '9007199254740993',
+      timestampDelta: -2,
     },
   ])(
     'gives what Long arithmetic gives: $case',

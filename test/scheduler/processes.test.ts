@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli';
-import { dueGaps, SchedulerTest, sleep } from './support';
+import { expectCadence, SchedulerTest, sleep } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());
@@ -26,7 +26,7 @@ describe('scheduler processes (real Redis and PostgreSQL)', () => {
     expect(new Set(runs.map((r) => r.job_id)).size).toBe(runs.length);
     expect(window.length).toBeGreaterThanOrEqual(8);
     expect(window.length).toBeLessThanOrEqual(13);
-    expect(dueGaps(window).every((gap) => gap === 200)).toBe(true);
+    expectCadence(window, 200);
     // Both processes ran workers, and shutdown let the active runs finish.
     expect(new Set(runs.map((r) => r.worker)).size).toBe(2);
     expect(runs.filter((r) => r.state !== 'completed')).toEqual([]);

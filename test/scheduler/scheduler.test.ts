@@ -3,7 +3,7 @@ import { listSchedules } from '../../src/control/schedules';
 import { reconcile } from '../../src/scheduler/reconcile';
 import { runCli } from '../cli';
 import { deletePrefix } from './redis-keys';
-import { dueGaps, SchedulerTest, sleep, waitFor } from './support';
+import { expectCadence, SchedulerTest, sleep, waitFor } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());
@@ -23,7 +23,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
       const rows = await s.runs('tick');
       return rows.filter((r) => r.state === 'completed').length >= 5 && rows;
     }, 'five runs');
-    expect(dueGaps(runs).every((gap) => gap === 300)).toBe(true);
+    expectCadence(runs, 300);
     for (const run of runs) expect(run.worker).toMatch(/:\d+$/);
   });
 
@@ -40,7 +40,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     }, 'six runs at 150ms');
     // The edit is applied within 2 s, and from then on runs are due every 150ms.
     expect(after[0]?.scheduled_at.getTime()).toBeLessThan(editedAt + 2_000);
-    expect(dueGaps(after.slice(1))).toEqual(Array(after.length - 2).fill(150));
+    expectCadence(after.slice(1), 150);
   });
 
   it('a broken edit keeps the old cadence and reports the error (state, log, `tickflow list`)', async () => {
@@ -64,7 +64,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     await sleep(1_200);
     const since = (await s.runs('tick')).filter((r) => r.scheduled_at.getTime() > brokenAt);
     expect(since.length).toBeGreaterThanOrEqual(4);
-    expect(dueGaps(since).every((gap) => gap === 200)).toBe(true);
+    expectCadence(since, 200);
 
     const list = await runCli(['list'], s.env);
     expect(list.code).toBe(0);

@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { serviceCpu, serviceCpuSince } from './service-cpu';
 
 /** The tables consumer-batch writes, parents first (predictions and alerts reference transactions). */
 export const CONSUMER_TABLES = ['transactions', 'predictions', 'fraud_alerts', 'account_profiles'];
@@ -13,6 +14,8 @@ export interface CopyAlone {
   rows: number;
   bytes: number;
   ms: number;
+  /** PostgreSQL's CPU meanwhile: set against its CPU in the run, what the run adds to the writes. */
+  postgresCpuMs?: number;
 }
 
 /**
@@ -27,17 +30,20 @@ export async function copySameRowsAlone(db: pg.Pool, tables = CONSUMER_TABLES): 
     for (const table of tables) dumps.set(table, await copyOut(client, table));
     const counts = await rowCounts(client, tables);
     await client.query(`truncate ${tables.join(', ')}`);
+    const cpuBefore = serviceCpu();
     const started = performance.now();
     await client.query('begin');
     for (const [table, rows] of dumps)
       await pipeline(Readable.from([rows]), client.query(copyFrom(`copy ${table} from stdin`)));
     await client.query('commit');
     const ms = performance.now() - started;
+    const postgresCpuMs = serviceCpuSince(cpuBefore)?.postgres;
     return {
       transactions: counts.get('transactions') ?? 0,
       rows: [...counts.values()].reduce((sum, n) => sum + n, 0),
       bytes: [...dumps.values()].reduce((sum, dump) => sum + dump.length, 0),
       ms,
+      postgresCpuMs,
     };
   } catch (error) {
     await client.query('rollback').catch(() => {});

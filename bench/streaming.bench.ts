@@ -18,7 +18,7 @@ import {
   runJobInChild,
 } from './job-child';
 import { consumerPerformance, producerPerformance, REFERENCE_PRODUCER_PROPS } from './kafka-perf';
-import { copySameRowsAlone } from './postgres-copy';
+import { type CopyAlone, copySameRowsAlone } from './postgres-copy';
 import type { ServiceCpu } from './service-cpu';
 
 /**
@@ -157,7 +157,7 @@ async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures
   console.log(cpuBudget(consumed, cpuMs, report.figures.serviceCpuMs, aloneRate));
   console.log(
     `  PostgreSQL COPY alone: the same ${fmt(alone.rows)} rows (${megabytes(alone.bytes)}) into the same 4 tables, ` +
-      `one transaction, ${fmt(alone.ms)} ms`,
+      `one transaction, ${fmt(alone.ms)} ms${postgresCpuOf(alone)}`,
   );
   console.log(
     `  ConsumerPerformance: ${fmt(kafka.messages)} records, ${fmt(kafka.mbPerSecond, 1)} MB/s (fetch rate, group join left out)`,
@@ -186,6 +186,11 @@ function cpuBudget(messages: number, nodeMs: number, services: ServiceCpu | unde
     `= ${fmt(total)} ms; on ${cores} cores no run doing this work beats ${fmt(total / cores)} ms ` +
     `(${fmt(best)} msg/s, ${(best / reference).toFixed(2)}× the reference)`
   );
+}
+
+/** PostgreSQL's CPU for the COPY alone, to set against its CPU in the run (its lookups, its upserts). */
+function postgresCpuOf(alone: CopyAlone): string {
+  return alone.postgresCpuMs === undefined ? '' : `, postgres CPU ${fmt(alone.postgresCpuMs)} ms`;
 }
 
 /** The CPU part of a consumer run without any I/O: where the end-to-end time goes when it is not PostgreSQL. */

@@ -12,10 +12,11 @@ describe('producer-batch and consumer-batch in steady state (real Kafka and Post
   });
 
   it('producer runs over consecutive windows stamp consecutive stretches, so account history stays realistic and the model stays precise', async () => {
-    // Like a schedule firing every 2 s (here its last 20 slots, as a catch-up would run them): each run
-    // extends the stream inside its own window instead of re-filling the same minutes.
+    // Like a schedule firing every 2 s (20 slots, as a catch-up would run them): each run extends the
+    // stream inside its own window instead of re-filling the same minutes. The slots sit at a fixed
+    // Nairobi noon, not now: fraud depends on the hour, and at night the same seeds score otherwise.
     const slotMs = 2_000;
-    const first = Date.now() - 20 * slotMs;
+    const first = Date.parse('2025-01-01T09:00:00Z');
     const runs = [];
     for (let slot = 0; slot < 20; slot++) {
       const window = { from: new Date(first + slot * slotMs), to: new Date(first + (slot + 1) * slotMs) };

@@ -164,6 +164,8 @@ export class ScoringWrite {
   private finishing?: Promise<unknown>;
   /** abort()'s cancels while any are under way: the rollback goes after them, not amid them. */
   private cancelling?: Promise<void>;
+  /** A cancel failed and was logged: the retries say nothing more. */
+  private cancelFailed = false;
 
   /**
    * `connect` gives the connection the transaction runs on (see TransactionConnection); abort()
@@ -303,12 +305,10 @@ export class ScoringWrite {
       this.throwIfAborted();
       await client.query('commit');
     } catch (error) {
-      await this.cancelling;
-      await this.client?.query('rollback').catch(() => {});
+      await this.rollbackAfterCancels();
       throw error;
     } finally {
-      await this.client?.release();
-      this.client = undefined;
+      await this.release();
     }
   }
 
@@ -369,7 +369,9 @@ export class ScoringWrite {
         [this.backend.pid, this.backend.since],
       )
       .catch((error) => {
-        // The run still rolls back, once the statement ends of itself.
+        // The run still rolls back, once the statement ends of itself. Said once, not every retry.
+        if (this.cancelFailed) return;
+        this.cancelFailed = true;
         this.log.warn({ err: error }, "could not cancel the aborted run's statement");
       });
   }
@@ -380,10 +382,18 @@ export class ScoringWrite {
     // still under way when the run failed begins no new transaction.
     this.ended = true;
     await this.running;
+    await this.rollbackAfterCancels();
+    await this.release();
+  }
+
+  /** Rolls back once abort()'s cancels are done: a cancel landing on the rollback would leave the transaction open. */
+  private async rollbackAfterCancels(): Promise<void> {
     await this.cancelling;
-    if (!this.client) return;
-    await this.client.query('rollback').catch(() => {});
-    await this.client.release();
+    await this.client?.query('rollback').catch(() => {});
+  }
+
+  private async release(): Promise<void> {
+    await this.client?.release();
     this.client = undefined;
   }
 

@@ -149,13 +149,18 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     [
       // Another transaction holds a lock, as long as it likes, that the run waits for: in a step
       // (the COPY into predictions, after the one into transactions), or in the commit's own writes
-      // (the histories still in memory; reading them stays allowed).
+      // (the histories still in memory, all of them with more recentAccounts than the run has
+      // accounts; reading them stays allowed).
       { waiting: 'a COPY', lock: 'predictions in access exclusive mode' },
-      { waiting: "the commit's history write", lock: 'account_profiles in exclusive mode' },
+      {
+        waiting: "the commit's history write",
+        lock: 'account_profiles in exclusive mode',
+        recentAccounts: 10_000,
+      },
     ].flatMap((lock) => ON_BOTH_CONNECTIONS.map((run) => ({ ...lock, ...run }))),
   )(
     'an aborted run cancels $waiting waiting for a lock, rolls back and holds no connection ($connection)',
-    async ({ lock, batchSize }) => {
+    async ({ lock, batchSize, recentAccounts }) => {
       await env.produce({ count: 3_000, seed: 12 });
       const holder = await env.resources.db.connect();
       try {
@@ -165,7 +170,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
         const controller = new AbortController();
         const run = consumerBatchJob.run(
           jobContext(env.resources, env, controller.signal),
-          consumerBatchJob.params.parse(env.consumerParams({ batchSize, maxWait: 2_000 })),
+          consumerBatchJob.params.parse(env.consumerParams({ batchSize, maxWait: 2_000, recentAccounts })),
         );
         run.catch(() => {});
         await waitFor(async () => (await locksOnTables(env, holderPid, false)) > 0, 'the run to wait');

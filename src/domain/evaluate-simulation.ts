@@ -26,7 +26,7 @@ export interface SimulationEvaluation {
  * patterns), so a stream ending at the wall-clock time would give other figures for the same seed
  * at another hour.
  */
-const EVALUATION_END = new Date('2025-01-01T12:00:00Z');
+export const EVALUATION_END = new Date('2025-01-01T12:00:00Z');
 
 /**
  * Simulates a stream, scores it with the built-in model from empty history, and compares. Without

@@ -149,8 +149,8 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     [
       // Another transaction holds a lock, as long as it likes, that the run waits for: in a step
       // (the COPY into predictions, after the one into transactions), or in the commit's own writes
-      // (the histories still in memory, all of them with more recentAccounts than the run has
-      // accounts; reading them stays allowed).
+      // (the histories still in memory: a recentAccounts above the run's 3,000 messages keeps them
+      // all there; reading them stays allowed).
       { waiting: 'a COPY', lock: 'predictions in access exclusive mode' },
       {
         waiting: "the commit's history write",

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evaluateStored } from '../../src/db/evaluation-store';
+import { EVALUATION_END } from '../../src/domain/evaluate-simulation';
 import { drain, type StreamingEnv, streamingEnv } from './streaming-env';
 
 describe('producer-batch and consumer-batch in steady state (real Kafka and PostgreSQL)', () => {
@@ -13,10 +14,11 @@ describe('producer-batch and consumer-batch in steady state (real Kafka and Post
 
   it('producer runs over consecutive windows stamp consecutive stretches, so account history stays realistic and the model stays precise', async () => {
     // Like a schedule firing every 2 s (20 slots, as a catch-up would run them): each run extends the
-    // stream inside its own window instead of re-filling the same minutes. The slots sit at a fixed
-    // Nairobi noon, not now: fraud depends on the hour, and at night the same seeds score otherwise.
+    // stream inside its own window instead of re-filling the same minutes. The slots end where
+    // evaluations do, in daytime, not now: fraud depends on the hour, and at night the same seeds
+    // score otherwise.
     const slotMs = 2_000;
-    const first = Date.parse('2025-01-01T09:00:00Z');
+    const first = EVALUATION_END.getTime() - 20 * slotMs;
     const runs = [];
     for (let slot = 0; slot < 20; slot++) {
       const window = { from: new Date(first + slot * slotMs), to: new Date(first + (slot + 1) * slotMs) };

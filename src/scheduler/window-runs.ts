@@ -3,8 +3,8 @@ import type { RunWindow } from '../../jobs/job';
 import type { Queryable } from '../db/pool';
 import { recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
+import { scheduledAt, windowRunId } from '../queues/run-ids';
 import type { Schedule } from '../schedules/schedule';
-import { scheduledAt, windowRunId } from '../worker/run-window';
 import { schedulerSpecOf } from './scheduler-spec';
 
 export interface WindowRuns {

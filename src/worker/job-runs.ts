@@ -1,7 +1,5 @@
 import type pg from 'pg';
-import { triggerOfRun } from './run-window';
-
-export { MANUAL_RUN_PREFIX } from './run-window';
+import { triggerOfRun } from '../queues/run-ids';
 
 /** One attempt of one run: the primary key of job_runs and what is known when it starts. */
 export interface RunAttempt {

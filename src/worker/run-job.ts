@@ -5,6 +5,7 @@ import type { JobDefinition, JobResult } from '../../jobs/job';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
+import { runWindowOf, scheduledAt } from '../queues/run-ids';
 import { jobContext } from '../runtime/job-context';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
@@ -12,7 +13,6 @@ import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
-import { runWindowOf, scheduledAt } from './run-window';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;

@@ -4,13 +4,13 @@ import { messageCountsOf } from '../../jobs/index';
 import type { Logger } from '../log/logger';
 import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
+import { startDelaySeconds } from '../queues/run-ids';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunHistory } from './run-history';
 import { recordedFailures, runJob } from './run-job';
-import { startDelaySeconds } from './run-window';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;

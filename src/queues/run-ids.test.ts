@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Schedule } from '../schedules/schedule';
-import { runWindowOf, scheduledAt, startDelaySeconds, triggerOfRun, windowRunId } from './run-window';
+import { runWindowOf, scheduledAt, startDelaySeconds, triggerOfRun, windowRunId } from './run-ids';
 
 const due = new Date('2024-03-01T10:00:00Z');
 const hourly = { trigger: { every: 3_600_000 } } as Schedule;

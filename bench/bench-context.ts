@@ -1,5 +1,5 @@
-import type { JobContext, RunWindow } from '../jobs/job';
 import type { Logger } from '../src/log/logger';
+import type { JobContext, RunWindow } from '../src/runtime/job';
 import { jobContext } from '../src/runtime/job-context';
 import type { Resources } from '../src/runtime/resources';
 

@@ -3,11 +3,11 @@
  * is a ChildRequest (JSON); the figures and this process's peak RSS go back over IPC.
  */
 import { consumerBatchJob } from '../jobs/consumer-batch';
-import type { JobContext } from '../jobs/job';
 import { producerBatchJob } from '../jobs/producer-batch';
 import { loadConfig } from '../src/config/config';
 import { createLogger } from '../src/log/logger';
 import { OFF_THREAD_MIN } from '../src/producer/record-stream';
+import type { JobContext } from '../src/runtime/job';
 import { Resources } from '../src/runtime/resources';
 import { benchContext } from './bench-context';
 import {

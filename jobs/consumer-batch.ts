@@ -5,7 +5,7 @@ import { createHttpPredictor, httpPredictorOptionsSchema } from '../src/domain/h
 import { builtinPredictor } from '../src/domain/model';
 import type { Predictor } from '../src/domain/predictor';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
-import { defineJob, type JobContext } from './job';
+import { defineJob, type JobContext } from '../src/runtime/job';
 
 const paramsSchema = z.strictObject({
   topic: z.string().min(1).default(STREAMING_DEFAULTS.transactionsTopic),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type FieldIssue, fieldIssues } from '../src/field-issues';
+import type { JobDefinition } from '../src/runtime/job';
 import { consumerBatchJob } from './consumer-batch';
-import type { JobDefinition } from './job';
 import { producerBatchJob } from './producer-batch';
 import { sleepJob } from './sleep';
 import { streamRollupJob } from './stream-rollup';

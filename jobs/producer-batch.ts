@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { bodyOf } from '../src/producer/record-piece';
 import type { RecordTally } from '../src/producer/records';
-import { defineJob, type RunWindow } from './job';
+import { defineJob, type RunWindow } from '../src/runtime/job';
 
 /** Loaded on a run's first use: a CLI that only reads the params schema skips the simulator. */
 const loadRecordStream = () => import('../src/producer/record-stream');

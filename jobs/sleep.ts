@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { defineJob, PermanentError } from './job';
+import { defineJob, PermanentError } from '../src/runtime/job';
 
 /**
  * Waits `ms` and returns; fails on purpose when asked. The smallest real job: useful to try a

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { type RollupKey, type RollupRow, type RollupWindow, replaceRollup } from '../src/db/rollups';
 import type { OutgoingRecord } from '../src/kafka/stream-client';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { defineJob, type JobContext, PermanentError } from '../src/runtime/job';
 import { durationText, formatDuration, parseDuration } from '../src/schedules/duration';
-import { defineJob, type JobContext, PermanentError } from './job';
 
 const MAX_WINDOW_MS = 7 * 86_400_000;
 

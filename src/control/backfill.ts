@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { RunWindow } from '../../jobs/job';
+import type { RunWindow } from '../runtime/job';
 import { queueWindowRuns } from '../scheduler/window-runs';
 import { describeTrigger, type Schedule } from '../schedules/schedule';
 import { windowsWithin } from '../schedules/window';

@@ -1,4 +1,4 @@
-import type { RunWindow } from '../../jobs/job';
+import type { RunWindow } from '../runtime/job';
 import { type RepeatCadence, type Schedule, triggerOfRepeat } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 

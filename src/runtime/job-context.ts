@@ -1,4 +1,4 @@
-import type { JobContext } from '../../jobs/job';
+import type { JobContext } from './job';
 import type { Resources } from './resources';
 
 /** What the worker (or a test, or the bench) knows of a run before it starts. */

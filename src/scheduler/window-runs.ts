@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
-import type { RunWindow } from '../../jobs/job';
 import type { Queryable } from '../db/pool';
 import { recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import { scheduledAt, windowRunId } from '../queues/run-ids';
+import type { RunWindow } from '../runtime/job';
 import type { Schedule } from '../schedules/schedule';
 import { schedulerSpecOf } from './scheduler-spec';
 

@@ -16,8 +16,8 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { jobs as registeredJobs } from '../../jobs/index';
-import type { JobDefinition } from '../../jobs/job';
 import type { TopicSpec } from '../kafka/topics';
+import type { JobDefinition } from '../runtime/job';
 import { cronProblem, isTimeZone } from './cron';
 import {
   defaultsSchema,

@@ -1,4 +1,4 @@
-import type { RunWindow } from '../../jobs/job';
+import type { RunWindow } from '../runtime/job';
 import { cronFrom } from './cron';
 import type { Trigger } from './schedule';
 

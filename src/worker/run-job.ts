@@ -1,11 +1,11 @@
 import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { resolveJob } from '../../jobs/index';
-import type { JobDefinition, JobResult } from '../../jobs/job';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import { runWindowOf, scheduledAt } from '../queues/run-ids';
+import type { JobDefinition, JobResult } from '../runtime/job';
 import { jobContext } from '../runtime/job-context';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import type { RunWindow } from '../../jobs/job';
 import { streamRollupJob } from '../../jobs/stream-rollup';
 import type { RollupWindow } from '../../src/db/rollups';
 import { createKafka } from '../../src/kafka/client';
 import { deleteTopics } from '../../src/kafka/topics';
+import type { RunWindow } from '../../src/runtime/job';
 import { readTopic } from './read-topic';
 import { seedTransactions } from './rollup-seed';
 import { jobContext, type StreamingEnv, streamingEnv } from './streaming-env';

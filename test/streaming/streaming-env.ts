@@ -1,11 +1,11 @@
 import type { z } from 'zod';
 import { consumerBatchJob } from '../../jobs/consumer-batch';
-import type { JobContext, RunWindow } from '../../jobs/job';
 import { producerBatchJob } from '../../jobs/producer-batch';
 import type { Config } from '../../src/config/config';
 import { migrate } from '../../src/db/migrate';
 import { createKafka } from '../../src/kafka/client';
 import { deleteTopics } from '../../src/kafka/topics';
+import type { JobContext, RunWindow } from '../../src/runtime/job';
 import { jobContext as runContext } from '../../src/runtime/job-context';
 import { Resources } from '../../src/runtime/resources';
 import { type TestEnv, testEnv } from '../support';

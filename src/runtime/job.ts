@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { z } from 'zod';
-import type { StreamClient } from '../src/kafka/stream-client';
-import type { Logger } from '../src/log/logger';
+import type { StreamClient } from '../kafka/stream-client';
+import type { Logger } from '../log/logger';
 
 /** The span of event time a run covers: [from, to). A scheduled run's `to` is its due time. */
 export interface RunWindow {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { jobs } from '../jobs/index';
 import { loadConfig } from '../src/config/config';
 import type { Control } from '../src/control/control';
 import { migrate } from '../src/db/migrate';
@@ -48,11 +49,12 @@ export default async function gridBench(): Promise<void> {
     console.log(
       `${RUNS.toLocaleString('en')} runs and attempts written in ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
-    const schedules = await loadSchedulesFile(file);
+    const schedules = await loadSchedulesFile(file, jobs);
     const control: Control = {
       db,
       queues,
       states: new ScheduleStates(db),
+      jobs,
       file: () => ({ path: file, current: schedules }),
     };
     const board = createBoard(control);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { messageCountsOf } from './index';
+import { jobs } from './index';
 
 describe('messageCountsOf: the result fields tickflow_messages_total adds, by job type', () => {
   it('names the producer’s and the consumer’s message counts', () => {
-    expect(messageCountsOf('producer-batch')).toEqual(['produced', 'fraud', 'malformed']);
-    expect(messageCountsOf('consumer-batch')).toEqual([
+    expect(jobs.messageCountsOf('producer-batch')).toEqual(['produced', 'fraud', 'malformed']);
+    expect(jobs.messageCountsOf('consumer-batch')).toEqual([
       'consumed',
       'valid',
       'invalid',
@@ -15,8 +15,8 @@ describe('messageCountsOf: the result fields tickflow_messages_total adds, by jo
   });
 
   it('counts none of a rollup’s totals (its `flagged` are stored rows, not messages it handled), nor of an unknown type', () => {
-    expect(messageCountsOf('stream-rollup')).toEqual([]);
-    expect(messageCountsOf('sleep')).toEqual([]);
-    expect(messageCountsOf('no-such-job')).toEqual([]);
+    expect(jobs.messageCountsOf('stream-rollup')).toEqual([]);
+    expect(jobs.messageCountsOf('sleep')).toEqual([]);
+    expect(jobs.messageCountsOf('no-such-job')).toEqual([]);
   });
 });

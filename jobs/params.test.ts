@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { JobParamsError, resolveJob } from './index';
+import { JobParamsError } from '../src/runtime/job-registry';
+import { jobs } from './index';
 
 /** The message a schedule author or `tickflow trigger` user sees for bad params. */
 function refusal(job: string, params: unknown): string {
   try {
-    resolveJob(job, params);
+    jobs.resolve(job, params);
   } catch (error) {
     if (error instanceof JobParamsError) return error.details;
     throw error;
@@ -31,11 +32,11 @@ describe('job params: bad input is refused naming the field and what it expects'
   });
 
   it('names the job types when the type is unknown', () => {
-    expect(() => resolveJob('nope', {})).toThrow(/unknown job type "nope"; job types: .*producer-batch/);
+    expect(() => jobs.resolve('nope', {})).toThrow(/unknown job type "nope"; job types: .*producer-batch/);
   });
 
   it('fills in defaults for what is left out', () => {
-    expect(resolveJob('consumer-batch', {}).params).toMatchObject({
+    expect(jobs.resolve('consumer-batch', {}).params).toMatchObject({
       batchSize: 100,
       maxWait: 1_000,
       threshold: 0.5,
@@ -45,7 +46,7 @@ describe('job params: bad input is refused naming the field and what it expects'
 
   it('names each refused field by its path, an unknown nested param included', () => {
     try {
-      resolveJob('consumer-batch', {
+      jobs.resolve('consumer-batch', {
         batchSize: 'many',
         predictor: { type: 'http', url: 'http://127.0.0.1:9/predict', bogus: 1 },
       });

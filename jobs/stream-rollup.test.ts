@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JobParamsError, resolveJob } from './index';
+import { JobParamsError } from '../src/runtime/job-registry';
+import { jobs } from './index';
 import { rollupKey, rollupWindow, streamRollupJob } from './stream-rollup';
 
 const due = new Date('2024-06-01T12:00:15Z');
@@ -45,7 +46,7 @@ describe('stream-rollup params: bad input is refused naming the field', () => {
     [{ topic: '' }, /topic/],
   ])('%j', (input, expected) => {
     try {
-      resolveJob('stream-rollup', input);
+      jobs.resolve('stream-rollup', input);
       throw new Error('accepted');
     } catch (error) {
       expect(error).toBeInstanceOf(JobParamsError);

@@ -7,6 +7,7 @@ import { ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
 import { assertRedisReachable, bullConnection, QueueSet } from '../queues/queues';
+import type { JobRegistry } from '../runtime/job-registry';
 import { Scheduler } from '../scheduler/scheduler';
 import { ScheduleSource } from '../schedules/source';
 import { assertSafeToServe } from '../web/auth';
@@ -16,6 +17,7 @@ import { startWebServer, type WebServer } from '../web/server';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
 import { Closers } from './closers';
 import { FileTopics } from './file-topics';
+import { defaultJobs } from './jobs';
 import { readinessOf } from './readiness';
 
 /** How often queued manual runs whose job left Redis are closed in the history. */
@@ -29,6 +31,8 @@ export interface SchedulerAppOptions {
   workerTuning?: WorkerTuning;
   /** How often the scheduler re-checks Redis against the file and PostgreSQL. */
   checkEveryMs?: number;
+  /** The job types schedules may name and workers run: tickflow's own (jobs/index.ts) by default. */
+  jobs?: JobRegistry;
 }
 
 export interface SchedulerApp {
@@ -58,7 +62,8 @@ export async function startSchedulerApp(
   return closers.starting(async () => {
     await migrate(config, log);
     await assertRedisReachable(config.redisUrl);
-    const source = new ScheduleSource(config.schedulesFile, log);
+    const jobs = options.jobs ?? defaultJobs;
+    const source = new ScheduleSource(config.schedulesFile, jobs, log);
     const file = await source.load();
     const topics = new FileTopics(config, log);
     closers.add(() => topics.close());
@@ -85,7 +90,7 @@ export async function startSchedulerApp(
     // Workers after the first reconcile: a queue PostgreSQL says is paused is paused before any run.
     const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
     const workers = options.workers
-      ? await startWorkers(source, connection, config, log, {
+      ? await startWorkers(source, jobs, connection, config, log, {
           ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
           ...options.workerTuning,
         })
@@ -98,6 +103,7 @@ export async function startSchedulerApp(
       db,
       queues,
       states,
+      jobs,
       file: () => ({
         path: source.file,
         current: source.current,

@@ -4,11 +4,13 @@ import { createPool } from '../db/pool';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
 import { assertRedisReachable, bullConnection } from '../queues/queues';
+import type { JobRegistry } from '../runtime/job-registry';
 import { ScheduleSource } from '../schedules/source';
 import { assertSafeToServe } from '../web/auth';
 import { startWebServer, type WebServer } from '../web/server';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
 import { Closers } from './closers';
+import { defaultJobs } from './jobs';
 import { readinessOf } from './readiness';
 
 export interface WorkerApp {
@@ -24,7 +26,12 @@ export interface WorkerApp {
 export async function startWorkerApp(
   config: Config,
   log: Logger,
-  options: { web: boolean; tuning?: WorkerTuning },
+  options: {
+    web: boolean;
+    tuning?: WorkerTuning;
+    /** The job types the workers run: tickflow's own (jobs/index.ts) by default. */
+    jobs?: JobRegistry;
+  },
 ): Promise<WorkerApp> {
   const web = { ...config.web, port: config.workerPort };
   const exposure = { what: `the worker's /metrics (WORKER_PORT; or --no-web)`, risk: 'read its metrics' };
@@ -33,14 +40,15 @@ export async function startWorkerApp(
   return closers.starting(async () => {
     await migrate(config, log);
     await assertRedisReachable(config.redisUrl);
-    const source = new ScheduleSource(config.schedulesFile, log);
+    const jobs = options.jobs ?? defaultJobs;
+    const source = new ScheduleSource(config.schedulesFile, jobs, log);
     await source.load();
     source.watch();
     closers.add(() => source.close());
     const connection = bullConnection(config.redisUrl);
     closers.add(() => connection.disconnect());
     const metrics = options.web ? new Metrics(() => []) : undefined;
-    const workers = await startWorkers(source, connection, config, log, {
+    const workers = await startWorkers(source, jobs, connection, config, log, {
       ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
       ...options.tuning,
     });

@@ -17,12 +17,13 @@ export function registerToggleCommand(program: Command, verb: 'pause' | 'resume'
     .option('-n, --note <text>', 'why (shown by `tickflow list` and the grid)')
     .action(
       action(async ({ config }, name: string, options: { note?: string }) => {
-        const [{ withControl }, { setPaused }] = await Promise.all([
+        const [{ withControl }, { setPaused }, { defaultJobs }] = await Promise.all([
           import('../control/control'),
           import('../control/toggle'),
+          import('../app/jobs'),
         ]);
         const paused = verb === 'pause';
-        await withControl(config, (control) =>
+        await withControl(config, defaultJobs, (control) =>
           setPaused(control, name, {
             paused,
             by: cliUser(),

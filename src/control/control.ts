@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import { createPool } from '../db/pool';
 import { ScheduleStates } from '../db/schedule-states';
 import { oneShotRedis, QueueSet } from '../queues/queues';
+import type { JobRegistry } from '../runtime/job-registry';
 import { loadSchedulesFile } from '../schedules/load';
 import { SchedulesFileError } from '../schedules/problems';
 import type { SchedulesFile } from '../schedules/schedule';
@@ -22,6 +23,8 @@ export interface Control {
   db: pg.Pool;
   queues: QueueSet;
   states: ScheduleStates;
+  /** The job types the schedules file may name: what a trigger checks its params against. */
+  jobs: JobRegistry;
   file(): FileState;
   /** Where Bull Board is served, for links to a run; undefined when no web UI runs. */
   boardPath?: string;
@@ -30,8 +33,8 @@ export interface Control {
 }
 
 /** A Control for a one-shot command: reads the file once; `close()` ends its connections. */
-async function openControl(config: Config): Promise<Control & { close(): Promise<void> }> {
-  const file = await readFileState(config.schedulesFile);
+async function openControl(config: Config, jobs: JobRegistry): Promise<Control & { close(): Promise<void> }> {
+  const file = await readFileState(config.schedulesFile, jobs);
   const db = createPool(config, 2);
   const connection = oneShotRedis(config.redisUrl);
   const queues = new QueueSet(connection, config.queuePrefix);
@@ -39,6 +42,7 @@ async function openControl(config: Config): Promise<Control & { close(): Promise
     db,
     queues,
     states: new ScheduleStates(db),
+    jobs,
     file: () => file,
     async close() {
       await queues.close();
@@ -48,18 +52,22 @@ async function openControl(config: Config): Promise<Control & { close(): Promise
   };
 }
 
-async function readFileState(path: string): Promise<FileState> {
+async function readFileState(path: string, jobs: JobRegistry): Promise<FileState> {
   try {
-    return { path, current: await loadSchedulesFile(path) };
+    return { path, current: await loadSchedulesFile(path, jobs) };
   } catch (error) {
     if (error instanceof SchedulesFileError) return { path, error: { error } };
     throw error;
   }
 }
 
-/** Runs `work` with a one-shot Control and closes it afterwards. */
-export async function withControl<T>(config: Config, work: (control: Control) => Promise<T>): Promise<T> {
-  const control = await openControl(config);
+/** Runs `work` with a one-shot Control knowing the job types `jobs`, and closes it afterwards. */
+export async function withControl<T>(
+  config: Config,
+  jobs: JobRegistry,
+  work: (control: Control) => Promise<T>,
+): Promise<T> {
+  const control = await openControl(config, jobs);
   try {
     return await work(control);
   } catch (error) {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { JobParamsError, resolveJob } from '../../jobs/index';
 import { type QueuedRun, recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import { MANUAL_RUN_PREFIX } from '../queues/run-ids';
+import { JobParamsError, type JobRegistry } from '../runtime/job-registry';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
 import type { Schedule } from '../schedules/schedule';
 import type { Control } from './control';
@@ -27,7 +27,7 @@ export async function triggerRun(
 ): Promise<TriggeredRun> {
   if (control.readOnly) throw new ReadOnlyError();
   const schedule = scheduleInFile(control, name);
-  const params = paramsFor(schedule.job, { ...schedule.params, ...request.params });
+  const params = paramsFor(control.jobs, schedule.job, { ...schedule.params, ...request.params });
   const { template } = schedulerSpecOf(schedule);
   const queue = control.queues.get(name);
   const job = await queue.add(template.name, params, {
@@ -64,9 +64,9 @@ export function scheduleInFile(control: Control, name: string): Schedule {
   return schedule;
 }
 
-function paramsFor(job: string, params: Record<string, unknown>): Record<string, unknown> {
+function paramsFor(jobs: JobRegistry, job: string, params: Record<string, unknown>): Record<string, unknown> {
   try {
-    return resolveJob(job, params).params;
+    return jobs.resolve(job, params).params;
   } catch (error) {
     if (error instanceof JobParamsError)
       throw new InvalidInputError(`params do not fit job ${job}`, error.issues);

@@ -4,7 +4,7 @@ import type { MetricValue } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { consumerBatchJob } from '../../jobs/consumer-batch';
-import { messageCountsOf } from '../../jobs/index';
+import { jobs } from '../../jobs/index';
 import { producerBatchJob } from '../../jobs/producer-batch';
 import { intervalSeconds, Metrics } from './metrics';
 
@@ -25,8 +25,8 @@ function fakeQueue(
   } as unknown as Queue;
 }
 
-const PRODUCED = messageCountsOf(producerBatchJob.name);
-const CONSUMED = messageCountsOf(consumerBatchJob.name);
+const PRODUCED = jobs.messageCountsOf(producerBatchJob.name);
+const CONSUMED = jobs.messageCountsOf(consumerBatchJob.name);
 
 /** A Metrics with a run and a result of each streaming job, so that every series exists. */
 function recordedMetrics(): Metrics {

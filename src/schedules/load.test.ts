@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { jobs } from '../../jobs/index';
 import { schedulerSpecOf } from '../scheduler/scheduler-spec';
-import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING, parseSchedules } from './load';
+import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING, parseSchedules as parseWithJobs } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';
 
 const FILE = '/srv/tickflow/schedules.yaml';
+
+/** tickflow's own job types: the ones a schedule here names. */
+const parseSchedules = (text: string, file: string) => parseWithJobs(text, file, jobs);
 
 function problemsOf(yaml: string): Omit<ScheduleProblem, 'file'>[] {
   try {

@@ -15,9 +15,9 @@ import {
   type YAMLError,
 } from 'yaml';
 import type { z } from 'zod';
-import { jobs as registeredJobs } from '../../jobs/index';
 import type { TopicSpec } from '../kafka/topics';
 import type { JobDefinition } from '../runtime/job';
+import type { JobRegistry } from '../runtime/job-registry';
 import { cronProblem, isTimeZone } from './cron';
 import {
   defaultsSchema,
@@ -39,13 +39,8 @@ import {
   type Trigger,
 } from './schedule';
 
-type JobRegistry = Record<string, JobDefinition>;
-
 /** Reads and validates a schedules file; any problem throws a SchedulesFileError listing them all. */
-export async function loadSchedulesFile(
-  file: string,
-  jobs: JobRegistry = registeredJobs,
-): Promise<SchedulesFile> {
+export async function loadSchedulesFile(file: string, jobs: JobRegistry): Promise<SchedulesFile> {
   return parseSchedules(await readSchedulesText(file), file, jobs);
 }
 
@@ -87,11 +82,7 @@ function tooLarge(file: string, bytes: number): SchedulesFileError {
   ]);
 }
 
-export function parseSchedules(
-  text: string,
-  file: string,
-  jobs: JobRegistry = registeredJobs,
-): SchedulesFile {
+export function parseSchedules(text: string, file: string, jobs: JobRegistry): SchedulesFile {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_FILE_BYTES) throw tooLarge(file, bytes);
   const { doc, problems } = parseYaml(text, file);
@@ -375,11 +366,11 @@ function parseSchedule(
   }
   const entry = parsed.data;
   const trigger = parseTrigger(entry, entry.timezone ?? defaults.timezone, at, problems);
-  const job = jobs[entry.job];
+  const job = jobs.get(entry.job);
   if (!job) {
     problems.add(
       [...at, 'job'],
-      `unknown job type "${entry.job}"; known job types: ${Object.keys(jobs).join(', ')}`,
+      `unknown job type "${entry.job}"; known job types: ${jobs.names().join(', ')}`,
     );
   }
   const params = job && parseParams(job, entry.params ?? {}, [...at, 'params'], problems);

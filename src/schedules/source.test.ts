@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { jobs } from '../../jobs/index';
 import { MAX_FILE_BYTES } from './load';
 import type { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
@@ -45,7 +46,7 @@ async function watched(yaml: string) {
   write(yaml);
   const logs: { level: number; msg: string; problems?: unknown }[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
-  const source = new ScheduleSource(file, log, 20);
+  const source = new ScheduleSource(file, jobs, log, 20);
   sources.push(source);
   await source.load();
   source.watch();

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger';
+import type { JobRegistry } from '../runtime/job-registry';
 import { parseSchedules, readSchedulesText } from './load';
 import { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
@@ -31,6 +32,8 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
 
   constructor(
     readonly file: string,
+    /** The job types a schedule may name. */
+    private readonly jobs: JobRegistry,
     private readonly log: Logger,
     private readonly pollMs = 250,
   ) {
@@ -49,7 +52,7 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
   /** The first load: a broken file throws, since there is no previous version to keep running. */
   async load(): Promise<SchedulesFile> {
     const text = await readSchedulesText(this.file);
-    this.valid = parseSchedules(text, this.file);
+    this.valid = parseSchedules(text, this.file, this.jobs);
     this.lastText = text;
     return this.valid;
   }
@@ -99,7 +102,7 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
    */
   private parse(text: string): SchedulesFile | SchedulesFileError {
     try {
-      return parseSchedules(text, this.file);
+      return parseSchedules(text, this.file, this.jobs);
     } catch (error) {
       if (error instanceof SchedulesFileError) return error;
       this.log.error({ err: error, file: this.file }, 'parsing the schedules file failed unexpectedly');

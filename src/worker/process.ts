@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { type Config, publicWebUrl } from '../config/config';
 import type { Logger } from '../log/logger';
 import { FailureNotifier } from '../notify/failure-notifier';
+import type { JobRegistry } from '../runtime/job-registry';
 import { Resources } from '../runtime/resources';
 import type { SchedulesFile } from '../schedules/schedule';
 import type { ScheduleSource } from '../schedules/source';
@@ -20,6 +21,7 @@ export interface Workers {
 /** Workers for every schedule of `source`, following its edits; one Resources for the process. */
 export async function startWorkers(
   source: ScheduleSource,
+  jobs: JobRegistry,
   connection: Redis,
   config: Config,
   log: Logger,
@@ -34,6 +36,7 @@ export async function startWorkers(
     connection,
     prefix: config.queuePrefix,
     resources,
+    jobs,
     log,
     notifier,
     ...tuning,

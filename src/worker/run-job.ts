@@ -1,12 +1,12 @@
 import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { resolveJob } from '../../jobs/index';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import { runWindowOf, scheduledAt } from '../queues/run-ids';
 import type { JobDefinition, JobResult } from '../runtime/job';
 import { jobContext } from '../runtime/job-context';
+import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
@@ -22,6 +22,8 @@ export const recordedFailures = new WeakSet<object>();
 
 export interface RunDependencies {
   resources: Resources;
+  /** The job types this process runs. */
+  jobs: JobRegistry;
   runs: RunHistory;
   log: Logger;
   notifier: FailureNotifier;
@@ -56,7 +58,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
     runLog.note(startLine(attempt, timeout));
-    const { definition, params } = resolveRun(job);
+    const { definition, params } = resolveRun(deps.jobs, job);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
         jobContext(deps.resources, {
@@ -97,9 +99,9 @@ export function isPermanent(error: unknown): boolean {
 }
 
 /** The job type and its validated params; neither can get better on a retry, so failing is final. */
-function resolveRun(job: Job): { definition: JobDefinition; params: unknown } {
+function resolveRun(jobs: JobRegistry, job: Job): { definition: JobDefinition; params: unknown } {
   try {
-    return resolveJob(job.name, job.data);
+    return jobs.resolve(job.name, job.data);
   } catch (error) {
     throw new UnrecoverableError((error as Error).message);
   }

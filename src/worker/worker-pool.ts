@@ -1,10 +1,10 @@
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { messageCountsOf } from '../../jobs/index';
 import type { Logger } from '../log/logger';
 import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
 import { startDelaySeconds } from '../queues/run-ids';
+import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
@@ -20,6 +20,8 @@ export interface WorkerPoolOptions {
   connection: Redis;
   prefix: string;
   resources: Resources;
+  /** The job types the workers run: a run of a type not in it fails at once. */
+  jobs: JobRegistry;
   log: Logger;
   /** Tells a schedule's `notify:` webhook of failing runs. */
   notifier: FailureNotifier;
@@ -77,9 +79,10 @@ export class WorkerPool {
   }
 
   private startWorker(schedule: Schedule): Worker {
-    const { connection, prefix, resources, log, notifier } = this.options;
+    const { connection, prefix, resources, jobs, log, notifier } = this.options;
     const deps = {
       resources,
+      jobs,
       runs: this.runs,
       log,
       notifier,
@@ -120,7 +123,7 @@ export class WorkerPool {
           ...startDelay(job),
           result,
           // The job type this run ran, whatever the schedules file says now.
-          messageCounts: messageCountsOf(job.name),
+          messageCounts: jobs.messageCountsOf(job.name),
         }),
       );
       worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));

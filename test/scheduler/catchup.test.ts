@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { jobs } from '../../jobs/index';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import { setPaused } from '../../src/control/toggle';
 import type { Queryable } from '../../src/db/pool';
@@ -142,7 +143,7 @@ describe('catchup: windows missed while paused or down (real Redis and PostgreSQ
     s = new SchedulerTest('catchup');
     s.writeSchedules(tick('all'));
     await downForThreeWindows();
-    const [schedule] = (await loadSchedulesFile(s.file)).schedules;
+    const [schedule] = (await loadSchedulesFile(s.file, jobs)).schedules;
     if (!schedule) throw new Error('expected the tick schedule');
     const queue = new Queue('tick', { connection: s.redis, prefix: s.config.queuePrefix });
     onTestFinished(() => queue.close());

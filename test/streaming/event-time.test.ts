@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { consumerBatchJob } from '../../jobs/consumer-batch';
+import { jobs } from '../../jobs/index';
 import { producerBatchJob } from '../../jobs/producer-batch';
 import { evaluateStored } from '../../src/db/evaluation-store';
 import { evaluateSimulation } from '../../src/domain/evaluate-simulation';
@@ -17,7 +18,7 @@ const RUN_FOR_MS = 30_000;
 
 /** The producer and consumer params of the shipped schedules.yaml, and the producer's interval. */
 async function defaultSchedules() {
-  const { schedules } = await loadSchedulesFile(projectPath('schedules.yaml'));
+  const { schedules } = await loadSchedulesFile(projectPath('schedules.yaml'), jobs);
   const producer = schedules.find((s) => s.name === 'producer');
   const consumer = schedules.find((s) => s.name === 'consumer');
   if (!producer || !consumer || !('every' in producer.trigger))

@@ -15,23 +15,25 @@ export function registerBackfill(program: Command): void {
     .requiredOption('--to <time>', 'end of the range (excluded), ISO 8601 with a zone')
     .action(
       action(async ({ config }, name: string, options: { from: string; to: string }) => {
-        const [{ withControl }, { backfill, isoTime }, { InvalidInputError }] = await Promise.all([
-          import('../../control/control'),
-          import('../../control/backfill'),
-          import('../../control/errors'),
-        ]);
+        const [{ withControl }, { backfill, isoTime }, { InvalidInputError }, { defaultJobs }] =
+          await Promise.all([
+            import('../../control/control'),
+            import('../../control/backfill'),
+            import('../../control/errors'),
+            import('../../app/jobs'),
+          ]);
         const bound = (flag: 'from' | 'to') => {
           const parsed = isoTime.safeParse(options[flag]);
           if (parsed.success) return parsed.data;
           throw new Error(`--${flag} "${options[flag]}": ${parsed.error.issues[0]?.message}`);
         };
         const request = { from: bound('from'), to: bound('to'), by: cliUser() };
-        const done = await withControl(config, (control) => backfill(control, name, request)).catch(
-          (error: unknown) => {
-            if (!(error instanceof InvalidInputError)) throw error;
-            throw new Error(error.issues.map((issue) => `--${issue.field}: ${issue.message}`).join('; '));
-          },
-        );
+        const done = await withControl(config, defaultJobs, (control) =>
+          backfill(control, name, request),
+        ).catch((error: unknown) => {
+          if (!(error instanceof InvalidInputError)) throw error;
+          throw new Error(error.issues.map((issue) => `--${issue.field}: ${issue.message}`).join('; '));
+        });
         console.log(`queued ${done.runs.length} backfill run(s) of ${name}:`);
         for (const run of done.runs) console.log(`  ${run.runId}  [${run.window.from}, ${run.window.to})`);
         if (done.waitsForResume) console.log(`note: ${name} is paused; the runs wait until it is resumed`);

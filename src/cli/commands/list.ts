@@ -10,12 +10,13 @@ export function registerList(program: Command): void {
     .option('--json', 'print the JSON the API returns')
     .action(
       action(async ({ config }, options: { json?: boolean }) => {
-        const [{ withControl }, { listSchedules }, { formatProblem }] = await Promise.all([
+        const [{ withControl }, { listSchedules }, { formatProblem }, { defaultJobs }] = await Promise.all([
           import('../../control/control'),
           import('../../control/schedules'),
           import('../../schedules/problems'),
+          import('../../app/jobs'),
         ]);
-        const view = await withControl(config, (control) => listSchedules(control));
+        const view = await withControl(config, defaultJobs, (control) => listSchedules(control));
         if (options.json) {
           console.log(JSON.stringify(view, null, 2));
           return 0;

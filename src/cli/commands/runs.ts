@@ -62,11 +62,12 @@ export function registerRuns(program: Command): void {
           runId: string | undefined,
           options: { limit: number; state?: RunState[]; json?: boolean },
         ) => {
-          const [{ withControl }, { getRun, listRuns }] = await Promise.all([
+          const [{ withControl }, { getRun, listRuns }, { defaultJobs }] = await Promise.all([
             import('../../control/control'),
             import('../../control/runs'),
+            import('../../app/jobs'),
           ]);
-          await withControl(config, async (control) => {
+          await withControl(config, defaultJobs, async (control) => {
             if (runId) {
               console.log(JSON.stringify(await getRun(control, schedule, runId), null, 2));
               return;

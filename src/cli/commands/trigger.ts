@@ -65,12 +65,13 @@ export function registerTrigger(program: Command): void {
           name: string,
           options: { param?: Overrides; wait?: boolean; waitTimeout: number },
         ) => {
-          const [{ QueueEvents }, { withControl }, { triggerRun }] = await Promise.all([
+          const [{ QueueEvents }, { withControl }, { triggerRun }, { defaultJobs }] = await Promise.all([
             import('bullmq'),
             import('../../control/control'),
             import('../../control/trigger'),
+            import('../../app/jobs'),
           ]);
-          return withControl(config, async (control) => {
+          return withControl(config, defaultJobs, async (control) => {
             // Listen before adding, so a run that finishes at once is not missed.
             const events = options.wait
               ? new QueueEvents(name, { connection: { url: config.redisUrl }, prefix: config.queuePrefix })

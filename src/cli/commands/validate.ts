@@ -8,14 +8,19 @@ export function registerValidate(program: Command): void {
     .argument('[file]', 'the file to check (default: SCHEDULES_FILE)')
     .action(
       action(async ({ config }, file: string | undefined) => {
-        const [{ loadSchedulesFile }, { formatProblem, SchedulesFileError }, { describeTrigger }] =
-          await Promise.all([
-            import('../../schedules/load'),
-            import('../../schedules/problems'),
-            import('../../schedules/schedule'),
-          ]);
+        const [
+          { loadSchedulesFile },
+          { formatProblem, SchedulesFileError },
+          { describeTrigger },
+          { defaultJobs },
+        ] = await Promise.all([
+          import('../../schedules/load'),
+          import('../../schedules/problems'),
+          import('../../schedules/schedule'),
+          import('../../app/jobs'),
+        ]);
         try {
-          const loaded = await loadSchedulesFile(file ?? config.schedulesFile);
+          const loaded = await loadSchedulesFile(file ?? config.schedulesFile, defaultJobs);
           for (const s of loaded.schedules) {
             console.log(`${s.name}: ${s.job}, ${describeTrigger(s.trigger)}${s.enabled ? '' : ', disabled'}`);
           }

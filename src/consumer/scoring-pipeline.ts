@@ -14,9 +14,13 @@ import { QualityTally } from '../domain/evaluation';
 import type { Predictor } from '../domain/predictor';
 import type { AccountProfile } from '../domain/profile';
 import { featurize, score } from '../domain/scoring';
-import type { ConsumedMessage } from '../kafka/bounded-consumer';
-import type { DeadLetterInput, DeadLetterReason } from '../kafka/dead-letter';
-import type { OutgoingRecord, StreamClient } from '../kafka/stream-client';
+import type {
+  ConsumedMessage,
+  DeadLetterInput,
+  DeadLetterReason,
+  OutgoingRecord,
+  StreamClient,
+} from '../kafka/stream-client';
 import type { Logger } from '../log/logger';
 import { IdLog } from './id-log';
 import { RecentProfiles } from './recent-profiles';

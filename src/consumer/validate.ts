@@ -1,7 +1,6 @@
 import type { KafkaPosition } from '../db/scoring-store';
 import type { Transaction } from '../domain/transaction';
-import type { ConsumedMessage } from '../kafka/bounded-consumer';
-import type { DeadLetterInput } from '../kafka/dead-letter';
+import type { ConsumedMessage, DeadLetterInput } from '../kafka/stream-client';
 import { parseValue } from './fast-transaction';
 import type { SeenIds } from './seen-ids';
 

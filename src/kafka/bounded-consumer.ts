@@ -1,31 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log/logger';
-import type { RunConsumer } from './stream-client';
-
-export interface ConsumedMessage {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: MessageHeaders;
-}
-
-/** Kafka headers as received: a name may repeat, hence the array form. */
-export type MessageHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-
-export interface TakeOptions {
-  /** At most this many messages. */
-  max: number;
-  /**
-   * Waits at most this long for a message: an empty run ends after it, and so does a run whose messages
-   * stop coming. A run also ends when full, or at once when caught up (a fetch brought nothing new).
-   */
-  maxWaitMs: number;
-  signal: AbortSignal;
-  /** Messages per piece handed to the run's work (the last piece may be smaller). */
-  pieceSize: number;
-}
+import type { ConsumedMessage, RunConsumer, TakeOptions } from './stream-client';
 
 /**
  * Pieces handed to the work but not yet taken by it. The fetch loop waits while this many are

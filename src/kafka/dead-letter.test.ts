@@ -1,9 +1,7 @@
 import type { Message, Producer, ProducerRecord } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import type { ConsumedMessage } from './bounded-consumer';
 import {
   DEAD_LETTER_MAX_BYTES,
-  type DeadLetterInput,
   deadLetter,
   MAX_REASON_CHARS,
   MINIMAL_VALUE_BYTES,
@@ -13,6 +11,7 @@ import {
   TRUNCATED_VALUE_BYTES,
 } from './dead-letter';
 import { sizeOf } from './send-chunked';
+import type { ConsumedMessage, DeadLetterInput } from './stream-client';
 
 const failedAt = new Date('2025-03-01T12:00:00Z');
 

@@ -1,33 +1,11 @@
 import type { Message, Producer } from 'kafkajs';
-import type { Logger } from '../log/logger';
-import type { ConsumedMessage } from './bounded-consumer';
 import { chunkBySize, IN_FLIGHT, sizeOf } from './send-chunked';
-
-/**
- * Why a message is a dead letter: a stable machine-readable name, the first word of `dlq-reason`.
- * - `too_large`: the value is over the consumer's `maxMessageBytes` (never decoded);
- * - `empty_value`: the value is null or 0 bytes;
- * - `invalid_utf8`: the value is not UTF-8;
- * - `not_json`: UTF-8 but not JSON;
- * - `schema`: JSON that breaks the transaction contract (which fields, and what was expected);
- * - `null_key`: a valid transaction without a key (the contract keys by account id).
- */
-export const deadLetterReasons = [
-  'too_large',
-  'empty_value',
-  'invalid_utf8',
-  'not_json',
-  'schema',
-  'null_key',
-] as const;
-export type DeadLetterReason = (typeof deadLetterReasons)[number];
-
-export interface DeadLetterInput {
-  message: ConsumedMessage;
-  reason: DeadLetterReason;
-  /** For people: what was wrong, e.g. `value is not valid UTF-8 at byte 17`. */
-  detail: string;
-}
+import type {
+  DeadLetterForm,
+  DeadLetterInput,
+  DeadLetterReason,
+  SendDeadLettersOptions,
+} from './stream-client';
 
 /**
  * The most a dead letter may weigh (by `sizeOf`'s estimate) to go whole: under the DLQ topic's default
@@ -44,16 +22,6 @@ const MINIMAL_KEY_BYTES = 1024;
 /** `dlq-reason` stays readable and bounded (a schema error can list every unknown key of a huge value). */
 export const MAX_REASON_CHARS = 2_000;
 
-/**
- * How much of the original a dead letter keeps:
- * - `whole`: the original key, value and headers, byte for byte (replayable as is);
- * - `truncated`: the original key and headers, the first TRUNCATED_VALUE_BYTES of the value, and
- *   `dlq-truncated: true` and `dlq-original-size` (the value's bytes);
- * - `minimal`: only the dlq-* headers, the key if short, the first MINIMAL_VALUE_BYTES of the value:
- *   the last resort when even the truncated record is too large (huge key or headers, or a DLQ topic
- *   with a small max.message.bytes). Its size does not depend on the input.
- */
-export type DeadLetterForm = 'whole' | 'truncated' | 'minimal';
 const forms: DeadLetterForm[] = ['whole', 'truncated', 'minimal'];
 
 /** `name: explanation`, bounded. */
@@ -144,12 +112,6 @@ interface Letter {
   input: DeadLetterInput;
   form: DeadLetterForm;
   record: Message;
-}
-
-export interface SendDeadLettersOptions {
-  signal?: AbortSignal;
-  log?: Logger;
-  failedAt?: Date;
 }
 
 /**

@@ -3,12 +3,12 @@ import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
 import { BoundedConsumer } from './bounded-consumer';
 import { createKafka } from './client';
-import { type DeadLetterInput, type SendDeadLettersOptions, sendDeadLetters } from './dead-letter';
+import { sendDeadLetters } from './dead-letter';
 import { totalLag } from './lag';
 import { PartitionedSender } from './partitioned-sender';
 import { keyedPartitioner } from './partitioner';
 import { sendChunked } from './send-chunked';
-import type { OutgoingRecord, StreamClient } from './stream-client';
+import type { DeadLetterInput, OutgoingRecord, SendDeadLettersOptions, StreamClient } from './stream-client';
 import { ensureTopics, type TopicSpec } from './topics';
 
 /**

@@ -1,5 +1,4 @@
-import type { ConsumedMessage, TakeOptions } from './bounded-consumer';
-import type { DeadLetterForm, DeadLetterInput, SendDeadLettersOptions } from './dead-letter';
+import type { Logger } from '../log/logger';
 import type { TopicSpec } from './topics';
 
 /**
@@ -54,4 +53,72 @@ export interface RunConsumer {
     options: TakeOptions,
     work: (pieces: AsyncIterable<ConsumedMessage[]>) => Promise<T>,
   ): Promise<T>;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: MessageHeaders;
+}
+
+/** Kafka headers as received: a name may repeat, hence the array form. */
+export type MessageHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+export interface TakeOptions {
+  /** At most this many messages. */
+  max: number;
+  /**
+   * Waits at most this long for a message: an empty run ends after it, and so does a run whose messages
+   * stop coming. A run also ends when full, or at once when caught up (a fetch brought nothing new).
+   */
+  maxWaitMs: number;
+  signal: AbortSignal;
+  /** Messages per piece handed to the run's work (the last piece may be smaller). */
+  pieceSize: number;
+}
+
+/**
+ * Why a message is a dead letter: a stable machine-readable name, the first word of `dlq-reason`.
+ * - `too_large`: the value is over the consumer's `maxMessageBytes` (never decoded);
+ * - `empty_value`: the value is null or 0 bytes;
+ * - `invalid_utf8`: the value is not UTF-8;
+ * - `not_json`: UTF-8 but not JSON;
+ * - `schema`: JSON that breaks the transaction contract (which fields, and what was expected);
+ * - `null_key`: a valid transaction without a key (the contract keys by account id).
+ */
+export const deadLetterReasons = [
+  'too_large',
+  'empty_value',
+  'invalid_utf8',
+  'not_json',
+  'schema',
+  'null_key',
+] as const;
+export type DeadLetterReason = (typeof deadLetterReasons)[number];
+
+export interface DeadLetterInput {
+  message: ConsumedMessage;
+  reason: DeadLetterReason;
+  /** For people: what was wrong, e.g. `value is not valid UTF-8 at byte 17`. */
+  detail: string;
+}
+
+/**
+ * How much of the original a dead letter keeps:
+ * - `whole`: the original key, value and headers, byte for byte (replayable as is);
+ * - `truncated`: the original key and headers, the first TRUNCATED_VALUE_BYTES of the value, and
+ *   `dlq-truncated: true` and `dlq-original-size` (the value's bytes);
+ * - `minimal`: only the dlq-* headers, the key if short, the first MINIMAL_VALUE_BYTES of the value:
+ *   the last resort when even the truncated record is too large (huge key or headers, or a DLQ topic
+ *   with a small max.message.bytes). Its size does not depend on the input.
+ */
+export type DeadLetterForm = 'whole' | 'truncated' | 'minimal';
+
+export interface SendDeadLettersOptions {
+  signal?: AbortSignal;
+  log?: Logger;
+  failedAt?: Date;
 }

@@ -4,7 +4,24 @@ import type { Transferable } from 'node:worker_threads';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { requester, startThread } from '../runtime/threads';
-import type { TransactionReply, TransactionRequest, TransactionThreadData } from './transaction-thread';
+
+/** What onThread sends the transaction thread (transaction-thread.ts) when it starts it. */
+export interface TransactionThreadData {
+  connectionString?: string;
+  /** The pool's session options (its search_path). */
+  options?: string;
+  application_name: string;
+}
+
+export type TransactionRequest =
+  | { op: 'query'; sql: string; params?: unknown[] }
+  | { op: 'copy'; sql: string; chunks: Uint8Array[] }
+  | { op: 'end' };
+
+/** A failed request carries the error's PostgreSQL fields (code, constraint…), which callers test. */
+export type TransactionReply =
+  | { rows?: unknown[] }
+  | { error: { message: string } & Record<string, unknown> };
 
 /**
  * The one connection a long write (a consumer run's transaction) holds: statements and COPYs run in

@@ -5,25 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
-import { onClient } from './transaction-connection';
+import {
+  onClient,
+  type TransactionReply,
+  type TransactionRequest,
+  type TransactionThreadData,
+} from './transaction-connection';
 import './type-parsers';
-
-export interface TransactionThreadData {
-  connectionString?: string;
-  /** The pool's session options (its search_path). */
-  options?: string;
-  application_name: string;
-}
-
-export type TransactionRequest =
-  | { op: 'query'; sql: string; params?: unknown[] }
-  | { op: 'copy'; sql: string; chunks: Uint8Array[] }
-  | { op: 'end' };
-
-/** A failed request carries the error's PostgreSQL fields (code, constraint…), which callers test. */
-export type TransactionReply =
-  | { rows?: unknown[] }
-  | { error: { message: string } & Record<string, unknown> };
 
 const client = new pg.Client(workerData as TransactionThreadData);
 // A lost connection fails the request in flight; it must not end the thread before it answers.

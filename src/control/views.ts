@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RUN_STATES } from './run-states';
+import { attemptView, maybeWhen, runSummary, when } from '../db/run-views';
 
 /**
  * What the control plane answers: the shapes the REST API returns as JSON (and documents in its
@@ -7,12 +7,8 @@ import { RUN_STATES } from './run-states';
  * ISO 8601 strings so that every consumer sees the same thing.
  */
 
-const when = z.iso.datetime();
-const maybeWhen = when.nullable();
-
-export { RUN_STATES, type RunState } from './run-states';
-
-const runState = z.enum(RUN_STATES);
+export { RUN_STATES, type RunState } from '../db/run-states';
+export type { AttemptView, RunSummary } from '../db/run-views';
 
 const switchView = z
   .object({
@@ -25,47 +21,6 @@ const switchView = z
     at: maybeWhen,
   })
   .describe("A schedule's switch: who turned it on or off last, when and why");
-
-const runSummary = z
-  .object({
-    schedule: z.string(),
-    runId: z.string(),
-    jobType: z.string(),
-    state: runState,
-    trigger: z
-      .enum(['schedule', 'manual', 'backfill', 'catchup'])
-      .describe(
-        'schedule: made by the job scheduler; manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down',
-      ),
-    triggeredBy: z.string().nullable(),
-    attempts: z.number().int(),
-    dueAt: when.describe(
-      'the slot of a scheduled or catch-up run; the time a manual or backfill run was queued',
-    ),
-    window: z
-      .object({ from: when, to: when })
-      .nullable()
-      .describe('the window of event time the run covers, [from, to) (ctx.window); null before it started'),
-    startedAt: maybeWhen,
-    finishedAt: maybeWhen,
-    durationMs: z.number().nullable().describe("first attempt's start to last attempt's end (or now)"),
-    error: z.string().nullable(),
-  })
-  .describe('One run (all its attempts) in a list');
-export type RunSummary = z.infer<typeof runSummary>;
-
-const attemptView = z.object({
-  attempt: z.number().int(),
-  state: z.enum(['active', 'completed', 'failed']),
-  startedAt: when,
-  finishedAt: maybeWhen,
-  durationMs: z.number().nullable(),
-  worker: z.string().nullable(),
-  error: z.string().nullable(),
-  result: z.unknown(),
-  logs: z.array(z.string()),
-});
-export type AttemptView = z.infer<typeof attemptView>;
 
 export const runDetail = runSummary
   .extend({

@@ -1,6 +1,7 @@
 import type pg from 'pg';
-import type { AttemptView, RunState, RunSummary } from '../control/views';
 import type { Queryable } from './pool';
+import type { RunState } from './run-states';
+import type { AttemptView, RunSummary } from './run-views';
 
 /**
  * Reads of the durable run history: `runs` (one row per run) and `job_runs` (one per attempt).

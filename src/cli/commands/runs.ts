@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { RUN_STATES, type RunState } from '../../control/run-states';
 import type { RunSummary } from '../../control/views';
+import { RUN_STATES, type RunState } from '../../db/run-states';
 import { action } from '../action';
 
 function positiveInt(value: string): number {

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { RUN_STATES } from './run-states';
+
+/**
+ * A run and its attempts as the runs history reads them (run-history.ts) and the control plane
+ * answers them (src/control/views.ts, which documents them in the OpenAPI document). Dates are ISO
+ * 8601 strings.
+ */
+
+export const when = z.iso.datetime();
+export const maybeWhen = when.nullable();
+
+const runState = z.enum(RUN_STATES);
+
+export const runSummary = z
+  .object({
+    schedule: z.string(),
+    runId: z.string(),
+    jobType: z.string(),
+    state: runState,
+    trigger: z
+      .enum(['schedule', 'manual', 'backfill', 'catchup'])
+      .describe(
+        'schedule: made by the job scheduler; manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down',
+      ),
+    triggeredBy: z.string().nullable(),
+    attempts: z.number().int(),
+    dueAt: when.describe(
+      'the slot of a scheduled or catch-up run; the time a manual or backfill run was queued',
+    ),
+    window: z
+      .object({ from: when, to: when })
+      .nullable()
+      .describe('the window of event time the run covers, [from, to) (ctx.window); null before it started'),
+    startedAt: maybeWhen,
+    finishedAt: maybeWhen,
+    durationMs: z.number().nullable().describe("first attempt's start to last attempt's end (or now)"),
+    error: z.string().nullable(),
+  })
+  .describe('One run (all its attempts) in a list');
+export type RunSummary = z.infer<typeof runSummary>;
+
+export const attemptView = z.object({
+  attempt: z.number().int(),
+  state: z.enum(['active', 'completed', 'failed']),
+  startedAt: when,
+  finishedAt: maybeWhen,
+  durationMs: z.number().nullable(),
+  worker: z.string().nullable(),
+  error: z.string().nullable(),
+  result: z.unknown(),
+  logs: z.array(z.string()),
+});
+export type AttemptView = z.infer<typeof attemptView>;

@@ -82,6 +82,7 @@ export async function startSchedulerApp(
       queues,
       states,
       db,
+      jobs,
       log,
       ...(options.checkEveryMs ? { checkEveryMs: options.checkEveryMs } : {}),
     });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { queueWindowRuns } from '../queues/window-runs';
 import type { RunWindow } from '../runtime/job';
-import { queueWindowRuns } from '../scheduler/window-runs';
-import { describeTrigger, type Schedule } from '../schedules/schedule';
+import { describeTrigger, isClock, type Schedule } from '../schedules/schedule';
 import { windowsWithin } from '../schedules/window';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError } from './errors';
@@ -61,8 +61,17 @@ export async function backfill(
 function windowsToRun(schedule: Schedule, { from, to }: BackfillRequest): RunWindow[] {
   const refuse = (message: string) => new InvalidInputError('cannot backfill', [{ field: 'to', message }]);
   if (from >= to) throw refuse(`must be after from (${from.toISOString()})`);
-  const cadence = describeTrigger(schedule.trigger);
-  const windows = windowsWithin(schedule.trigger, from, to, MAX_BACKFILL_WINDOWS + 1);
+  const { trigger } = schedule;
+  if (!isClock(trigger)) {
+    throw new InvalidInputError('cannot backfill', [
+      {
+        field: 'schedule',
+        message: `${schedule.name} runs ${describeTrigger(trigger)}, with no windows of its own; backfill ${trigger.after} instead`,
+      },
+    ]);
+  }
+  const cadence = describeTrigger(trigger);
+  const windows = windowsWithin(trigger, from, to, MAX_BACKFILL_WINDOWS + 1);
   if (windows.length === 0) throw refuse(`[from, to) holds no whole window of ${cadence}; widen the range`);
   if (windows.length > MAX_BACKFILL_WINDOWS) {
     throw refuse(

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type QueuedRun, recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import { MANUAL_RUN_PREFIX } from '../queues/run-ids';
+import { jobTemplateOf } from '../queues/scheduler-spec';
 import { JobParamsError, type JobRegistry } from '../runtime/job-registry';
-import { schedulerSpecOf } from '../scheduler/scheduler-spec';
 import type { Schedule } from '../schedules/schedule';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError, unknownSchedule } from './errors';
@@ -28,7 +28,7 @@ export async function triggerRun(
   if (control.readOnly) throw new ReadOnlyError();
   const schedule = scheduleInFile(control, name);
   const params = paramsFor(control.jobs, schedule.job, { ...schedule.params, ...request.params });
-  const { template } = schedulerSpecOf(schedule);
+  const template = jobTemplateOf(schedule);
   const queue = control.queues.get(name);
   const job = await queue.add(template.name, params, {
     ...template.opts,

@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import type { RunWindow } from '../runtime/job';
 import type { Queryable } from './pool';
-import type { RunState } from './run-states';
+import type { RunState, RunTrigger } from './run-states';
 import type { AttemptView, RunSummary } from './run-views';
 
 /**
@@ -9,7 +10,7 @@ import type { AttemptView, RunSummary } from './run-views';
  * run list cost the same at a thousand rows as at millions.
  */
 
-const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger,
+const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger, waiting_for as "waitingFor",
   triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
   finished_at as "finishedAt", error, window_from as "windowFrom", window_to as "windowTo",
   (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
@@ -172,44 +173,91 @@ export async function coveredWindowEnds(db: Queryable, schedule: string, ends: D
   return new Set(rows.map((row) => row.to.getTime()));
 }
 
-/** A run just queued (manual, backfill or catch-up), recorded before a worker starts it. */
+/** A run just queued (or waiting for its data), recorded before a worker starts it. */
 export interface QueuedRun {
   runId: string;
   jobType: string;
-  trigger: 'manual' | 'backfill' | 'catchup';
+  trigger: RunTrigger;
   triggeredBy: string | null;
   params: Record<string, unknown>;
   dueAt: Date;
   window?: { from: Date; to: Date };
+  /** waiting: due, but not queued until its data is there (`waitingFor` says what it waits for). */
+  state?: 'queued' | 'waiting';
+  waitingFor?: string;
 }
 
 /**
  * Records queued runs in one statement. A worker may already have recorded one (it starts as soon
- * as it is added): only who triggered it is then added.
+ * as it is added): only who triggered it is then added. A waiting run becomes queued.
  */
 export async function recordQueuedRuns(db: Queryable, schedule: string, runs: QueuedRun[]): Promise<void> {
   if (runs.length === 0) return;
   await db.query(
-    `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at, window_from, window_to)
-     select $1, r.run_id, r.job_type, 'queued', r.trigger, r.triggered_by, r.params, r.due_at, r.window_from, r.window_to
-       from jsonb_to_recordset($2::jsonb) as r(run_id text, job_type text, trigger text, triggered_by text,
-            params jsonb, due_at timestamptz, window_from timestamptz, window_to timestamptz)
+    `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at, window_from,
+                       window_to, waiting_for)
+     select $1, r.run_id, r.job_type, r.state, r.trigger, r.triggered_by, r.params, r.due_at, r.window_from,
+            r.window_to, r.waiting_for
+       from jsonb_to_recordset($2::jsonb) as r(run_id text, job_type text, state text, trigger text,
+            triggered_by text, params jsonb, due_at timestamptz, window_from timestamptz, window_to timestamptz,
+            waiting_for text)
      on conflict (schedule, run_id) do update
-       set triggered_by = coalesce(excluded.triggered_by, runs.triggered_by)`,
+       set triggered_by = coalesce(excluded.triggered_by, runs.triggered_by),
+           state = case when runs.state = 'waiting' then excluded.state else runs.state end,
+           waiting_for = case when excluded.state = 'waiting' then runs.waiting_for end`,
     [
       schedule,
       JSON.stringify(
         runs.map((run) => ({
           run_id: run.runId,
           job_type: run.jobType,
+          state: run.state ?? 'queued',
           trigger: run.trigger,
           triggered_by: run.triggeredBy,
           params: run.params,
           due_at: run.dueAt,
           window_from: run.window?.from ?? null,
           window_to: run.window?.to ?? null,
+          waiting_for: run.waitingFor ?? null,
         })),
       ),
     ],
   );
+}
+
+/** The windows of a schedule's waiting runs that end at or before `until`, oldest first (runs_waiting). */
+export async function waitingWindows(db: Queryable, schedule: string, until: Date): Promise<RunWindow[]> {
+  const { rows } = await db.query<{ from: Date; to: Date }>(
+    `select window_from as "from", window_to as "to" from runs
+      where schedule = $1 and state = 'waiting' and due_at <= $2
+      order by due_at limit 1000`,
+    [schedule, until],
+  );
+  return rows;
+}
+
+/** The latest run of one window of a schedule: what late data is checked against. */
+export interface LatestWindowRun {
+  window: RunWindow;
+  state: RunState;
+  startedAt: Date | null;
+}
+
+/**
+ * Per window that ended after `since`, its latest run (by due time: a re-run is queued after the
+ * run it redoes). Follows runs_recent: a run is never due before its window ends.
+ */
+export async function latestRunPerWindow(
+  db: Queryable,
+  schedule: string,
+  since: Date,
+): Promise<LatestWindowRun[]> {
+  const { rows } = await db.query<{ from: Date; to: Date; state: RunState; startedAt: Date | null }>(
+    `select distinct on (window_to) window_from as "from", window_to as "to", state, started_at as "startedAt"
+       from runs
+      where schedule = $1 and due_at > $2 and window_to > $2 and window_from is not null
+      order by window_to, due_at desc`,
+    [schedule, since],
+  );
+  return rows.map(({ from, to, ...run }) => ({ window: { from, to }, ...run }));
 }

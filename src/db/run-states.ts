@@ -9,3 +9,11 @@ export const RUN_STATES = [
   'cancelled',
 ] as const;
 export type RunState = (typeof RUN_STATES)[number];
+
+/**
+ * How a run came to be: the job scheduler (or, for a schedule that waits for a watermark, the
+ * scheduler once the watermark passed), a trigger, a backfill, a catch-up of missed windows, a
+ * re-run of a window late data changed, or a completed run of the schedule it runs after.
+ */
+export const RUN_TRIGGERS = ['schedule', 'manual', 'backfill', 'catchup', 'late-data', 'after'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];

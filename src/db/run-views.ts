@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RUN_STATES } from './run-states';
+import { RUN_STATES, RUN_TRIGGERS } from './run-states';
 
 /**
  * A run and its attempts as the runs history reads them (run-history.ts) and the control plane
@@ -19,9 +19,15 @@ export const runSummary = z
     jobType: z.string(),
     state: runState,
     trigger: z
-      .enum(['schedule', 'manual', 'backfill', 'catchup'])
+      .enum(RUN_TRIGGERS)
       .describe(
-        'schedule: made by the job scheduler; manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down',
+        'schedule: made by the job scheduler (or released by a watermark); manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down; late-data: a window re-run because late data changed it; after: a run after a completed run of the schedule it follows',
+      ),
+    waitingFor: z
+      .string()
+      .nullable()
+      .describe(
+        'what a waiting run waits for, e.g. "consumer\'s watermark to pass 2024-03-01T10:05:15.000Z"',
       ),
     triggeredBy: z.string().nullable(),
     attempts: z.number().int(),

@@ -1,29 +1,46 @@
+import type { RunTrigger } from '../db/run-states';
 import type { RunWindow } from '../runtime/job';
-import { type RepeatCadence, type Schedule, triggerOfRepeat } from '../schedules/schedule';
+import { isClock, type RepeatCadence, type Schedule, triggerOfRepeat } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 
 /** A manual run's id starts with this; other runs name their window in their id, or come from the job scheduler. */
 export const MANUAL_RUN_PREFIX = 'manual-';
 
-/** How a run came to be: the job scheduler, a trigger, a backfill or a catch-up of missed windows. */
-export type RunTrigger = 'schedule' | 'manual' | 'backfill' | 'catchup';
+/** The kinds of run whose id names its window, and how each came to be. */
+const WINDOW_KINDS = {
+  backfill: 'backfill',
+  catchup: 'catchup',
+  window: 'schedule',
+  late: 'late-data',
+  after: 'after',
+} as const satisfies Record<string, RunTrigger>;
+export type WindowRunKind = keyof typeof WINDOW_KINDS;
 
 /**
- * Backfill and catch-up runs carry their window in their id (`backfill-<from ms>-<to ms>-<batch>`,
- * `catchup-<from ms>-<to ms>`): the job's data is its params, checked strictly by the job's schema,
- * and an id cannot change between attempts, so every attempt covers the same window. A catch-up id
- * has no batch part: two schedulers catching up the same window make one job.
+ * These runs carry their window in their id (`<kind>-<from ms>-<to ms>[-<part>]`): the job's data
+ * is its params, checked strictly by the job's schema, and an id cannot change between attempts, so
+ * every attempt covers the same window. The last part tells apart runs of one window that may both
+ * exist: a backfill's batch, the late arrival a re-run answers, the upstream run an `after` run
+ * follows. A catch-up or watermark-released id has none: two schedulers queuing the same window make
+ * one job.
  */
-const WINDOW_ID = /^(backfill|catchup)-(\d+)-(\d+)(?:-[\w]+)?$/;
+const WINDOW_ID = /^(backfill|catchup|window|late|after)-(\d+)-(\d+)(?:-([\w]+))?$/;
 
-export function windowRunId(kind: 'backfill' | 'catchup', window: RunWindow, batch?: string): string {
+export function windowRunId(kind: WindowRunKind, window: RunWindow, part?: string): string {
   const id = `${kind}-${window.from.getTime()}-${window.to.getTime()}`;
-  return batch ? `${id}-${batch}` : id;
+  return part ? `${id}-${part.replace(/\W/g, '_')}` : id;
 }
 
 export function triggerOfRun(runId: string): RunTrigger {
   if (runId.startsWith(MANUAL_RUN_PREFIX)) return 'manual';
-  return (WINDOW_ID.exec(runId)?.[1] as RunTrigger | undefined) ?? 'schedule';
+  const kind = WINDOW_ID.exec(runId)?.[1] as WindowRunKind | undefined;
+  return kind ? WINDOW_KINDS[kind] : 'schedule';
+}
+
+/** A backfill run's batch (the last part of its id); undefined for any other run. */
+export function backfillBatchOf(runId: string): string | undefined {
+  const match = WINDOW_ID.exec(runId);
+  return match?.[1] === 'backfill' ? match[4] : undefined;
 }
 
 /** What runWindowOf and scheduledAt need of a BullMQ job. */
@@ -44,32 +61,36 @@ export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | un
   if (explicit) return { from: new Date(Number(explicit[2])), to: new Date(Number(explicit[3])) };
   // The cadence the job scheduler made the job with, over the file's (which may have changed since).
   const trigger = (job.repeatJobKey && triggerOfRepeat(job.opts.repeat)) || schedule?.trigger;
-  return trigger ? windowEndingAt(trigger, due) : { from: due, to: due };
+  return trigger && isClock(trigger) ? windowEndingAt(trigger, due) : { from: due, to: due };
 }
 
-/**
- * When a run is due: a job scheduler's run at its slot (its id is `repeat:<schedule>:<slot ms>`), a
- * catch-up run at its missed slot (the end of the window in its id), any other run (manual,
- * backfill) when it was queued. The scheduler records catch-up runs as queued with this same due
- * time, so the two agree even when PostgreSQL missed the queued record.
- */
+/** Runs due at the end of their window (the slot it closes), not when they were queued. */
+const DUE_AT_WINDOW_END = new Set(['catchup', 'window']);
+
 /**
  * How late a run's first attempt started after its due time, in seconds; undefined for a retry, or
- * for a catch-up run, due at the slot it missed and late by design (its delay says nothing of timing).
+ * for a run late by design: a catch-up run, due at the slot it missed, and a run that waited for a
+ * watermark (its delay says how late the data was, not how the scheduler kept time).
  */
 export function startDelaySeconds(
   job: WindowedJob & { attemptsStarted: number; processedOn?: number | undefined },
 ): number | undefined {
   if (job.attemptsStarted !== 1 || job.processedOn === undefined) return undefined;
-  if (triggerOfRun(String(job.id)) === 'catchup') return undefined;
+  if (DUE_AT_WINDOW_END.has(WINDOW_ID.exec(String(job.id))?.[1] ?? '')) return undefined;
   return (job.processedOn - scheduledAt(job).getTime()) / 1000;
 }
 
+/**
+ * When a run is due: a job scheduler's run at its slot (its id is `repeat:<schedule>:<slot ms>`), a
+ * catch-up or watermark-released run at its window's end (in its id), any other run (manual,
+ * backfill, late-data, after) when it was queued. The scheduler records the runs it queues with
+ * this same due time, so the two agree even when PostgreSQL missed the queued record.
+ */
 export function scheduledAt(job: WindowedJob): Date {
   const id = String(job.id);
   const slot = job.repeatJobKey ? /:(\d+)$/.exec(id)?.[1] : undefined;
   if (slot) return new Date(Number(slot));
   const window = WINDOW_ID.exec(id);
-  if (window?.[1] === 'catchup') return new Date(Number(window[3]));
+  if (window && DUE_AT_WINDOW_END.has(window[1] ?? '')) return new Date(Number(window[3]));
   return new Date(job.timestamp + (job.opts.delay ?? 0));
 }

@@ -61,6 +61,12 @@ export interface JobDefinition<Params extends z.ZodType = z.ZodType> {
    * rows again, which are not messages that run handled.
    */
   messageCounts?: readonly string[];
+  /**
+   * The span of event time a run for `window` reads, when it is not the window itself (a 5-minute
+   * sliding rollup run every minute reads 5 minutes). Late data anywhere in it re-runs the window
+   * of a schedule that waits for a watermark. Params as the job's schema returned them.
+   */
+  eventTimeRead?(params: Record<string, unknown>, window: RunWindow): RunWindow;
 }
 
 export function defineJob<Params extends z.ZodType>(job: JobDefinition<Params>): JobDefinition<Params> {

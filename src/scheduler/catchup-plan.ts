@@ -1,11 +1,11 @@
-import type { Schedule } from '../schedules/schedule';
+import type { ClockSchedule } from '../schedules/schedule';
 import { slotsBetween } from '../schedules/window';
 
 /** At most this many catch-up runs per pass: a schedule off for long must not flood its queue. */
 export const MAX_CATCHUP_RUNS = 1_000;
 
 export interface CatchupInput {
-  schedule: Pick<Schedule, 'trigger' | 'catchup' | 'catchupWindow'>;
+  schedule: Pick<ClockSchedule, 'trigger' | 'catchup' | 'catchupWindow'>;
   /** The end of the newest window the schedule's own runs covered (or queued). */
   covered: Date;
   /** The due time of the job the job scheduler holds (its next run), if it has one. */

@@ -4,11 +4,11 @@ import type { Queryable } from '../db/pool';
 import { coveredWindowEnds, lastCoveredWindowEnd } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { jobsInRedis } from '../queues/queues';
-import type { Schedule } from '../schedules/schedule';
+import { schedulerSpecOf } from '../queues/scheduler-spec';
+import { queueWindowRuns } from '../queues/window-runs';
+import { type ClockSchedule, type Schedule, timedByBullmq } from '../schedules/schedule';
 import { windowEndingAt } from '../schedules/window';
 import { planCatchup } from './catchup-plan';
-import { schedulerSpecOf } from './scheduler-spec';
-import { queueWindowRuns } from './window-runs';
 
 /**
  * Queues runs for the windows a schedule missed while paused or down, as its `catchup:` asks (see
@@ -23,7 +23,7 @@ import { queueWindowRuns } from './window-runs';
  * read again under its lock, so what is queued rests on reads made under the lock, as before.
  */
 export async function catchUp(
-  schedule: Schedule,
+  schedule: ClockSchedule,
   using: CatchupDeps,
   { held, coveredBeforeLock }: CatchupReads,
   now = new Date(),
@@ -58,7 +58,8 @@ export async function catchUpAndResume(
   using: CatchupDeps,
   input: CatchupReads,
 ): Promise<{ caughtUp: Date[]; resumed: boolean }> {
-  const caughtUp = schedule ? await catchUp(schedule, using, input) : [];
+  // A schedule BullMQ does not time has no job scheduler to have missed slots of.
+  const caughtUp = schedule && timedByBullmq(schedule) ? await catchUp(schedule, using, input) : [];
   const resumed = await using.queue.isPaused();
   if (resumed) await using.queue.resume();
   return { caughtUp, resumed };
@@ -86,7 +87,7 @@ export const heldRunOf = (scheduler: Pick<JobSchedulerJson, 'next'> | undefined)
  * None covered means the schedule never ran (a first run starting meanwhile has missed nothing).
  */
 function missesAny(
-  schedule: Schedule,
+  schedule: ClockSchedule,
   covered: Date | undefined,
   held: Date | undefined,
   now: Date,
@@ -135,7 +136,7 @@ async function notRunYet(
  */
 async function dropHeldRun(
   queue: Queue,
-  schedule: Schedule,
+  schedule: ClockSchedule,
   held: Date,
   now: Date,
   log?: Logger,

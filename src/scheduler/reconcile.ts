@@ -5,12 +5,23 @@ import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
 import { scheduledAt } from '../queues/run-ids';
-import type { Schedule } from '../schedules/schedule';
+import { jobTemplateOf, matchesSpec, type SchedulerSpec, schedulerSpecOf } from '../queues/scheduler-spec';
+import type { JobRegistry } from '../runtime/job-registry';
+import { type Schedule, timedByBullmq } from '../schedules/schedule';
 import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
 import { fileToggle } from './file-toggle';
-import { matchesSpec, type SchedulerSpec, schedulerSpecOf } from './scheduler-spec';
+import { advanceWindowed, isWindowed } from './watermark-runs';
 
-export type ChangeKind = 'created' | 'updated' | 'restored' | 'removed' | 'paused' | 'resumed' | 'caught-up';
+export type ChangeKind =
+  | 'created'
+  | 'updated'
+  | 'restored'
+  | 'removed'
+  | 'paused'
+  | 'resumed'
+  | 'caught-up'
+  | 'released'
+  | 'rerun';
 
 export interface Change {
   schedule: string;
@@ -32,6 +43,8 @@ export interface ReconcileDeps {
    */
   db: Queryable;
   log: Logger;
+  /** The job types, for what a windowed schedule's runs read (late data re-runs). */
+  jobs: JobRegistry;
 }
 
 /**
@@ -52,12 +65,11 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
       const queue = queues.get(schedule.name);
       changes.push(
         ...(await states.locked(schedule.name, (state) =>
-          reconcileOne(
-            schedule,
-            { queue, redis: queues.connection, db: state.db, log },
-            state,
+          reconcileOne(schedule, { queue, redis: queues.connection, db: state.db, log }, state, {
             coveredBeforeLock,
-          ),
+            schedules,
+            jobs: deps.jobs,
+          }),
         )),
       );
     } catch (error) {
@@ -79,11 +91,19 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
   return changes;
 }
 
+/** What every schedule's pass reads once per reconcile pass. */
+interface PassReads {
+  coveredBeforeLock: ReadonlyMap<string, Date>;
+  /** The whole file: a windowed schedule's watermark is another schedule's. */
+  schedules: Schedule[];
+  jobs: JobRegistry;
+}
+
 async function reconcileOne(
   schedule: Schedule,
   catchup: CatchupDeps,
   state: LockedState,
-  coveredBeforeLock: ReadonlyMap<string, Date>,
+  reads: PassReads,
 ): Promise<Change[]> {
   const { queue } = catchup;
   const changes: Change[] = [];
@@ -104,6 +124,13 @@ async function reconcileOne(
     change('paused');
   }
   await applyOverlap(queue, schedule);
+  if (!timedByBullmq(schedule)) {
+    changes.push(...(await reconcileUntimed(schedule, catchup, { existing, paused, reads })));
+    if (toggle || !state.row || state.row.removedAt)
+      await state.setApplied({ fileEnabled: schedule.enabled, spec: untimedSpecOf(schedule) });
+    return changes;
+  }
+  const { coveredBeforeLock } = reads;
   const spec = schedulerSpecOf(schedule);
   const known = state.row !== undefined || adopted !== undefined;
   const upsert = await upsertNeeded(queue, existing, spec, known);
@@ -123,6 +150,43 @@ async function reconcileOne(
     await state.setApplied({ fileEnabled: schedule.enabled, spec });
   return changes;
 }
+
+/**
+ * A schedule no job scheduler times: one waiting for a watermark (its windows are registered,
+ * released and re-run here, see advanceWindowed) or one that runs after another (the worker that
+ * completes the other's run queues it). A job scheduler left from an earlier version of the file goes.
+ */
+async function reconcileUntimed(
+  schedule: Schedule,
+  using: CatchupDeps,
+  { existing, paused, reads }: { existing: JobSchedulerJson | undefined; paused: boolean; reads: PassReads },
+): Promise<Change[]> {
+  const { queue } = using;
+  const changes: Change[] = [];
+  const change = (kind: ChangeKind) => changes.push({ schedule: schedule.name, kind });
+  if (existing) {
+    await queue.removeJobScheduler(schedule.name);
+    change('updated');
+  }
+  if (isWindowed(schedule)) {
+    const upstream = reads.schedules.find((s) => s.name === schedule.watermark.of);
+    const pass = await advanceWindowed(schedule, { ...using, upstream, jobs: reads.jobs }, { paused });
+    if (pass.released.length) change('released');
+    if (pass.rerun.length) change('rerun');
+  }
+  if (!paused && (await queue.isPaused())) {
+    await queue.resume();
+    change('resumed');
+  }
+  return changes;
+}
+
+/** What schedule_state records as applied for a schedule no job scheduler times. */
+const untimedSpecOf = (schedule: Schedule) => ({
+  trigger: schedule.trigger,
+  watermark: schedule.watermark ?? null,
+  template: jobTemplateOf(schedule),
+});
 
 /**
  * A schedule BullMQ already runs but PostgreSQL has never seen (set up before schedule_state

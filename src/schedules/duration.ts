@@ -31,6 +31,9 @@ interface DurationLimits {
 /** Why `text` is not a duration within `limits` (what is wrong and how to write it), or undefined. */
 function durationProblem(text: string, limits: DurationLimits = {}): string | undefined {
   const ms = parseDuration(text);
+  if (ms === undefined && /^\s*-/.test(text)) {
+    return `"${text}" is negative; durations count forward from 0: ${DURATION_HINT}`;
+  }
   if (ms === undefined) return `"${text}" is not a duration; ${DURATION_HINT}`;
   if (ms === 0 && !limits.zero) return `"${text}" is no time at all; write a duration above 0, e.g. 5s`;
   if (limits.max !== undefined && ms > limits.max) {

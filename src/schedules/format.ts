@@ -52,9 +52,27 @@ const notify = z.strictObject(
   { error: 'expected { onFailure: https://…, after: 3 } (after is optional, default 1)' },
 );
 
+const WATERMARK_HINT =
+  'expected { of: <a consumer schedule>, lateness: 15s } (rerunWithin is optional, default 1h)';
+
+/**
+ * Wait for the event-time watermark of a consumer schedule: a window runs once `of` has stored
+ * every event up to the window's end plus `lateness`, and runs again when late data changes it
+ * (for windows that ended within `rerunWithin`).
+ */
+const watermark = z.strictObject(
+  {
+    of: z.string({ error: 'expected the name of a consumer schedule for of, e.g. consumer' }),
+    lateness: durationMs({ zero: true }),
+    rerunWithin: durationMs({ zero: true }).optional(),
+  },
+  { error: WATERMARK_HINT },
+);
+
 /** The fields of nested maps that reject unknown keys, for "allowed: …" in problems. */
 export const NESTED_FIELD_NAMES: Readonly<Record<string, string[]>> = {
   notify: Object.keys(notify.shape),
+  watermark: Object.keys(watermark.shape),
 };
 
 /** Settings a `defaults:` block may give every schedule. */
@@ -83,6 +101,9 @@ export const scheduleSchema = z.strictObject({
   description: z.string({ error: 'expected text' }).optional(),
   every: duration.optional(),
   cron: z.string({ error: 'expected a cron expression in quotes, e.g. "*/10 * * * * *"' }).optional(),
+  /** Run after each completed run of this schedule, instead of on a clock. */
+  after: z.string({ error: 'expected the name of another schedule, e.g. consumer' }).optional(),
+  watermark: watermark.optional(),
   params: z
     .record(z.string(), z.unknown(), { error: 'expected a map of params, e.g. { ms: 100 }' })
     .nullish(),

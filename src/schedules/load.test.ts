@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { jobs } from '../../jobs/index';
-import { schedulerSpecOf } from '../scheduler/scheduler-spec';
+import { schedulerSpecOf } from '../queues/scheduler-spec';
 import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING, parseSchedules as parseWithJobs } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';
+import type { ClockSchedule } from './schedule';
 
 const FILE = '/srv/tickflow/schedules.yaml';
 
@@ -196,7 +197,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
         schedule: 'a',
         field: 'colour',
         message: expect.stringMatching(
-          /^unknown field "colour"; allowed: job, description, every, cron, params/,
+          /^unknown field "colour"; allowed: job, description, every, cron, after, watermark, params/,
         ),
       },
     ]);
@@ -343,7 +344,7 @@ describe('parseSchedules: catchup', () => {
         .schedules[0];
     const [all, none] = [parse('all'), parse('none')];
     if (!all || !none) throw new Error('expected a schedule');
-    expect(schedulerSpecOf(all)).toEqual(schedulerSpecOf(none));
+    expect(schedulerSpecOf(all as ClockSchedule)).toEqual(schedulerSpecOf(none as ClockSchedule));
   });
 });
 

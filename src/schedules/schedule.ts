@@ -1,8 +1,27 @@
 import type { TopicSpec } from '../kafka/topics';
 import { formatDuration } from './duration';
 
-/** When a schedule fires: a fixed interval, or a cron expression read in a time zone. */
-export type Trigger = { every: number } | { cron: string; timezone: string };
+/** A clock a schedule fires on: a fixed interval, or a cron expression read in a time zone. */
+export type Clock = { every: number } | { cron: string; timezone: string };
+
+/** When a schedule fires: on a clock, or after each completed run of another schedule (`after:`). */
+export type Trigger = Clock | { after: string };
+
+export const isClock = (trigger: Trigger): trigger is Clock => !('after' in trigger);
+
+/**
+ * A windowed schedule's wait for its data: a run for window W is queued once the event-time
+ * watermark of the consumer schedule `of` has passed W.to + lateness, and queued again when late
+ * data lands in a window that ended less than `rerunWithin` ago.
+ */
+export interface WatermarkWait {
+  of: string;
+  lateness: number;
+  rerunWithin: number;
+}
+
+/** How far back late data re-runs a window when `watermark.rerunWithin` is not set. */
+export const DEFAULT_RERUN_WITHIN = 3_600_000;
 
 /** One schedule from schedules.yaml, with the defaults applied and the params validated. */
 export interface Schedule {
@@ -10,6 +29,8 @@ export interface Schedule {
   job: string;
   description?: string;
   trigger: Trigger;
+  /** Set: the schedule's clock makes its windows due, and each waits for this watermark to run. */
+  watermark?: WatermarkWait;
   /** The file's wish; a person's pause or resume in the UI or CLI wins until this value changes. */
   enabled: boolean;
   /** The params after the job's own zod schema (defaults filled in). */
@@ -37,6 +58,19 @@ export interface Schedule {
   catchupWindow: number;
 }
 
+/** A schedule on a clock (every or cron), waiting for a watermark or not. */
+export type ClockSchedule = Schedule & { trigger: Clock };
+
+export const onClock = (schedule: Schedule): schedule is ClockSchedule => isClock(schedule.trigger);
+
+/**
+ * A schedule whose runs a BullMQ job scheduler makes: on a clock and waiting for nothing. (A
+ * schedule that waits for a watermark has its windows queued by the scheduler once their data is
+ * there; one that runs `after:` another, by the worker that completed the other's run.)
+ */
+export const timedByBullmq = (schedule: Schedule): schedule is ClockSchedule =>
+  onClock(schedule) && schedule.watermark === undefined;
+
 export interface SchedulesFile {
   file: string;
   schedules: Schedule[];
@@ -63,11 +97,21 @@ export const SCHEDULE_DEFAULTS: Readonly<ScheduleSettings> = {
   catchupWindow: 3_600_000,
 };
 
-/** `every 5s` or `cron 0 * * * * (UTC)`, for listings and logs. */
+/** `every 5s`, `cron 0 * * * * (UTC)` or `after consumer`, for listings and logs. */
 export function describeTrigger(trigger: Trigger): string {
+  if ('after' in trigger) return `after ${trigger.after}`;
   return 'every' in trigger
     ? `every ${formatDuration(trigger.every)}`
     : `cron ${trigger.cron} (${trigger.timezone})`;
+}
+
+/** `every 1m, once consumer's watermark passes each window's end + 15s`: a schedule's whole cadence. */
+export function describeCadence(schedule: Pick<Schedule, 'trigger' | 'watermark'>): string {
+  const { watermark } = schedule;
+  const wait = watermark
+    ? `, once ${watermark.of}'s watermark passes each window's end + ${formatDuration(watermark.lateness)}`
+    : '';
+  return `${describeTrigger(schedule.trigger)}${wait}`;
 }
 
 /** A cadence as BullMQ gives it back (a job's `repeat` options, a job scheduler; `every` may be a string from Redis). */
@@ -81,7 +125,7 @@ export interface RepeatCadence {
  * The trigger a BullMQ job scheduler runs, read back from its repeat options (they may outlive a
  * file edit); undefined when they name no usable cadence.
  */
-export function triggerOfRepeat(repeat: RepeatCadence | undefined): Trigger | undefined {
+export function triggerOfRepeat(repeat: RepeatCadence | undefined): Clock | undefined {
   if (repeat?.every !== undefined && repeat.every !== null) {
     const every = Number(repeat.every);
     return Number.isFinite(every) && every > 0 ? { every } : undefined;

@@ -1,6 +1,6 @@
 import type { RunWindow } from '../runtime/job';
 import { cronFrom } from './cron';
-import type { Trigger } from './schedule';
+import type { Clock } from './schedule';
 
 /**
  * Logical time: the windows of event time a schedule's runs cover. A slot is a time the schedule
@@ -9,14 +9,14 @@ import type { Trigger } from './schedule';
  */
 
 /** The window that ends at `to` on this cadence: `every: X` → [to − X, to); cron → [previous fire, to). */
-export function windowEndingAt(trigger: Trigger, to: Date): RunWindow {
+export function windowEndingAt(trigger: Clock, to: Date): RunWindow {
   if ('every' in trigger) return { from: new Date(to.getTime() - trigger.every), to };
   const previous = cronFrom(trigger, to).prev();
   return { from: new Date(previous.getTime()), to };
 }
 
 /** The time between the cadence's next two slots after `now`: X for `every: X`, else the next two fire times'. */
-export function slotGapMs(trigger: Trigger, now: Date): number {
+export function slotGapMs(trigger: Clock, now: Date): number {
   if ('every' in trigger) return trigger.every;
   const cron = cronFrom(trigger, now);
   const first = cron.next().getTime();
@@ -29,7 +29,7 @@ export function slotGapMs(trigger: Trigger, now: Date): number {
  * slots BullMQ itself fires; cron slots are the expression's fire times.
  */
 export function slotsBetween(
-  trigger: Trigger,
+  trigger: Clock,
   range: { after: Date; until: Date; anchor: Date },
   max: number,
 ): Date[] {
@@ -59,7 +59,7 @@ export function slotsBetween(
  * wants to know about more asks for one over its limit). `every: X` windows start at `from` and
  * last X each; cron windows run between consecutive fire times within [from, to].
  */
-export function windowsWithin(trigger: Trigger, from: Date, to: Date, max: number): RunWindow[] {
+export function windowsWithin(trigger: Clock, from: Date, to: Date, max: number): RunWindow[] {
   const windows: RunWindow[] = [];
   if ('every' in trigger) {
     for (let start = from.getTime(); start + trigger.every <= to.getTime() && windows.length < max; ) {

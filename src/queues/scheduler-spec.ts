@@ -1,5 +1,5 @@
 import type { JobSchedulerJson, JobSchedulerTemplateOptions, RepeatOptions } from 'bullmq';
-import type { Schedule } from '../schedules/schedule';
+import type { ClockSchedule, Schedule } from '../schedules/schedule';
 
 /** What `upsertJobScheduler` receives for one schedule. */
 export interface SchedulerSpec {
@@ -7,21 +7,26 @@ export interface SchedulerSpec {
   template: { name: string; data: Record<string, unknown>; opts: JobSchedulerTemplateOptions };
 }
 
-/** A schedule as a BullMQ job scheduler: the job type is the job name, the params its data. */
-export function schedulerSpecOf(schedule: Schedule): SchedulerSpec {
+/** A schedule's runs as BullMQ jobs: the job type is the job name, the params its data, the file's run options. */
+export function jobTemplateOf(schedule: Schedule): SchedulerSpec['template'] {
+  return {
+    name: schedule.job,
+    data: schedule.params,
+    opts: {
+      attempts: schedule.retries + 1,
+      backoff: { type: schedule.backoff.type, delay: schedule.backoff.delay },
+      removeOnComplete: { count: schedule.keep.completed },
+      removeOnFail: { count: schedule.keep.failed },
+    },
+  };
+}
+
+/** A schedule on a clock as a BullMQ job scheduler. */
+export function schedulerSpecOf(schedule: ClockSchedule): SchedulerSpec {
   const { trigger } = schedule;
   return {
     repeat: 'every' in trigger ? { every: trigger.every } : { pattern: trigger.cron, tz: trigger.timezone },
-    template: {
-      name: schedule.job,
-      data: schedule.params,
-      opts: {
-        attempts: schedule.retries + 1,
-        backoff: { type: schedule.backoff.type, delay: schedule.backoff.delay },
-        removeOnComplete: { count: schedule.keep.completed },
-        removeOnFail: { count: schedule.keep.failed },
-      },
-    },
+    template: jobTemplateOf(schedule),
   };
 }
 

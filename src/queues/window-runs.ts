@@ -2,17 +2,20 @@ import type { Queue } from 'bullmq';
 import type { Queryable } from '../db/pool';
 import { recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
-import { scheduledAt, windowRunId } from '../queues/run-ids';
 import type { RunWindow } from '../runtime/job';
 import type { Schedule } from '../schedules/schedule';
-import { schedulerSpecOf } from './scheduler-spec';
+import { scheduledAt, triggerOfRun, type WindowRunKind, windowRunId } from './run-ids';
+import { jobTemplateOf } from './scheduler-spec';
 
 export interface WindowRuns {
-  kind: 'backfill' | 'catchup';
+  kind: WindowRunKind;
   windows: RunWindow[];
-  /** A backfill's own part of the run ids; catch-up ids have none, so a window is queued once. */
+  /**
+   * The last part of the run ids (a backfill's batch, the late arrival a re-run answers); catch-up
+   * and watermark-released ids have none, so a window is queued once.
+   */
   batch?: string;
-  /** Who asked (a backfill); null for catch-up, which the scheduler does. */
+  /** Who asked (a backfill); null for what the scheduler does by itself. */
   by: string | null;
 }
 
@@ -28,7 +31,7 @@ export async function queueWindowRuns(
   schedule: Schedule,
   request: WindowRuns,
 ): Promise<{ runId: string; window: RunWindow }[]> {
-  const { template } = schedulerSpecOf(schedule);
+  const template = jobTemplateOf(schedule);
   const runs = request.windows.map((window) => ({
     runId: windowRunId(request.kind, window, request.batch),
     window,
@@ -44,10 +47,10 @@ export async function queueWindowRuns(
   const queued = runs.map((run) => ({
     ...run,
     jobType: schedule.job,
-    trigger: request.kind,
+    trigger: triggerOfRun(run.runId),
     triggeredBy: request.by,
     params: template.data,
-    // Due as the worker will see it: a catch-up run at its slot, a backfill run when queued.
+    // Due as the worker will see it: a catch-up or released run at its slot, a backfill run when queued.
     dueAt: scheduledAt({ id: run.runId, timestamp: queuedAt, opts: {} }),
   }));
   await recordQueuedRuns(db, schedule.name, queued).catch((error: unknown) => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Schedule } from '../schedules/schedule';
+import type { ClockSchedule } from '../schedules/schedule';
 import { canonicalJson, matchesSpec, schedulerSpecOf } from './scheduler-spec';
 
-const schedule: Schedule = {
+const schedule: ClockSchedule = {
   name: 'heartbeat',
   job: 'sleep',
   trigger: { every: 5_000 },
@@ -60,7 +60,7 @@ describe('scheduler spec', () => {
     ['history', { keep: { completed: 5, failed: 500 } }],
     ['trigger kind', { trigger: { cron: '* * * * *', timezone: 'UTC' } }],
   ])('sees a change of %s', (_what, change) => {
-    expect(matchesSpec(stored, schedulerSpecOf({ ...schedule, ...change } as Schedule))).toBe(false);
+    expect(matchesSpec(stored, schedulerSpecOf({ ...schedule, ...change } as ClockSchedule))).toBe(false);
   });
 
   it('canonical JSON sorts keys at every depth', () => {

@@ -58,6 +58,11 @@ export const streamRollupJob = defineJob({
       durationMs: Math.round(performance.now() - started),
     };
   },
+  // A sliding window reads more than the run's own window: late data anywhere in it changes it.
+  eventTimeRead(params, window) {
+    const { start, end } = rollupWindow({ window }, paramsSchema.parse(params));
+    return { from: start, to: end };
+  },
 });
 
 /**

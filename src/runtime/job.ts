@@ -9,6 +9,15 @@ export interface RunWindow {
   to: Date;
 }
 
+/** A completed run that another schedule's run follows (`after:`). */
+export interface UpstreamRun {
+  schedule: string;
+  runId: string;
+  window: RunWindow;
+  /** What it returned. */
+  result: JobResult;
+}
+
 /**
  * What a run sees of the engine: who it is and the capabilities it may use, nothing more (no raw
  * Redis, no config). A job knows nothing of BullMQ.
@@ -28,6 +37,11 @@ export interface JobContext {
    * span ending at the trigger time. Process data by this, not by the wall clock.
    */
   window: RunWindow;
+  /**
+   * For a schedule that runs `after:` another: the completed run of the other that this run follows
+   * (its window is this run's window too). Undefined for every other run.
+   */
+  upstream?: UpstreamRun;
   /** Kafka through tickflow's one seam to its client: topics, sends, this process's bounded consumers, lag. */
   kafka: StreamClient;
   /** The worker's PostgreSQL pool, shared by every run of the process. */
@@ -61,6 +75,11 @@ export interface JobDefinition<Params extends z.ZodType = z.ZodType> {
    * rows again, which are not messages that run handled.
    */
   messageCounts?: readonly string[];
+  /**
+   * Its runs record the event-time watermark of the topic its `topic` param names (a consumer): a
+   * schedule may then wait for it (`watermark: { of: <this schedule> }`).
+   */
+  recordsWatermark?: boolean;
   /**
    * The span of event time a run for `window` reads, when it is not the window itself (a 5-minute
    * sliding rollup run every minute reads 5 minutes). Late data anywhere in it re-runs the window

@@ -194,5 +194,12 @@ function newestLateArrivalFor(
 /** The span of event time a run of this schedule reads, by its window (the job's own rule, if any). */
 function readSpanOf(schedule: Schedule, jobs: JobRegistry): (window: RunWindow) => RunWindow {
   const read = jobs.get(schedule.job)?.eventTimeRead;
-  return (window) => (read ? read(schedule.params, window) : window);
+  return (window) => {
+    try {
+      return read ? read(schedule.params, window) : window;
+    } catch {
+      // Params the job refuses fail its runs on their own; their window is all a re-run can go by.
+      return window;
+    }
+  };
 }

@@ -173,7 +173,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
     expect(one('schedules:\n  a:\n    job: sleep\n')).toMatchObject({
       line: 2,
       column: 3,
-      message: expect.stringContaining('add every (e.g. every: 5s) or cron'),
+      message: expect.stringContaining('add every (e.g. every: 5s), cron'),
     });
     expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    cron: "* * * * *"\n')).toMatchObject({
       line: 5,

@@ -19,6 +19,7 @@ import type { TopicSpec } from '../kafka/topics';
 import type { JobDefinition } from '../runtime/job';
 import type { JobRegistry } from '../runtime/job-registry';
 import { cronProblem, isTimeZone } from './cron';
+import { checkDependencies } from './dependencies';
 import {
   defaultsSchema,
   fileSchema,
@@ -32,11 +33,13 @@ import {
 } from './format';
 import { ProblemList, SchedulesFileError, type YamlPath } from './problems';
 import {
+  DEFAULT_RERUN_WITHIN,
   SCHEDULE_DEFAULTS,
   type Schedule,
   type ScheduleSettings,
   type SchedulesFile,
   type Trigger,
+  type WatermarkWait,
 } from './schedule';
 
 /** Reads and validates a schedules file; any problem throws a SchedulesFileError listing them all. */
@@ -118,6 +121,8 @@ export function parseSchedules(text: string, file: string, jobs: JobRegistry): S
   const schedules = Object.entries(rawSchedules ?? {}).flatMap(([name, raw]) =>
     parseSchedule(name, raw, defaults, jobs, problems),
   );
+  problems.throwIfAny();
+  checkDependencies(schedules, jobs, problems);
   problems.throwIfAny();
   return { file, schedules, topics };
 }
@@ -366,6 +371,7 @@ function parseSchedule(
   }
   const entry = parsed.data;
   const trigger = parseTrigger(entry, entry.timezone ?? defaults.timezone, at, problems);
+  const watermark = parseWatermark(entry, at, problems);
   const job = jobs.get(entry.job);
   if (!job) {
     problems.add(
@@ -389,6 +395,7 @@ function parseSchedule(
       job: entry.job,
       ...(entry.description === undefined ? {} : { description: entry.description }),
       trigger,
+      ...(watermark ? { watermark } : {}),
       enabled: entry.enabled ?? defaults.enabled,
       params,
       overlap: entry.overlap ?? defaults.overlap,
@@ -409,6 +416,17 @@ function parseTrigger(
   at: YamlPath,
   problems: ProblemList,
 ): Trigger | undefined {
+  if (entry.after !== undefined) {
+    const clock = entry.every !== undefined ? 'every' : entry.cron !== undefined ? 'cron' : undefined;
+    if (clock) {
+      problems.add(
+        [...at, clock],
+        `set either after or ${clock}, not both: a schedule that runs after another has no clock of its own`,
+      );
+      return undefined;
+    }
+    return { after: entry.after };
+  }
   if (entry.every !== undefined && entry.cron !== undefined) {
     problems.add([...at, 'cron'], 'set either every or cron, not both');
     return undefined;
@@ -417,7 +435,7 @@ function parseTrigger(
   if (entry.cron === undefined) {
     problems.add(
       at,
-      'says neither when to run: add every (e.g. every: 5s) or cron (e.g. cron: "0 * * * *")',
+      'says neither when to run: add every (e.g. every: 5s), cron (e.g. cron: "0 * * * *") or after (e.g. after: consumer)',
       'key',
     );
     return undefined;
@@ -433,6 +451,24 @@ function parseTrigger(
     return undefined;
   }
   return { cron: entry.cron, timezone };
+}
+
+/** A schedule's wait for a watermark, with its defaults; only a schedule on a clock has windows to wait with. */
+function parseWatermark(entry: RawSchedule, at: YamlPath, problems: ProblemList): WatermarkWait | undefined {
+  const { watermark } = entry;
+  if (!watermark) return undefined;
+  if (entry.after !== undefined) {
+    problems.add(
+      [...at, 'watermark'],
+      'applies only to a schedule on a clock (every or cron): a schedule that runs after another already runs once its data is there; remove watermark or after',
+    );
+    return undefined;
+  }
+  return {
+    of: watermark.of,
+    lateness: watermark.lateness,
+    rerunWithin: watermark.rerunWithin ?? DEFAULT_RERUN_WITHIN,
+  };
 }
 
 function parseParams(

@@ -3,8 +3,9 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
+import { splitUpstream } from '../queues/after-runs';
 import { runWindowOf, scheduledAt } from '../queues/run-ids';
-import type { JobDefinition, JobResult } from '../runtime/job';
+import type { JobDefinition, JobResult, UpstreamRun } from '../runtime/job';
 import { jobContext } from '../runtime/job-context';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
@@ -29,6 +30,11 @@ export interface RunDependencies {
   notifier: FailureNotifier;
   /** The schedule as the file says now (timeout, notify); it may change while the worker runs. */
   scheduleOf(schedule: string): Schedule | undefined;
+  /**
+   * Told of a completed run before it is recorded as completed (the schedules that run `after:` it
+   * are queued there): a failure to do so fails the attempt, and the retry tells it again.
+   */
+  completed?(run: UpstreamRun): Promise<void>;
 }
 
 /**
@@ -40,12 +46,13 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const schedule = job.queueName;
   const due = scheduledAt(job);
   const window = runWindowOf(job, due, deps.scheduleOf(schedule));
+  const { params: data, upstream } = splitUpstream(job.data);
   const attempt: RunAttempt = {
     schedule,
     jobId: String(job.id),
     attempt: job.attemptsStarted,
     jobType: job.name,
-    params: job.data,
+    params: data,
     scheduledAt: due,
     startedAt: new Date(),
     worker: WORKER_NAME,
@@ -58,7 +65,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
     runLog.note(startLine(attempt, timeout));
-    const { definition, params } = resolveRun(deps.jobs, job);
+    const { definition, params } = resolveRun(deps.jobs, job.name, data);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
         jobContext(deps.resources, {
@@ -68,10 +75,12 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
           runId: attempt.jobId,
           attempt: attempt.attempt,
           window,
+          ...(upstream ? { upstream } : {}),
         }),
         params,
       ),
     );
+    await deps.completed?.({ schedule, runId: attempt.jobId, window, result });
     await finish(deps, attempt, runLog, { state: 'completed', result });
     return result;
   } catch (error) {
@@ -99,9 +108,13 @@ export function isPermanent(error: unknown): boolean {
 }
 
 /** The job type and its validated params; neither can get better on a retry, so failing is final. */
-function resolveRun(jobs: JobRegistry, job: Job): { definition: JobDefinition; params: unknown } {
+function resolveRun(
+  jobs: JobRegistry,
+  name: string,
+  data: unknown,
+): { definition: JobDefinition; params: unknown } {
   try {
-    return jobs.resolve(job.name, job.data);
+    return jobs.resolve(name, data);
   } catch (error) {
     throw new UnrecoverableError((error as Error).message);
   }

@@ -3,7 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
+import { queueAfterRun } from '../queues/after-runs';
+import { QueueSet } from '../queues/queues';
 import { startDelaySeconds } from '../queues/run-ids';
+import type { UpstreamRun } from '../runtime/job';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
@@ -50,6 +53,8 @@ export class WorkerPool {
   private readonly waker: DueTimeWaker;
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
+  /** The queues of schedules that run `after:` another, which this pool's completed runs feed. */
+  private readonly downstreamQueues: QueueSet;
 
   constructor(private readonly options: WorkerPoolOptions) {
     const { resources, prefix, log } = options;
@@ -57,6 +62,7 @@ export class WorkerPool {
     this.runs.start();
     this.waker = new DueTimeWaker(options.connection, log);
     this.waker.start();
+    this.downstreamQueues = new QueueSet(options.connection, prefix);
   }
 
   /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
@@ -76,7 +82,26 @@ export class WorkerPool {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
     this.waker.close();
     await this.runs.stop();
+    await this.downstreamQueues.close();
   }
+
+  /**
+   * Queues a run of each schedule that runs `after:` this one, with the completed run's window and
+   * result. A paused schedule takes none, like a paused Airflow DAG is not triggered by its dataset.
+   */
+  private readonly queueDownstream = async (upstream: UpstreamRun): Promise<void> => {
+    for (const downstream of this.schedules.values()) {
+      const { trigger } = downstream;
+      if (!('after' in trigger) || trigger.after !== upstream.schedule) continue;
+      const queue = this.downstreamQueues.get(downstream.name);
+      if (await queue.isPaused()) continue;
+      const runId = await queueAfterRun(queue, this.options.resources.db, downstream, upstream);
+      this.options.log.debug(
+        { schedule: downstream.name, runId, after: upstream.runId },
+        'queued after its upstream',
+      );
+    }
+  };
 
   private startWorker(schedule: Schedule): Worker {
     const { connection, prefix, resources, jobs, log, notifier } = this.options;
@@ -87,6 +112,7 @@ export class WorkerPool {
       log,
       notifier,
       scheduleOf: (name: string) => this.schedules.get(name),
+      completed: this.queueDownstream,
     };
     const worker = new Worker(schedule.name, (job, _token, signal) => runJob(job, deps, signal), {
       connection,

@@ -8,6 +8,7 @@ import { ScheduleStates } from '../../src/db/schedule-states';
 import { jobsInRedis } from '../../src/queues/queues';
 import { catchUp, heldRunOf } from '../../src/scheduler/catchup';
 import { loadSchedulesFile } from '../../src/schedules/load';
+import type { ClockSchedule } from '../../src/schedules/schedule';
 import { SchedulerTest, waitFor } from './support';
 
 let s: SchedulerTest;
@@ -152,7 +153,7 @@ describe('catchup: windows missed while paused or down (real Redis and PostgreSQ
     const caughtUpRuns = await new ScheduleStates(s.db).locked('tick', async (state) => {
       // The first scheduler's pass: catch-up under the row lock, not committed yet.
       const held = heldRunOf(await queue.getJobScheduler('tick'));
-      await catchUp(schedule, { queue, redis: s.redis, db: state.db }, { held });
+      await catchUp(schedule as ClockSchedule, { queue, redis: s.redis, db: state.db }, { held });
       const { rows } = await state.db.query<{ run_id: string }>(
         `select run_id from runs where schedule = 'tick' and trigger = 'catchup'`,
       );

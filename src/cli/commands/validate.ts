@@ -11,7 +11,7 @@ export function registerValidate(program: Command): void {
         const [
           { loadSchedulesFile },
           { formatProblem, SchedulesFileError },
-          { describeTrigger },
+          { describeCadence },
           { defaultJobs },
         ] = await Promise.all([
           import('../../schedules/load'),
@@ -22,7 +22,7 @@ export function registerValidate(program: Command): void {
         try {
           const loaded = await loadSchedulesFile(file ?? config.schedulesFile, defaultJobs);
           for (const s of loaded.schedules) {
-            console.log(`${s.name}: ${s.job}, ${describeTrigger(s.trigger)}${s.enabled ? '' : ', disabled'}`);
+            console.log(`${s.name}: ${s.job}, ${describeCadence(s)}${s.enabled ? '' : ', disabled'}`);
           }
           console.log(`ok: ${loaded.schedules.length} schedule(s), ${loaded.topics.length} topic(s)`);
           return 0;

@@ -35,8 +35,8 @@ import {
 /** @typedef {import('./page.js').Child} Child */
 
 /** @type {readonly RunState[]} */
-const STATES = ['queued', 'active', 'retrying', 'completed', 'failed'];
-const UNFINISHED = new Set(['queued', 'active', 'retrying']);
+const STATES = ['waiting', 'queued', 'active', 'retrying', 'completed', 'failed', 'cancelled'];
+const UNFINISHED = new Set(['waiting', 'queued', 'active', 'retrying']);
 const WINDOWS = ['1m', '5m', '15m', '1h', '6h', '24h'];
 const POLL_MS = 2000;
 
@@ -120,7 +120,14 @@ const relTime = (iso, mode) =>
     fmtRelative(iso, mode),
   );
 
-const TRIGGER_NAMES = { schedule: 'scheduled', manual: 'manual', backfill: 'backfill', catchup: 'catch-up' };
+const TRIGGER_NAMES = {
+  schedule: 'scheduled',
+  manual: 'manual',
+  backfill: 'backfill',
+  catchup: 'catch-up',
+  'late-data': 'late data',
+  after: 'after',
+};
 
 /** @param {RunSummary} run */
 const triggerText = (run) =>
@@ -133,6 +140,7 @@ const windowText = (run) => (run.window ? `${fmtTime(run.window.from)} → ${fmt
 const runTitle = (run) =>
   [
     `${run.state} · run ${run.runId} (${triggerText(run)})`,
+    run.waitingFor && `waiting for ${run.waitingFor}`,
     `due ${fmtTime(run.dueAt)}`,
     run.window && `window ${windowText(run)}`,
     `duration ${fmtDuration(run.durationMs)}`,
@@ -570,6 +578,7 @@ function runDetailView(d) {
   const facts = {
     job: d.jobType,
     trigger: triggerText(d),
+    waiting: d.waitingFor ?? '—',
     due: fmtTime(d.dueAt),
     window: windowText(d),
     started: fmtTime(d.startedAt),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { windowHistories, windowKey } from '../db/run-history';
 import { queueWindowRuns } from '../queues/window-runs';
 import type { RunWindow } from '../runtime/job';
 import { describeTrigger, isClock, type Schedule } from '../schedules/schedule';
@@ -7,7 +8,7 @@ import { windowsWithin } from '../schedules/window';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError } from './errors';
 import { scheduleInFile } from './trigger';
-import type { BackfillView } from './views';
+import type { BackfillView, Reprocess, RunState } from './views';
 
 /** At most this many runs per backfill: a wider range is split by the caller. */
 export const MAX_BACKFILL_WINDOWS = 1_000;
@@ -24,13 +25,20 @@ export interface BackfillRequest {
   from: Date;
   to: Date;
   by: string;
+  /** List the windows (and those `reprocess` skips), queue nothing. */
+  dryRun?: boolean;
+  /** Which windows get a run (default all); see pickWindows. */
+  reprocess?: Reprocess;
 }
 
 /**
  * Queues one run per window of the schedule's cadence inside [from, to) (Airflow's `dags
  * backfill`), oldest first, with the file's params; each run's window (ctx.window) is its own.
- * The runs share the schedule's queue, so they obey its overlap policy (`skip`: one at a time,
- * never beside a scheduled run), retries and timeout, and wait while it is paused.
+ * `reprocess` narrows the windows by what PostgreSQL has for them. The runs share the schedule's
+ * queue, so they obey its overlap policy (`skip`: one at a time, never beside a scheduled run),
+ * retries and timeout, and wait while it is paused; they go behind its live runs (see
+ * queueWindowRuns), so a long backfill delays a live run by one backfill run at most. The batch
+ * (the last part of the run ids) is the backfill's id, what cancelBackfill takes.
  */
 export async function backfill(
   control: Control,
@@ -39,22 +47,59 @@ export async function backfill(
 ): Promise<BackfillView> {
   if (control.readOnly) throw new ReadOnlyError();
   const schedule = scheduleInFile(control, name);
-  const windows = windowsToRun(schedule, request);
+  const reprocess = request.reprocess ?? 'all';
+  const { run, skipped } = await pickWindows(control, name, windowsToRun(schedule, request), reprocess);
   const queue = control.queues.get(name);
-  const runs = await queueWindowRuns(queue, control.db, schedule, {
-    kind: 'backfill',
-    windows,
-    batch: randomUUID().slice(0, 8),
-    by: request.by,
-  });
+  let id: string | null = null;
+  let runs: { runId: string | null; window: RunWindow }[] = run.map((window) => ({ runId: null, window }));
+  if (!request.dryRun && run.length > 0) {
+    id = randomUUID().slice(0, 8);
+    runs = await queueWindowRuns(queue, control.db, schedule, {
+      kind: 'backfill',
+      windows: run,
+      batch: id,
+      by: request.by,
+    });
+  }
   return {
     schedule: name,
-    runs: runs.map(({ runId, window }) => ({
-      runId,
-      window: { from: window.from.toISOString(), to: window.to.toISOString() },
-    })),
+    id,
+    dryRun: request.dryRun ?? false,
+    reprocess,
+    runs: runs.map(({ runId, window }) => ({ runId, window: windowView(window) })),
+    skipped: skipped.map(({ window, latest }) => ({ window: windowView(window), latest })),
     waitsForResume: await queue.isPaused(),
   };
+}
+
+const windowView = (window: RunWindow) => ({ from: window.from.toISOString(), to: window.to.toISOString() });
+
+/**
+ * The windows to run, by what the schedule's runs of each window say (any run of exactly that
+ * window, whatever made it): all of them; `failed`, those whose latest run failed or was cancelled;
+ * `missing`, those with no completed run (never run included). The rest are skipped, with the
+ * state of their latest run.
+ */
+async function pickWindows(
+  control: Control,
+  name: string,
+  windows: RunWindow[],
+  reprocess: Reprocess,
+): Promise<{ run: RunWindow[]; skipped: { window: RunWindow; latest: RunState | null }[] }> {
+  if (reprocess === 'all') return { run: windows, skipped: [] };
+  const histories = await windowHistories(control.db, name, windows);
+  const run: RunWindow[] = [];
+  const skipped: { window: RunWindow; latest: RunState | null }[] = [];
+  for (const window of windows) {
+    const history = histories.get(windowKey(window));
+    const wanted =
+      reprocess === 'failed'
+        ? history?.latest === 'failed' || history?.latest === 'cancelled'
+        : !history?.completed;
+    if (wanted) run.push(window);
+    else skipped.push({ window, latest: history?.latest ?? null });
+  }
+  return { run, skipped };
 }
 
 /** The windows, or why there are none to run: a range backwards, too short, or too wide. */

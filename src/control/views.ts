@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUN_STATES } from '../db/run-states';
 import { attemptView, maybeWhen, runSummary, when } from '../db/run-views';
 
 /**
@@ -98,14 +99,63 @@ export const triggeredRun = z.object({
 });
 export type TriggeredRun = z.infer<typeof triggeredRun>;
 
+/** Which windows of the range a backfill runs, by what PostgreSQL has for each (`--reprocess`). */
+export const REPROCESS = ['failed', 'missing', 'all'] as const;
+export type Reprocess = (typeof REPROCESS)[number];
+
+const windowView = z.object({ from: when, to: when });
+
 export const backfillView = z.object({
   schedule: z.string(),
+  id: z
+    .string()
+    .nullable()
+    .describe(
+      'the backfill, for cancelling it (`tickflow backfill cancel`, DELETE /schedules/{name}/backfills/{id}); null when nothing was queued (a dry run, or every window skipped)',
+    ),
+  dryRun: z.boolean().describe('true: the windows are listed, nothing is queued'),
+  reprocess: z
+    .enum(REPROCESS)
+    .describe(
+      'all: every window; failed: windows whose latest run failed or was cancelled; missing: windows with no completed run',
+    ),
   runs: z
-    .array(z.object({ runId: z.string(), window: z.object({ from: when, to: when }) }))
-    .describe('one run per window, oldest first'),
+    .array(
+      z.object({
+        runId: z.string().nullable().describe('null on a dry run'),
+        window: windowView,
+      }),
+    )
+    .describe('one run per window, oldest first (on a dry run, the windows it would run)'),
+  skipped: z
+    .array(
+      z.object({
+        window: windowView,
+        latest: z
+          .enum(RUN_STATES)
+          .nullable()
+          .describe("the state of the window's latest run; null: never run"),
+      }),
+    )
+    .describe('the windows of the range that `reprocess` leaves out, oldest first'),
   waitsForResume: z.boolean().describe('the schedule is paused: the runs wait for the resume'),
 });
 export type BackfillView = z.infer<typeof backfillView>;
+
+export const cancelledBackfill = z.object({
+  schedule: z.string(),
+  id: z.string(),
+  dropped: z
+    .number()
+    .int()
+    .describe('runs that had not started: removed from the queue and recorded as cancelled'),
+  started: z
+    .number()
+    .int()
+    .describe('runs that had started before the cancel (running or finished): left to run to completion'),
+  running: z.number().int().describe('of those, the ones still running'),
+});
+export type CancelledBackfill = z.infer<typeof cancelledBackfill>;
 
 export const errorView = z.object({
   error: z.string(),

@@ -173,6 +173,84 @@ export async function coveredWindowEnds(db: Queryable, schedule: string, ends: D
   return new Set(rows.map((row) => row.to.getTime()));
 }
 
+/** What the history holds for one window of a schedule: its latest run's state, and whether any run of it completed. */
+export interface WindowHistory {
+  latest: RunState;
+  completed: boolean;
+}
+
+/** The key of a window in windowHistories' answer. */
+export const windowKey = (window: RunWindow): string => `${window.from.getTime()}-${window.to.getTime()}`;
+
+/**
+ * Per window of these (at most a backfill's thousand), what the schedule's runs of exactly that
+ * window (window_from and window_to) say, whatever made them: the latest run by due time, and
+ * whether one completed. A window no run covered is absent. A run is never due before its window
+ * ends, so the scan of runs_recent starts at the earliest window end.
+ */
+export async function windowHistories(
+  db: Queryable,
+  schedule: string,
+  windows: RunWindow[],
+): Promise<Map<string, WindowHistory>> {
+  if (windows.length === 0) return new Map();
+  const earliestEnd = new Date(Math.min(...windows.map((window) => window.to.getTime())));
+  const { rows } = await db.query<{ from: Date; to: Date; latest: RunState; completed: boolean }>(
+    `select window_from as "from", window_to as "to",
+            (array_agg(state order by due_at desc, run_id desc))[1] as latest,
+            bool_or(state = 'completed') as completed
+       from runs
+      where schedule = $1 and due_at >= $2
+        and (window_from, window_to) in (select * from unnest($3::timestamptz[], $4::timestamptz[]))
+      group by window_from, window_to`,
+    [schedule, earliestEnd, windows.map((w) => w.from), windows.map((w) => w.to)],
+  );
+  return new Map(rows.map(({ from, to, ...history }) => [windowKey({ from, to }), history]));
+}
+
+/**
+ * The runs of one backfill (ids `backfill-<from>-<to>-<batch>`) by state. They share one due time
+ * (when the backfill was queued): the newest run with that batch, found walking runs_recent from
+ * now back, gives it, and the count reads that one due time.
+ */
+export async function backfillRunStates(
+  db: Queryable,
+  schedule: string,
+  batch: string,
+): Promise<Partial<Record<RunState, number>>> {
+  const { rows } = await db.query<{ state: RunState; n: number }>(
+    `with batch as (
+       select due_at from runs
+        where schedule = $1 and trigger = 'backfill' and run_id like $2
+        order by due_at desc limit 1)
+     select state, count(*)::int as n from runs
+      where schedule = $1 and due_at = (select due_at from batch) and run_id like $2
+      group by state`,
+    [schedule, `backfill-%-${batch}`],
+  );
+  return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+}
+
+/**
+ * Records runs dropped from the queue before they ran as cancelled, saying why. A dropped run
+ * cannot still run, so whatever its row said (queued, waiting, retrying between attempts, or failed
+ * by the sweep of runs gone from Redis) is overwritten; a completed one is left alone.
+ */
+export async function recordCancelledRuns(
+  db: Queryable,
+  schedule: string,
+  runIds: string[],
+  why: string,
+): Promise<number> {
+  if (runIds.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `update runs set state = 'cancelled', finished_at = now(), error = $3
+      where schedule = $1 and run_id = any($2::text[]) and state <> 'completed'`,
+    [schedule, runIds, why],
+  );
+  return rowCount ?? 0;
+}
+
 /** A run just queued (or waiting for its data), recorded before a worker starts it. */
 export interface QueuedRun {
   runId: string;

@@ -69,10 +69,13 @@ describe('startDelaySeconds', () => {
     expect(startDelaySeconds({ ...scheduled, attemptsStarted: 1, processedOn: started })).toBe(0.25);
   });
 
-  it('none for a retry, a run not started, or a catch-up run (due at the slot it missed, late by design)', () => {
+  it('none for a retry, a run not started, or a catch-up or backfill run (late by design)', () => {
     expect(startDelaySeconds({ ...scheduled, attemptsStarted: 2, processedOn: started })).toBeUndefined();
     expect(startDelaySeconds({ ...scheduled, attemptsStarted: 1, processedOn: undefined })).toBeUndefined();
     const catchup = { id: windowRunId('catchup', window), timestamp: 0, opts: {} };
     expect(startDelaySeconds({ ...catchup, attemptsStarted: 1, processedOn: started })).toBeUndefined();
+    // Behind the rest of its backfill and the live runs: its wait says nothing of the scheduler's timing.
+    const backfill = { id: windowRunId('backfill', window, 'ab12cd34'), timestamp: 0, opts: {} };
+    expect(startDelaySeconds({ ...backfill, attemptsStarted: 1, processedOn: started })).toBeUndefined();
   });
 });

@@ -26,6 +26,9 @@ export type WindowRunKind = keyof typeof WINDOW_KINDS;
  */
 const WINDOW_ID = /^(backfill|catchup|window|late|after)-(\d+)-(\d+)(?:-([\w]+))?$/;
 
+/** What every id of a kind starts with (a LIKE pattern's prefix). */
+export const runIdPrefix = (kind: WindowRunKind) => `${kind}-`;
+
 export function windowRunId(kind: WindowRunKind, window: RunWindow, part?: string): string {
   const id = `${kind}-${window.from.getTime()}-${window.to.getTime()}`;
   return part ? `${id}-${part.replace(/\W/g, '_')}` : id;
@@ -67,16 +70,20 @@ export function runWindowOf(job: WindowedJob, due: Date, schedule: Schedule | un
 /** Runs due at the end of their window (the slot it closes), not when they were queued. */
 const DUE_AT_WINDOW_END = new Set(['catchup', 'window']);
 
+/** Runs late by design, left out of the start delay: see startDelaySeconds. */
+const LATE_BY_DESIGN = new Set([...DUE_AT_WINDOW_END, 'backfill']);
+
 /**
  * How late a run's first attempt started after its due time, in seconds; undefined for a retry, or
- * for a run late by design: a catch-up run, due at the slot it missed, and a run that waited for a
- * watermark (its delay says how late the data was, not how the scheduler kept time).
+ * for a run late by design: a catch-up run, due at the slot it missed, a run that waited for a
+ * watermark (its delay says how late the data was, not how the scheduler kept time), and a backfill
+ * run, which waits behind the rest of its backfill and the schedule's live runs.
  */
 export function startDelaySeconds(
   job: WindowedJob & { attemptsStarted: number; processedOn?: number | undefined },
 ): number | undefined {
   if (job.attemptsStarted !== 1 || job.processedOn === undefined) return undefined;
-  if (DUE_AT_WINDOW_END.has(WINDOW_ID.exec(String(job.id))?.[1] ?? '')) return undefined;
+  if (LATE_BY_DESIGN.has(WINDOW_ID.exec(String(job.id))?.[1] ?? '')) return undefined;
   return (job.processedOn - scheduledAt(job).getTime()) / 1000;
 }
 

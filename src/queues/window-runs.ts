@@ -20,10 +20,23 @@ export interface WindowRuns {
 }
 
 /**
+ * The BullMQ priority of runs that redo the past (backfill, catch-up), so that they never starve a
+ * live run. BullMQ takes every job without a priority (the job scheduler's, a trigger's, and the
+ * window, late-data and after runs) before any prioritized one, and prioritized jobs of one
+ * priority in the order they came (oldest window first still holds). So a live run that falls due
+ * behind a 1,000-window backfill waits only for the backfill run already active (overlap: skip),
+ * not for the whole backfill. Prioritized jobs are BullMQ's `prioritized` state, not `waiting`:
+ * whatever counts or lists a queue's pending runs must ask for both.
+ */
+export const CATCHING_UP_PRIORITY = 1;
+const CATCHING_UP: ReadonlySet<WindowRunKind> = new Set(['backfill', 'catchup']);
+
+/**
  * Queues one run per window, oldest first (a queue takes its waiting jobs in the order they came),
  * with the file's params and run options, and records them as queued. Each run carries its window
- * in its id (see windowRunId). The runs are queued either way: PostgreSQL being away only delays
- * their record until a worker starts them.
+ * in its id (see windowRunId); backfill and catch-up runs go behind live ones (CATCHING_UP_PRIORITY).
+ * The runs are queued either way: PostgreSQL being away only delays their record until a worker
+ * starts them.
  */
 export async function queueWindowRuns(
   queue: Queue,
@@ -32,6 +45,7 @@ export async function queueWindowRuns(
   request: WindowRuns,
 ): Promise<{ runId: string; window: RunWindow }[]> {
   const template = jobTemplateOf(schedule);
+  const priority = CATCHING_UP.has(request.kind) ? { priority: CATCHING_UP_PRIORITY } : {};
   const runs = request.windows.map((window) => ({
     runId: windowRunId(request.kind, window, request.batch),
     window,
@@ -40,7 +54,7 @@ export async function queueWindowRuns(
     runs.map((run) => ({
       name: template.name,
       data: template.data,
-      opts: { ...template.opts, jobId: run.runId },
+      opts: { ...template.opts, ...priority, jobId: run.runId },
     })),
   );
   const queuedAt = first?.timestamp ?? Date.now();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isoTime, MAX_BACKFILL_WINDOWS } from '../control/backfill';
-import { RUN_STATES } from '../control/views';
+import { REPROCESS, RUN_STATES } from '../control/views';
 import { durationMs } from '../schedules/duration';
 
 /** Where the REST API is served; its routes and the OpenAPI document are built from the inputs below. */
@@ -49,6 +49,13 @@ export const apiInputs = {
   backfill: z.strictObject({
     from: isoTime.describe('start of the range, ISO 8601 with a zone'),
     to: isoTime.describe(`end of the range (excluded); at most ${MAX_BACKFILL_WINDOWS} windows`),
+    dryRun: z.boolean().default(false).describe('list the windows it would run (and skip), queue nothing'),
+    reprocess: z
+      .enum(REPROCESS, { error: `expected one of ${REPROCESS.join(', ')}` })
+      .default('all')
+      .describe(
+        "which windows get a run, by the schedule's runs of each: all; failed (the latest run failed or was cancelled); missing (no completed run)",
+      ),
   }),
   listRuns: z.strictObject({
     state: states.optional(),

@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import { backfill } from '../control/backfill';
+import { cancelBackfill } from '../control/cancel-backfill';
 import type { Control } from '../control/control';
 import { operationsOverview } from '../control/operations';
 import { getRun, listRuns } from '../control/runs';
@@ -79,10 +80,16 @@ export function apiRouter(control: Control, log: Logger): express.Router {
     '/schedules/:name/backfill',
     ...jsonBody,
     route(async (req, res) => {
-      const { from, to } = apiInputs.backfill.parse(req.body ?? {});
-      res.status(201);
-      return backfill(control, name(req), { from, to, by: by(res) });
+      const request = apiInputs.backfill.parse(req.body ?? {});
+      const done = await backfill(control, name(req), { ...request, by: by(res) });
+      // Created: a backfill with an id; a dry run (or one with every window skipped) made nothing.
+      res.status(done.id ? 201 : 200);
+      return done;
     }),
+  );
+  router.delete(
+    '/schedules/:name/backfills/:id',
+    route((req, res) => cancelBackfill(control, name(req), { id: String(req.params.id), by: by(res) })),
   );
   router.get(
     '/schedules/:name/runs',

@@ -2,6 +2,7 @@ import { type ZodType, z } from 'zod';
 import { operationsView } from '../control/operations';
 import {
   backfillView,
+  cancelledBackfill,
   errorView,
   runDetail,
   runPage,
@@ -47,6 +48,13 @@ const nameParam = {
   required: true,
   schema: { type: 'string' },
   description: 'schedule name',
+};
+const backfillIdParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[0-9a-f]{8}$' },
+  description: 'the backfill, as POST /schedules/{name}/backfill returned it',
 };
 const runIdParam = { name: 'runId', in: 'path', required: true, schema: { type: 'string' } };
 const body = (object: z.ZodObject) => ({
@@ -131,10 +139,28 @@ function buildDocument() {
       },
       '/schedules/{name}/backfill': {
         post: {
-          summary: "Queue one run per window of the schedule's cadence in [from, to), oldest first",
+          summary:
+            "Queue one run per window of the schedule's cadence in [from, to), oldest first, behind its live runs; with dryRun, only list them",
           parameters: [nameParam],
           requestBody: { ...body(apiInputs.backfill), required: true },
-          responses: { '201': json(backfillView, 'the runs, queued, with their windows'), ...errors },
+          responses: {
+            '201': json(backfillView, 'the runs, queued, with their windows; `id` cancels them'),
+            '200': json(backfillView, 'nothing queued: a dry run, or every window skipped by reprocess'),
+            ...errors,
+          },
+        },
+      },
+      '/schedules/{name}/backfills/{id}': {
+        delete: {
+          operationId: 'cancelBackfill',
+          summary:
+            'Cancel a backfill: its runs not started yet leave the queue and are recorded as cancelled; started ones run to completion',
+          parameters: [nameParam, backfillIdParam],
+          responses: {
+            '200': json(cancelledBackfill, 'how many runs were dropped, and how many had started'),
+            ...errors,
+            '404': json(errorView, 'no such schedule, or no backfill of it with that id'),
+          },
         },
       },
       '/schedules/{name}/runs/{runId}': {

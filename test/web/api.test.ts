@@ -128,6 +128,9 @@ describe('REST API (real Redis and PostgreSQL)', () => {
     });
     const document = (await call<{ paths: Record<string, unknown> }>('/api/v1/openapi.json')).json();
     expect(Object.keys(document.paths)).toContain('/schedules/{name}/runs/{runId}');
+    expect(document.paths['/schedules/{name}/backfills/{id}']).toMatchObject({
+      delete: { operationId: 'cancelBackfill' },
+    });
   });
 
   it('pause with a note and resume, as the CLI sees it; writes must be same-origin JSON', async () => {
@@ -233,6 +236,11 @@ describe('auth', () => {
     });
     expect(backfill.status).toBe(403);
     expect(backfill.json().error).toMatch(/read-only \(WEB_READ_ONLY=true\)/);
+    const cancel = await call<{ error: string }>('/api/v1/schedules/nap/backfills/deadbeef', {
+      method: 'DELETE',
+    });
+    expect(cancel.status).toBe(403);
+    expect(cancel.json().error).toMatch(/read-only \(WEB_READ_ONLY=true\)/);
     expect(await s.runs('nap')).toEqual([]);
     expect((await call('/ui/api/queues/nap/pause', { method: 'PUT' })).status).toBe(405);
     const list = (await call<SchedulesView>('/api/v1/schedules')).json();

@@ -1,4 +1,5 @@
 import { jobsInRedis } from '../queues/queues';
+import { runIdPrefix } from '../queues/run-ids';
 import type { Control } from './control';
 
 /** A queued run whose job is gone from Redis this long is taken as dropped (not merely being picked up). */
@@ -28,11 +29,16 @@ export async function closeDroppedRuns(control: Control, graceMs = GRACE_MS): Pr
   );
   const dropped = rows.filter((_, i) => !inRedis[i]);
   if (dropped.length === 0) return 0;
+  // A window a watermark released goes back to waiting: the scheduler releases it again, so a
+  // Redis flush loses no window of a schedule that waits for its data.
   const { rowCount } = await control.db.query(
-    `update runs set state = 'failed', finished_at = now(),
-            error = 'dropped before it ran: its job left Redis (cleaned, emptied, schedule removed or Redis flushed)'
+    `update runs
+        set state = case when run_id like $3 then 'waiting' else 'failed' end,
+            finished_at = case when run_id like $3 then null else now() end,
+            error = case when run_id like $3 then null
+              else 'dropped before it ran: its job left Redis (cleaned, emptied, schedule removed or Redis flushed)' end
       where (schedule, run_id) in (select * from unnest($1::text[], $2::text[])) and state = 'queued'`,
-    [dropped.map((row) => row.schedule), dropped.map((row) => row.runId)],
+    [dropped.map((row) => row.schedule), dropped.map((row) => row.runId), `${runIdPrefix('window')}%`],
   );
   return rowCount ?? 0;
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../cli';
-import { expectCadence, SchedulerTest, sleep } from './support';
+import { expectCadence } from './cadence';
+import { SchedulerTest, sleep } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listSchedules } from '../../src/control/schedules';
 import { reconcile } from '../../src/scheduler/reconcile';
 import { runCli } from '../cli';
+import { expectCadence } from './cadence';
 import { deletePrefix } from './redis-keys';
-import { expectCadence, SchedulerTest, sleep, waitFor } from './support';
+import { SchedulerTest, sleep, waitFor } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { scoreAndStore } from '../src/consumer/scoring-pipeline';
 import { onThread, pooled } from '../src/db/transaction-connection';
+import { recordCaughtUp, watermarkOf } from '../src/db/watermarks';
 import { createHttpPredictor, httpPredictorOptionsSchema } from '../src/domain/http-predictor';
 import { builtinPredictor } from '../src/domain/model';
 import type { Predictor } from '../src/domain/predictor';
+import type { PartitionLag } from '../src/kafka/stream-client';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { defineJob, type JobContext } from '../src/runtime/job';
 
@@ -64,18 +66,25 @@ const TRANSACTION_THREAD_MIN = 20_000;
 /**
  * The consumer DAG as one bounded cycle: take ≤ batchSize messages from this process's long-lived
  * group member, piece by piece → validate (bad ones to the DLQ) → score → ONE PostgreSQL transaction
- * → alerts and predictions → commit offsets. Any failure before the end commits nothing; the next
- * run retries.
+ * (with the run's progress: offsets, newest event times, late arrivals; see db/watermarks.ts) →
+ * alerts and predictions → commit offsets → the partitions caught up. Any failure before the end
+ * commits nothing; the next run retries.
  */
 export const consumerBatchJob = defineJob({
   name: 'consumer-batch',
   description: 'consume ≤ batchSize transactions, score them, save to PostgreSQL, alert, then commit offsets',
   params: paramsSchema,
   messageCounts: ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'],
+  recordsWatermark: true,
   async run(ctx, params) {
     const started = performance.now();
     const { kafka } = ctx;
-    await kafka.ensureTopics(topicsOf(params));
+    const stream = { schedule: ctx.schedule, topic: params.topic };
+    // Read once, before the run's transaction: what it stores with an earlier event time is late.
+    const [watermark] = await Promise.all([
+      watermarkOf(ctx.db, stream),
+      kafka.ensureTopics(topicsOf(params)),
+    ]);
     const consumer = await kafka.runConsumer(params.topic, params.group);
     const take = { max: params.batchSize, maxWaitMs: params.maxWait, signal: ctx.signal, pieceSize: PIECE };
     const deps = {
@@ -87,8 +96,9 @@ export const consumerBatchJob = defineJob({
       log: ctx.log,
       signal: ctx.signal,
     };
-    const counts = await consumer.consume(take, (pieces) => scoreAndStore(pieces, deps, params));
-    const lagAfter = await lagOrNull(ctx, params);
+    const settings = { ...params, schedule: ctx.schedule, watermark };
+    const counts = await consumer.consume(take, (pieces) => scoreAndStore(pieces, deps, settings));
+    const lagAfter = await lagAfterRun(ctx, params);
     return { ...counts, lagAfter, durationMs: Math.round(performance.now() - started) };
   },
 });
@@ -102,14 +112,27 @@ function topicsOf(params: Params) {
   ];
 }
 
-/** The run's work is committed by now: failing to read the lag must not fail (and so retry) it. */
-async function lagOrNull(ctx: JobContext, params: Params): Promise<number | null> {
+/**
+ * The group's lag over the topic after the run, and the partitions it has nothing left to read of
+ * (whoever owns them): recorded as caught up at the time just before the offsets were read, so an
+ * idle partition does not hold the watermark back. The run's work is committed by now: failing to
+ * read the lag or record it must not fail (and so retry) it.
+ */
+async function lagAfterRun(ctx: JobContext, params: Params): Promise<number | null> {
+  let partitions: PartitionLag[];
+  const at = new Date();
   try {
-    return await ctx.kafka.lag(params.group, params.topic);
+    partitions = await ctx.kafka.partitionLag(params.group, params.topic);
   } catch (error) {
     ctx.log.warn({ err: error }, 'could not read the consumer lag after the run');
     return null;
   }
+  const caughtUp = partitions.filter((p) => p.lag <= 0).map((p) => p.partition);
+  await recordCaughtUp(ctx.db, { schedule: ctx.schedule, topic: params.topic }, caughtUp, at).catch(
+    (error: unknown) =>
+      ctx.log.warn({ err: error }, 'could not record the partitions caught up after the run'),
+  );
+  return partitions.reduce((sum, p) => sum + p.lag, 0);
 }
 
 function predictorFor(ctx: JobContext, params: Params): Predictor {

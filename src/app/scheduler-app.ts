@@ -1,6 +1,7 @@
 import type { Config } from '../config/config';
 import type { Control } from '../control/control';
 import { closeDroppedRuns } from '../control/sweep';
+import { consumerWatermarks } from '../control/watermarks';
 import { migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { ScheduleStates } from '../db/schedule-states';
@@ -89,7 +90,8 @@ export async function startSchedulerApp(
     await scheduler.start();
     closers.add(() => scheduler.stop());
     // Workers after the first reconcile: a queue PostgreSQL says is paused is paused before any run.
-    const metrics = options.web ? new Metrics(() => scheduler.queues()) : undefined;
+    const watermarks = () => consumerWatermarks(db, source.current?.schedules ?? [], jobs);
+    const metrics = options.web ? new Metrics(() => scheduler.queues(), watermarks) : undefined;
     const workers = options.workers
       ? await startWorkers(source, jobs, connection, config, log, {
           ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),

@@ -24,6 +24,7 @@ import type {
 import type { Logger } from '../log/logger';
 import { IdLog } from './id-log';
 import { RecentProfiles } from './recent-profiles';
+import { RunProgress } from './run-progress';
 import { SeenIds } from './seen-ids';
 import { type ValidMessage, validate } from './validate';
 
@@ -39,6 +40,14 @@ export interface ScoringDeps {
 }
 
 export interface ScoringSettings {
+  /** The consumer schedule and the topic it reads: whose progress (and watermark) the run records. */
+  schedule: string;
+  topic: string;
+  /**
+   * The schedule's event-time watermark as read at the start of the run (null: none yet): the
+   * transactions the run stores with an earlier event time are recorded as late arrivals.
+   */
+  watermark: Date | null;
   /** Score at or above which a transaction is flagged and alerted. */
   threshold: number;
   maxMessageBytes: number;
@@ -142,6 +151,8 @@ class ScoringRun {
   private readonly predictions = new IdLog();
   private readonly quality = new QualityTally();
   private readonly write: ScoringWrite;
+  /** Offsets taken, newest event times stored and late arrivals: recorded in the transaction. */
+  private readonly progress: RunProgress;
   private consumed = 0;
   private pieces = 0;
   private valid = 0;
@@ -163,6 +174,7 @@ class ScoringRun {
   ) {
     this.write = new ScoringWrite(deps.transaction, deps.predictor.name, deps.db, deps.log);
     this.profiles = new RecentProfiles(settings.recentAccounts);
+    this.progress = new RunProgress(settings.watermark);
   }
 
   /**
@@ -178,6 +190,7 @@ class ScoringRun {
         'writing scored batch to PostgreSQL, piece by piece as it is fetched and scored',
       );
     this.consumed += messages.length;
+    this.progress.taken(messages);
     const index = ++this.pieces;
     const piece = validate(messages, { ids: this.seen, piece: index }, this.settings.maxMessageBytes);
     await this.deadLetter(piece.invalid);
@@ -222,7 +235,12 @@ class ScoringRun {
     await this.deadLetters;
     // A run past its timeout has already been reported failed: its writes must not land now.
     this.deps.signal.throwIfAborted();
-    await this.write.commit(this.profiles.inMemory());
+    const { schedule, topic } = this.settings;
+    await this.write.commit(this.profiles.inMemory(), {
+      consumer: { schedule, topic },
+      partitions: this.progress.partitions(),
+      late: this.progress.late,
+    });
   }
 
   /** The run was aborted: what PostgreSQL is doing for it stops now, and nothing is committed. */
@@ -305,7 +323,9 @@ class ScoringRun {
     const fresh: ValidMessage[] = [];
     const redelivered: string[] = [];
     for (const v of valid) {
-      if (stored.has(v.transaction.transactionId)) {
+      const again = stored.has(v.transaction.transactionId);
+      this.progress.stored(v.position.partition, v.transaction.timestamp, !again);
+      if (again) {
         redelivered.push(v.transaction.transactionId);
         continue;
       }

@@ -4,7 +4,15 @@ import type { ScheduleState } from '../db/schedule-states';
 import { describeTrigger, type Schedule } from '../schedules/schedule';
 import type { Control, FileState } from './control';
 import { unknownSchedule } from './errors';
-import type { FileErrorView, RunState, RunSummary, SchedulesView, ScheduleView } from './views';
+import type {
+  FileErrorView,
+  RunState,
+  RunSummary,
+  SchedulesView,
+  ScheduleView,
+  WatermarkView,
+} from './views';
+import { consumerWatermarks, watermarkView } from './watermarks';
 
 export interface GridWindow {
   from: Date;
@@ -69,10 +77,19 @@ export async function requireSchedule(
 async function viewsOf(control: Control, names: string[], states: ScheduleState[]): Promise<ScheduleView[]> {
   const byName = new Map(states.map((state) => [state.schedule, state]));
   const definitions = new Map((control.file().current?.schedules ?? []).map((s) => [s.name, s]));
-  const last = await lastRuns(control.db, names);
+  const shown = names.flatMap((name) => definitions.get(name) ?? []);
+  const [last, watermarks] = await Promise.all([
+    lastRuns(control.db, names),
+    consumerWatermarks(control.db, shown, control.jobs),
+  ]);
+  const now = new Date();
   return Promise.all(
     names.map((name) =>
-      viewOf(name, definitions.get(name), byName.get(name), control.queues.get(name), last.get(name)),
+      viewOf(name, definitions.get(name), byName.get(name), control.queues.get(name), {
+        lastRun: last.get(name),
+        // Only a consumer schedule has one: null for the rest.
+        watermark: watermarks.has(name) ? watermarkView(watermarks.get(name) ?? null, now) : null,
+      }),
     ),
   );
 }
@@ -82,7 +99,7 @@ async function viewOf(
   definition: Schedule | undefined,
   state: ScheduleState | undefined,
   queue: Queue,
-  lastRun: RunSummary | undefined,
+  { lastRun, watermark }: { lastRun: RunSummary | undefined; watermark: WatermarkView | null },
 ): Promise<ScheduleView> {
   const scheduler = await queue.getJobScheduler(name);
   const paused = state?.appliedAt ? state.paused : !(definition?.enabled ?? true);
@@ -112,6 +129,7 @@ async function viewOf(
     nextRunAt: scheduler?.next && !paused ? new Date(Number(scheduler.next)).toISOString() : null,
     lastRun: lastRun ?? null,
     notify: definition?.notify ?? null,
+    watermark,
   };
 }
 

@@ -34,6 +34,21 @@ export const runDetail = runSummary
   .describe('One run in full');
 export type RunDetail = z.infer<typeof runDetail>;
 
+export const watermarkView = z
+  .object({
+    at: maybeWhen.describe(
+      'every event up to this time has been stored (the earliest over the partitions of its topic of the ' +
+        'newest event stored, or for a caught-up partition the time it was found so); null: not yet, ' +
+        'some partition has reached nothing',
+    ),
+    lagSeconds: z
+      .number()
+      .nullable()
+      .describe('now − at, in seconds (negative: event times ahead of the clock)'),
+  })
+  .describe("A consumer schedule's event-time watermark");
+export type WatermarkView = z.infer<typeof watermarkView>;
+
 export const scheduleView = z.object({
   name: z.string(),
   job: z.string().nullable(),
@@ -47,6 +62,9 @@ export const scheduleView = z.object({
   nextRunAt: maybeWhen,
   lastRun: runSummary.nullable(),
   notify: z.object({ onFailure: z.string(), after: z.number().int() }).nullable(),
+  watermark: watermarkView
+    .nullable()
+    .describe("a consumer schedule's event-time watermark; null for a schedule whose job records none"),
 });
 export type ScheduleView = z.infer<typeof scheduleView>;
 

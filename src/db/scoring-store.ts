@@ -5,6 +5,12 @@ import type { Scored } from '../domain/scoring';
 import type { Transaction } from '../domain/transaction';
 import type { Logger } from '../log/logger';
 import type { TransactionConnection } from './transaction-connection';
+import {
+  type LateSeconds,
+  recordLateArrivals,
+  recordStoredProgress,
+  type StoredProgress,
+} from './watermarks';
 
 /** Where a lookup runs: a pooled connection (committed state), or the run's transaction (its own writes too). */
 type Lookup = { query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
@@ -33,6 +39,18 @@ export interface AlertRow {
   accountId: string;
   score: number;
   reasons: Reason[];
+}
+
+/**
+ * What a consumer run records of its progress just before its commit, in its transaction (see
+ * db/watermarks.ts): one statement each, sent with the last histories' writes.
+ */
+export interface RunProgressWrite {
+  consumer: { schedule: string; topic: string };
+  /** The partitions it took messages from (none: nothing is written). */
+  partitions: StoredProgress[];
+  /** Its transactions stored behind the watermark, by second of event time. */
+  late: LateSeconds;
 }
 
 /** A redelivered transaction was written by someone else meanwhile: this run must not count it too. */
@@ -286,8 +304,11 @@ export class ScoringWrite {
     return read.done;
   }
 
-  /** Waits for every queued write, writes the histories still in memory, commits; on any error rolls back and throws. */
-  async commit(profiles: ProfileWrites): Promise<void> {
+  /**
+   * Waits for every queued write, writes the histories still in memory and the run's progress,
+   * commits; on any error rolls back and throws.
+   */
+  async commit(profiles: ProfileWrites, progress?: RunProgressWrite): Promise<void> {
     try {
       // Every step queued runs first; none begins after.
       await this.running;
@@ -295,8 +316,17 @@ export class ScoringWrite {
       if (this.failure) throw this.failure;
       this.throwIfAborted();
       const client = this.client;
-      if (!client) return;
-      const finishing = Promise.all(this.writeProfiles(client, profiles));
+      if (!client) {
+        // Nothing stored (every message invalid or stored before): no transaction, but the offsets
+        // the run commits are still its progress (one statement; nothing can be late).
+        if (progress) await recordStoredProgress(this.db, progress.consumer, progress.partitions);
+        return;
+      }
+      // Sent together: the connection runs them back to back, then the commit.
+      const finishing = Promise.all([
+        ...this.writeProfiles(client, profiles),
+        ...(progress ? recordProgress(client, progress) : []),
+      ]);
       this.finishing = finishing;
       await finishing.finally(() => {
         this.finishing = undefined;
@@ -547,6 +577,14 @@ const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reaso
 
 /** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
 const COPY_PIECE_ROWS = 2_000;
+
+/** A run's progress on its transaction's connection: a statement each, none when there is nothing to say. */
+function recordProgress(client: TransactionConnection, progress: RunProgressWrite): Promise<void>[] {
+  return [
+    recordStoredProgress(client, progress.consumer, progress.partitions),
+    recordLateArrivals(client, progress.consumer.schedule, progress.late),
+  ];
+}
 
 /** A piece's COPY data, table by table. */
 interface PieceText {

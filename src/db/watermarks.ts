@@ -9,6 +9,14 @@ import type { Queryable } from './pool';
  * topic's partitions: every event up to it has been stored, unless it arrives late.
  */
 
+/**
+ * Where a run's own statements go: a pool, or the connection its transaction holds (a pooled client,
+ * or the transaction thread's: see db/transaction-connection.ts).
+ */
+export interface Statements {
+  query(sql: string, params: unknown[]): Promise<unknown>;
+}
+
 /** One partition's part of a committed run. */
 export interface StoredProgress {
   partition: number;
@@ -20,7 +28,7 @@ export interface StoredProgress {
 
 /** Reaches only move forward: a run that stored older events, or a redelivery, never moves one back. */
 export async function recordStoredProgress(
-  tx: Queryable,
+  tx: Statements,
   consumer: { schedule: string; topic: string },
   partitions: StoredProgress[],
 ): Promise<void> {
@@ -99,7 +107,7 @@ export async function watermarkOf(db: Queryable, consumer: ConsumerStream): Prom
 export type LateSeconds = Map<number, number>;
 
 /** Transactions stored behind the watermark, in the run's transaction: their windows get re-run. */
-export async function recordLateArrivals(tx: Queryable, schedule: string, late: LateSeconds): Promise<void> {
+export async function recordLateArrivals(tx: Statements, schedule: string, late: LateSeconds): Promise<void> {
   if (late.size === 0) return;
   await tx.query(
     `insert into late_arrivals (schedule, event_second, stored_at, transactions)

@@ -4,11 +4,17 @@ import type { Logger } from '../log/logger';
 import { BoundedConsumer } from './bounded-consumer';
 import { createKafka } from './client';
 import { sendDeadLetters } from './dead-letter';
-import { totalLag } from './lag';
+import { partitionLag } from './lag';
 import { PartitionedSender } from './partitioned-sender';
 import { keyedPartitioner } from './partitioner';
 import { sendChunked } from './send-chunked';
-import type { DeadLetterInput, OutgoingRecord, SendDeadLettersOptions, StreamClient } from './stream-client';
+import type {
+  DeadLetterInput,
+  OutgoingRecord,
+  PartitionLag,
+  SendDeadLettersOptions,
+  StreamClient,
+} from './stream-client';
 import { ensureTopics, type TopicSpec } from './topics';
 
 /**
@@ -80,8 +86,8 @@ export class KafkaStreams implements StreamClient {
     return PartitionedSender.open(await this.producer(), await this.admin(), topic, signal);
   }
 
-  async lag(group: string, topic: string): Promise<number> {
-    return totalLag(await this.admin(), group, topic);
+  async partitionLag(group: string, topic: string): Promise<PartitionLag[]> {
+    return partitionLag(await this.admin(), group, topic);
   }
 
   /**

@@ -1,13 +1,7 @@
 import type { Admin } from 'kafkajs';
+import type { PartitionLag } from './stream-client';
 
-export interface PartitionLag {
-  partition: number;
-  /** Next offset the group will read (-1: nothing committed yet, it starts at the earliest). */
-  committed: number;
-  /** Offset of the next message to be written (the high watermark). */
-  end: number;
-  lag: number;
-}
+export type { PartitionLag };
 
 /** How far the group is behind on each partition of the topic. */
 export async function partitionLag(admin: Admin, group: string, topic: string): Promise<PartitionLag[]> {
@@ -23,8 +17,4 @@ export async function partitionLag(admin: Admin, group: string, topic: string): 
       return { partition, committed: position, end, lag: end - (position < 0 ? Number(low) : position) };
     })
     .sort((a, b) => a.partition - b.partition);
-}
-
-export async function totalLag(admin: Admin, group: string, topic: string): Promise<number> {
-  return (await partitionLag(admin, group, topic)).reduce((sum, p) => sum + p.lag, 0);
 }

@@ -21,8 +21,19 @@ export interface StreamClient {
   batchSender(topic: string, signal?: AbortSignal): Promise<BatchSender>;
   /** This process's long-lived member of `group` for `topic`, taking bounded runs. */
   runConsumer(topic: string, group: string): Promise<RunConsumer>;
-  /** Messages the group has not committed yet, over the topic's partitions. */
-  lag(group: string, topic: string): Promise<number>;
+  /** How far the group is behind on each partition of the topic (its lag: the sum of theirs). */
+  partitionLag(group: string, topic: string): Promise<PartitionLag[]>;
+}
+
+/** A group's position on one partition, against the partition's end. */
+export interface PartitionLag {
+  partition: number;
+  /** Next offset the group will read (-1: nothing committed yet, it starts at the earliest). */
+  committed: number;
+  /** Offset of the next message to be written (the high watermark). */
+  end: number;
+  /** Messages the group has not committed yet: 0 when caught up (nothing committed: from the earliest kept). */
+  lag: number;
 }
 
 export interface OutgoingRecord {

@@ -148,6 +148,25 @@ describe('Metrics', () => {
     ]);
   });
 
+  it("reads each consumer schedule's watermark at scrape time: now − watermark; none yet or unreadable: left out", async () => {
+    let read = async () =>
+      new Map<string, Date | null>([
+        ['consumer', new Date(Date.now() - 12_000)],
+        ['other-consumer', null],
+      ]);
+    const metrics = new Metrics(
+      () => [],
+      () => read(),
+    );
+    const values = await valuesOf(metrics, 'tickflow_watermark_lag_seconds');
+    expect(values.map((v) => v.labels.schedule)).toEqual(['consumer']);
+    expect(sampleValue(values, { schedule: 'consumer' })).toBeGreaterThanOrEqual(12);
+    expect(sampleValue(values, { schedule: 'consumer' })).toBeLessThan(13);
+    read = () => Promise.reject(new Error('PostgreSQL is down'));
+    expect(await valuesOf(metrics, 'tickflow_watermark_lag_seconds')).toEqual([]);
+    expect(new Metrics(() => []).registry.getSingleMetric('tickflow_watermark_lag_seconds')).toBeUndefined();
+  });
+
   it('counts the result of a completed attempt only', async () => {
     const metrics = new Metrics(() => []);
     metrics.recordRun('consumer', 'failed', 1, { result: { consumed: 5 }, messageCounts: CONSUMED });

@@ -17,9 +17,16 @@ export interface RunDetails {
 }
 
 /**
+ * Each consumer schedule's event-time watermark (null: none yet), read from PostgreSQL in one query
+ * at each scrape (see control/watermarks.ts).
+ */
+export type ReadWatermarks = () => Promise<Map<string, Date | null>>;
+
+/**
  * Prometheus metrics of one process. Queue depths, pause flags, schedule intervals and last run
- * times are read from BullMQ when scraped, so they are right whichever process ran the jobs; run
- * counts, durations, start delays, message counts and the consumer lag are this process's own.
+ * times are read from BullMQ when scraped, so they are right whichever process ran the jobs; so are
+ * the consumers' watermarks, from PostgreSQL, when given `watermarks`. Run counts, durations, start
+ * delays, message counts and the consumer lag are this process's own.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -64,7 +71,7 @@ export class Metrics {
   /** The scrape under way's read of the queues, which all its gauges share. */
   private reading?: Promise<QueueReading[]>;
 
-  constructor(queues: () => Queue[]) {
+  constructor(queues: () => Queue[], watermarks?: ReadWatermarks) {
     collectDefaultMetrics({ register: this.registry, prefix: 'tickflow_' });
     // prom-client collects every metric of a scrape at once: the first gauge starts the read.
     const read = () => {
@@ -100,6 +107,24 @@ export class Metrics {
       "Unix time the schedule's newest finished run (completed or failed) that Redis keeps ended",
       (r) => r.lastRunSeconds,
     );
+    if (watermarks) this.watermarkGauge(watermarks);
+  }
+
+  /** now − watermark per consumer schedule; one with no watermark yet is left out. */
+  private watermarkGauge(watermarks: ReadWatermarks): void {
+    new Gauge({
+      name: 'tickflow_watermark_lag_seconds',
+      help: "Now minus the consumer schedule's event-time watermark (every event up to it is stored)",
+      labelNames: ['schedule'] as const,
+      registers: [this.registry],
+      async collect() {
+        // PostgreSQL unreachable: the scrape goes on without these (the readiness check says why).
+        const read = await watermarks().catch(() => new Map<string, Date | null>());
+        const now = Date.now();
+        this.reset();
+        for (const [schedule, at] of read) if (at) this.set({ schedule }, (now - at.getTime()) / 1_000);
+      },
+    });
   }
 
   /** A gauge per schedule, taken from the scrape's read of its queue; `undefined` leaves it out. */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import type { RunDetail, RunPage, SchedulesView, ScheduleView, TriggeredRun } from '../../src/control/views';
+import { recordCaughtUp, recordStoredProgress } from '../../src/db/watermarks';
 import { runCli } from '../cli';
 import { SchedulerTest, waitFor } from '../scheduler/support';
 
@@ -185,6 +186,55 @@ describe('REST API (real Redis and PostgreSQL)', () => {
     });
     expect(huge.status).toBe(413);
     expect(huge.json()).toEqual({ error: 'the body is over 100 kB' });
+  });
+
+  it("shows a consumer schedule's event-time watermark (API, `tickflow list`, /metrics), null for other jobs", async () => {
+    s = new SchedulerTest('api');
+    const topic = `${s.t.id}.tx`;
+    // Never runs (off): its watermark is what PostgreSQL holds, written below as its runs would.
+    s.writeSchedules(`schedules:
+  consumer:
+    job: consumer-batch
+    every: 1s
+    enabled: false
+    params: { topic: ${topic}, group: ${s.t.id}-group }
+${SCHEDULES.replace('schedules:\n', '')}`);
+    const app = await s.start({ web: true });
+    const call = client(app);
+    const nothingYet = (await call<ScheduleView>('/api/v1/schedules/consumer')).json();
+    expect(nothingYet.watermark).toEqual({ at: null, lagSeconds: null });
+    expect((await call<ScheduleView>('/api/v1/schedules/nap')).json().watermark).toBeNull();
+
+    const stored = new Date(Date.now() - 42_000);
+    const consumer = { schedule: 'consumer', topic };
+    await recordStoredProgress(s.db, consumer, [
+      { partition: 0, nextOffset: '10', newestEventAt: stored },
+      { partition: 1, nextOffset: '5', newestEventAt: new Date(stored.getTime() + 5_000) },
+    ]);
+    await recordCaughtUp(s.db, consumer, [1, 2], new Date());
+    const shown = (await call<ScheduleView>('/api/v1/schedules/consumer')).json().watermark;
+    expect(shown?.at).toBe(stored.toISOString());
+    expect(shown?.lagSeconds).toBeGreaterThanOrEqual(42);
+    expect(shown?.lagSeconds).toBeLessThan(60);
+    const list = (await call<SchedulesView>('/api/v1/schedules')).json();
+    expect(list.schedules.map((x) => [x.name, x.watermark?.at ?? null])).toEqual([
+      ['consumer', stored.toISOString()],
+      ['nap', null],
+      ['flaky', null],
+    ]);
+
+    const metrics = (await call('/metrics')).text;
+    const lag = metrics.match(/^tickflow_watermark_lag_seconds\{schedule="consumer"\} (\S+)$/m);
+    expect(Number(lag?.[1])).toBeGreaterThanOrEqual(42);
+    expect(metrics).not.toMatch(/tickflow_watermark_lag_seconds\{schedule="nap"\}/);
+
+    const cli = await runCli(['list'], s.env);
+    expect(cli.stdout).toMatch(/WATERMARK/);
+    expect(cli.stdout).toMatch(
+      new RegExp(
+        `consumer\\s+consumer-batch\\s+every 1s\\s+paused.*${stored.toISOString().slice(11, 19)} \\(\\d+s behind\\)`,
+      ),
+    );
   });
 });
 

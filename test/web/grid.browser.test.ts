@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
+import { recordStoredProgress } from '../../src/db/watermarks';
 import { SchedulerTest, sleep, waitFor } from '../scheduler/support';
 import { CHROMIUM, openPage as openBrowserPage } from './browser';
 
@@ -135,4 +136,34 @@ describe('the schedules grid in a real Chromium (real Redis and PostgreSQL)', ()
     expect(board.external).toEqual([]);
     expect(board.consoleErrors).toEqual([]);
   }, 90_000);
+
+  it("shows a consumer's event-time watermark on its row, and none on the others", async () => {
+    s = new SchedulerTest('gridwm');
+    const topic = `${s.t.id}.tx`;
+    // Off, so it never runs: its watermark is what PostgreSQL holds, written below as its runs would.
+    s.writeSchedules(`schedules:
+  consumer:
+    job: consumer-batch
+    every: 1s
+    enabled: false
+    params: { topic: ${topic}, group: ${s.t.id}-group }
+  nap:
+    job: sleep
+    cron: "0 0 * * *"
+`);
+    const app = await s.start({ web: true });
+    const { page, consoleErrors } = await openPage(app, '/schedules');
+    const cell = page.locator('tr.schedule-row[data-schedule="consumer"] .col-watermark');
+    await cell.filter({ hasText: 'no watermark yet' }).waitFor();
+    expect(await page.locator('tr.schedule-row[data-schedule="nap"] .col-watermark').isHidden()).toBe(true);
+
+    const consumer = { schedule: 'consumer', topic };
+    await recordStoredProgress(s.db, consumer, [
+      { partition: 0, nextOffset: '3', newestEventAt: new Date(Date.now() - 125_000) },
+    ]);
+    await cell.filter({ hasText: /^watermark .+ · 2m behind$/ }).waitFor();
+    expect(await cell.evaluate((el) => el.classList.contains('is-behind'))).toBe(true);
+    await shot(page, '8-watermark');
+    expect(consoleErrors).toEqual([]);
+  });
 });

@@ -308,6 +308,7 @@ function updateRow({ tr }, s, view, longest) {
   );
   q(tr, '.col-job').textContent = s.job ?? '—';
   q(tr, '.col-cadence').textContent = s.cadence ?? '—';
+  updateWatermark(q(tr, '.col-watermark'), s.watermark);
   setProps(q(tr, '.col-desc'), { text: s.description ?? '', title: s.description ?? '' });
   q(tr, '.col-next').replaceChildren(nextRunOf(s));
   q(tr, '.col-last').replaceChildren(lastRunOf(s));
@@ -315,6 +316,34 @@ function updateRow({ tr }, s, view, longest) {
   if (view.window) renderStrip(q(tr, '.strip'), view.window, view.window.runs[s.name] ?? [], longest);
   q(tr, '.capped').hidden = !view.window?.capped.includes(s.name);
 }
+
+/**
+ * A consumer's event-time watermark under its cadence: "watermark 12:04:58 · 3s behind", or "no
+ * watermark yet"; hidden for a schedule that has none.
+ * @param {HTMLElement} cell @param {ScheduleView['watermark']} watermark
+ */
+function updateWatermark(cell, watermark) {
+  cell.hidden = !watermark;
+  if (!watermark) return;
+  const { at, lagSeconds } = watermark;
+  if (at === null || lagSeconds === null) {
+    setProps(cell, {
+      text: 'no watermark yet',
+      title: 'not every partition of its topic has an event stored or been found caught up yet',
+    });
+    return;
+  }
+  const behind =
+    lagSeconds >= 0 ? `${fmtSpan(lagSeconds * 1000)} behind` : `${fmtSpan(lagSeconds * 1000)} ahead`;
+  setProps(cell, {
+    text: `watermark ${fmtTime(at)} · ${behind}`,
+    title: `event time up to which every partition is stored: ${at}`,
+  });
+  cell.classList.toggle('is-behind', lagSeconds >= WATERMARK_BEHIND_S);
+}
+
+/** A watermark this far behind the clock (seconds) is shown as a warning. */
+const WATERMARK_BEHIND_S = 60;
 
 /** @param {ScheduleView} s */
 function nextRunOf(s) {

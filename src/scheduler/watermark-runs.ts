@@ -14,10 +14,12 @@ import { queueWindowRuns } from '../queues/window-runs';
 import type { RunWindow } from '../runtime/job';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Clock, Schedule, WatermarkWait } from '../schedules/schedule';
-import { slotsBetween, windowEndingAt } from '../schedules/window';
+import { slotGapMs, slotsBetween, windowEndingAt } from '../schedules/window';
 
 /** At most this many windows registered per pass: a scheduler down for long must not flood history. */
 const MAX_NEW_WINDOWS = 1_000;
+/** A slot this much older than a pass (or two windows, if longer) was missed while no scheduler ran. */
+const MISSED_AFTER_MS = 30_000;
 /**
  * Late data re-runs a window only once this long has passed since the newest late arrival in it:
  * a burst of stragglers makes one re-run, not one per consumer run.
@@ -44,6 +46,24 @@ export interface WatermarkRunDeps {
   upstream: Schedule | undefined;
   jobs: JobRegistry;
   log?: Logger;
+}
+
+/**
+ * The slots after the newest window already registered, up to now, oldest first. A new schedule
+ * starts with the window that ended last. Slots older than a pass can fall behind (MISSED_AFTER_MS,
+ * or two windows) were missed while no scheduler ran: `catchup: all` registers them within
+ * `catchupWindow`, otherwise only the latest slot runs, as for a schedule BullMQ times.
+ */
+async function dueSlots(schedule: WindowedSchedule, db: Queryable, now: Date): Promise<Date[]> {
+  const { trigger } = schedule;
+  const covered = await lastCoveredWindowEnd(db, schedule.name);
+  const since = (after: number, max = MAX_NEW_WINDOWS) =>
+    slotsBetween(trigger, { after: new Date(after), until: now, anchor: new Date(0) }, max);
+  if (!covered) return since(0, 1);
+  if (schedule.catchup === 'all') return since(Math.max(covered.getTime(), now.getTime() - schedule.catchupWindow));
+  const slots = since(covered.getTime());
+  const missedBefore = now.getTime() - Math.max(MISSED_AFTER_MS, 2 * slotGapMs(trigger, now));
+  return (slots[0]?.getTime() ?? now.getTime()) < missedBefore ? slots.slice(-1) : slots;
 }
 
 /** What one pass did for a windowed schedule. */
@@ -80,23 +100,11 @@ export function streamOf(schedule: Schedule | undefined): ConsumerStream | undef
   return schedule && typeof topic === 'string' ? { schedule: schedule.name, topic } : undefined;
 }
 
-/**
- * The slots after the newest window already registered, up to now. A new schedule starts with the
- * window that ended last; after downtime, `catchup: all` registers every missed window within
- * `catchupWindow`, otherwise only the latest.
- */
-async function registerDueWindows(
-  schedule: WindowedSchedule,
-  deps: WatermarkRunDeps,
-  now: Date,
-): Promise<number> {
-  const { trigger } = schedule;
-  const covered = await lastCoveredWindowEnd(deps.db, schedule.name);
-  const reach = schedule.catchup === 'all' ? schedule.catchupWindow : 0;
-  const after = new Date(Math.max(covered?.getTime() ?? 0, now.getTime() - reach));
-  const wanted = covered && schedule.catchup === 'all' ? MAX_NEW_WINDOWS : 1;
-  const slots = slotsBetween(trigger, { after, until: now, anchor: new Date(0) }, wanted);
+/** Registers each slot the clock reached as a waiting run of its window. */
+async function registerDueWindows(schedule: WindowedSchedule, deps: WatermarkRunDeps, now: Date): Promise<number> {
+  const slots = await dueSlots(schedule, deps.db, now);
   if (slots.length === 0) return 0;
+  const { trigger } = schedule;
   const { lateness, of } = schedule.watermark;
   await recordQueuedRuns(
     deps.db,

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import { lastRuns, runsInWindow } from '../db/run-history';
 import type { ScheduleState } from '../db/schedule-states';
-import { describeTrigger, type Schedule } from '../schedules/schedule';
+import { formatDuration } from '../schedules/duration';
+import { describeCadence, describeTrigger, type Schedule } from '../schedules/schedule';
 import type { Control, FileState } from './control';
 import { unknownSchedule } from './errors';
 import type {
@@ -104,7 +105,7 @@ async function viewOf(
   const scheduler = await queue.getJobScheduler(name);
   const paused = state?.appliedAt ? state.paused : !(definition?.enabled ?? true);
   const cadence = definition
-    ? describeTrigger(definition.trigger)
+    ? describeCadence(definition)
     : scheduler?.every !== undefined
       ? describeTrigger({ every: Number(scheduler.every) })
       : scheduler?.pattern
@@ -115,6 +116,7 @@ async function viewOf(
     job: definition?.job ?? scheduler?.name ?? null,
     description: definition?.description ?? null,
     cadence,
+    ...dependenciesOf(definition),
     inFile: definition !== undefined,
     params: definition?.params ?? null,
     switch: {
@@ -130,6 +132,21 @@ async function viewOf(
     lastRun: lastRun ?? null,
     notify: definition?.notify ?? null,
     watermark,
+  };
+}
+
+function dependenciesOf(definition: Schedule | undefined): Pick<ScheduleView, 'after' | 'waitsFor'> {
+  const trigger = definition?.trigger;
+  const wait = definition?.watermark;
+  return {
+    after: trigger && 'after' in trigger ? trigger.after : null,
+    waitsFor: wait
+      ? {
+          of: wait.of,
+          lateness: formatDuration(wait.lateness),
+          rerunWithin: formatDuration(wait.rerunWithin),
+        }
+      : null,
   };
 }
 

@@ -53,12 +53,26 @@ export const scheduleView = z.object({
   name: z.string(),
   job: z.string().nullable(),
   description: z.string().nullable(),
-  cadence: z.string().nullable().describe('every 5s, or cron 0 * * * * (UTC)'),
+  cadence: z
+    .string()
+    .nullable()
+    .describe(
+      'every 5s, cron 0 * * * * (UTC), after consumer, or a clock with what it waits for ("…, once consumer\'s watermark passes each window\'s end + 15s")',
+    ),
+  after: z.string().nullable().describe('the schedule whose every completed run this one follows (after:)'),
+  waitsFor: z
+    .object({ of: z.string(), lateness: z.string(), rerunWithin: z.string() })
+    .nullable()
+    .describe('the consumer schedule whose event-time watermark each window waits for (watermark:)'),
   inFile: z.boolean().describe('in the current schedules file'),
   params: z.record(z.string(), z.unknown()).nullable(),
   switch: switchView.describe('as PostgreSQL records it; BullMQ follows within seconds'),
   paused: z.boolean(),
-  scheduled: z.boolean().describe('BullMQ has its job scheduler'),
+  scheduled: z
+    .boolean()
+    .describe(
+      'BullMQ has its job scheduler (a schedule that runs after another or waits for a watermark has none)',
+    ),
   nextRunAt: maybeWhen,
   lastRun: runSummary.nullable(),
   notify: z.object({ onFailure: z.string(), after: z.number().int() }).nullable(),

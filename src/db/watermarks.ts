@@ -26,7 +26,11 @@ export interface StoredProgress {
   newestEventAt?: Date;
 }
 
-/** Reaches only move forward: a run that stored older events, or a redelivery, never moves one back. */
+/**
+ * Reaches only move forward: a run that stored older events, or a redelivery, never moves one back.
+ * An event time ahead of the clock (a producer's clock, or a simulated fraud burst that runs on for
+ * minutes) counts as now: it cannot mean that everything up to it has been stored.
+ */
 export async function recordStoredProgress(
   tx: Statements,
   consumer: { schedule: string; topic: string },
@@ -35,7 +39,7 @@ export async function recordStoredProgress(
   if (partitions.length === 0) return;
   await tx.query(
     `insert into partition_progress (schedule, topic, partition, next_offset, newest_event_at)
-     select $1, $2, p.partition, p.next_offset, p.newest_event_at
+     select $1, $2, p.partition, p.next_offset, (case when p.newest_event_at is not null then least(p.newest_event_at, clock_timestamp()) end)
        from jsonb_to_recordset($3::jsonb) as p(partition integer, next_offset bigint, newest_event_at timestamptz)
      on conflict (schedule, topic, partition) do update
        set next_offset = greatest(partition_progress.next_offset, excluded.next_offset),

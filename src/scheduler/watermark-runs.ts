@@ -60,7 +60,8 @@ async function dueSlots(schedule: WindowedSchedule, db: Queryable, now: Date): P
   const since = (after: number, max = MAX_NEW_WINDOWS) =>
     slotsBetween(trigger, { after: new Date(after), until: now, anchor: new Date(0) }, max);
   if (!covered) return since(0, 1);
-  if (schedule.catchup === 'all') return since(Math.max(covered.getTime(), now.getTime() - schedule.catchupWindow));
+  if (schedule.catchup === 'all')
+    return since(Math.max(covered.getTime(), now.getTime() - schedule.catchupWindow));
   const slots = since(covered.getTime());
   const missedBefore = now.getTime() - Math.max(MISSED_AFTER_MS, 2 * slotGapMs(trigger, now));
   return (slots[0]?.getTime() ?? now.getTime()) < missedBefore ? slots.slice(-1) : slots;
@@ -101,7 +102,11 @@ export function streamOf(schedule: Schedule | undefined): ConsumerStream | undef
 }
 
 /** Registers each slot the clock reached as a waiting run of its window. */
-async function registerDueWindows(schedule: WindowedSchedule, deps: WatermarkRunDeps, now: Date): Promise<number> {
+async function registerDueWindows(
+  schedule: WindowedSchedule,
+  deps: WatermarkRunDeps,
+  now: Date,
+): Promise<number> {
   const slots = await dueSlots(schedule, deps.db, now);
   if (slots.length === 0) return 0;
   const { trigger } = schedule;

@@ -28,7 +28,10 @@ interface Row {
   triggered_by: string | null;
   window_from: Date;
   window_to: Date;
-  result: { upstream: { schedule: string; runId: string; window: { from: string; to: string } }; window: unknown };
+  result: {
+    upstream: { schedule: string; runId: string; window: { from: string; to: string } };
+    window: unknown;
+  };
 }
 
 const runsOf = async (schedule: string) =>

@@ -193,7 +193,7 @@ interface QueueReading {
 /** The queue's four reads, sent at once (the connection pipelines them) rather than one after another. */
 async function readQueue(queue: Queue): Promise<QueueReading> {
   const [counts, paused, scheduler, finished] = await Promise.all([
-    queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'),
+    queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
     queue.isPaused(),
     queue.getJobScheduler(queue.name),
     // Newest first in each set: at most the newest completed and the newest failed job.

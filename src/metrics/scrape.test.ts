@@ -47,11 +47,13 @@ describe('the scrape reads the queues from BullMQ (real Redis)', () => {
       bySchedule((await metrics.registry.getSingleMetric(name)?.get())?.values ?? []);
     expect(await values('tickflow_queue_jobs')).toEqual({
       'every/waiting': 0,
+      'every/prioritized': 0,
       'every/active': 0,
       'every/delayed': 1,
       'every/failed': 0,
       'every/completed': 1,
       'cron/waiting': 0,
+      'cron/prioritized': 0,
       'cron/active': 0,
       'cron/delayed': 1,
       'cron/failed': 0,

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { jobs } from '../../jobs/index';
 import { schedulerSpecOf } from '../queues/scheduler-spec';
-import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING, parseSchedules as parseWithJobs } from './load';
+import { parseSchedules as parseWithJobs } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';
 import type { ClockSchedule } from './schedule';
+import { MAX_ALIAS_EXPANSIONS, MAX_FILE_BYTES, MAX_NESTING } from './yaml-read';
 
 const FILE = '/srv/tickflow/schedules.yaml';
 

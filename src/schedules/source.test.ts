@@ -4,10 +4,10 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jobs } from '../../jobs/index';
-import { MAX_FILE_BYTES } from './load';
 import type { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
 import { type LoadFailure, ScheduleSource } from './source';
+import { MAX_FILE_BYTES } from './yaml-read';
 
 /** Set to make parsing fail the way no schedules file should: a bug, not a problem of the file. */
 const unexpected = vi.hoisted(() => ({ error: undefined as Error | undefined }));

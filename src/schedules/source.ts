@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger';
 import type { JobRegistry } from '../runtime/job-registry';
-import { parseSchedules, readSchedulesText } from './load';
+import { parseSchedules } from './load';
 import { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
+import { readSchedulesText } from './yaml-read';
 
 export interface LoadFailure {
   error: SchedulesFileError;

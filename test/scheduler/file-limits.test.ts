@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { listSchedules } from '../../src/control/schedules';
-import { MAX_FILE_BYTES } from '../../src/schedules/load';
+import { MAX_FILE_BYTES } from '../../src/schedules/yaml-read';
 import { runCli } from '../cli';
 import { SchedulerTest, waitFor } from './support';
 

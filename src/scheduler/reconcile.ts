@@ -2,6 +2,7 @@ import type { JobSchedulerJson, Queue } from 'bullmq';
 import type { Queryable } from '../db/pool';
 import { lastCoveredWindowEnds } from '../db/run-history';
 import type { LockedState, ScheduleStates } from '../db/schedule-states';
+import { forgetLateArrivals } from '../db/watermarks';
 import type { Logger } from '../log/logger';
 import type { QueueSet } from '../queues/queues';
 import { scheduledAt } from '../queues/run-ids';
@@ -10,7 +11,7 @@ import type { JobRegistry } from '../runtime/job-registry';
 import { type Schedule, timedByBullmq } from '../schedules/schedule';
 import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
 import { fileToggle } from './file-toggle';
-import { advanceWindowed, isWindowed } from './watermark-runs';
+import { advanceWindowed, isWindowed, LATE_DATA_DEBOUNCE_MS } from './watermark-runs';
 
 export type ChangeKind =
   | 'created'
@@ -87,8 +88,17 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
       log.error({ err: error, schedule: name }, `could not remove schedule ${name}`);
     }
   }
+  await forgetOldLateArrivals(schedules, deps.db).catch((error: unknown) =>
+    log.warn({ err: error }, 'could not forget old late arrivals; trying again at the next pass'),
+  );
   for (const change of changes) log.info(change, `schedule ${change.schedule} ${change.kind}`);
   return changes;
+}
+
+/** Late arrivals older than every windowed schedule's `rerunWithin` can re-run nothing: they go. */
+async function forgetOldLateArrivals(schedules: Schedule[], db: Queryable): Promise<void> {
+  const reach = Math.max(0, ...schedules.map((schedule) => schedule.watermark?.rerunWithin ?? 0));
+  await forgetLateArrivals(db, new Date(Date.now() - reach - LATE_DATA_DEBOUNCE_MS));
 }
 
 /** What every schedule's pass reads once per reconcile pass. */

@@ -26,7 +26,7 @@ function coverage(run: RunSummary): string {
 }
 
 function line(run: RunSummary): string {
-  const outcome = run.error ?? '';
+  const outcome = run.error ?? (run.waitingFor ? `waiting for ${run.waitingFor}` : '');
   const attempts = run.attempts > 1 ? `${run.attempts} attempts` : '';
   return [
     run.dueAt,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ProfileWrites } from '../db/scoring-store';
+import type { ProfileWrites } from '../db/scoring-rows';
 import { emptyProfile } from '../domain/profile';
 import { RecentProfiles } from './recent-profiles';
 

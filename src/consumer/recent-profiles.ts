@@ -1,4 +1,4 @@
-import type { ProfileWrites } from '../db/scoring-store';
+import type { ProfileWrites } from '../db/scoring-rows';
 import type { AccountProfile } from '../domain/profile';
 import { MaybeSet } from './maybe-set';
 

@@ -3,12 +3,12 @@ import {
   type AlertRow,
   loadProfiles,
   type PredictionRow,
-  type ScoredTransaction,
-  ScoringWrite,
   storedAlerts,
   storedPredictions,
   storedTransactionIds,
-} from '../db/scoring-store';
+} from '../db/scoring-lookups';
+import type { ScoredTransaction } from '../db/scoring-rows';
+import { ScoringWrite } from '../db/scoring-write';
 import type { TransactionConnection } from '../db/transaction-connection';
 import { QualityTally } from '../domain/evaluation';
 import type { Predictor } from '../domain/predictor';

@@ -1,4 +1,4 @@
-import type { KafkaPosition } from '../db/scoring-store';
+import type { KafkaPosition } from '../db/scoring-rows';
 import type { Transaction } from '../domain/transaction';
 import type { ConsumedMessage, DeadLetterInput } from '../kafka/stream-client';
 import { parseValue } from './fast-transaction';

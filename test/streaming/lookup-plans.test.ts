@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
-import { LOOKUP_SQL } from '../../src/db/scoring-store';
+import { LOOKUP_SQL } from '../../src/db/scoring-lookups';
 import { Resources } from '../../src/runtime/resources';
 import { type TestEnv, testEnv } from '../support';
 

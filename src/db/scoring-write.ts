@@ -1,9 +1,16 @@
-import type pg from 'pg';
-import type { Reason } from '../domain/predictor';
-import { type AccountProfile, accountProfileSchema } from '../domain/profile';
-import type { Scored } from '../domain/scoring';
-import type { Transaction } from '../domain/transaction';
+import type { AccountProfile } from '../domain/profile';
 import type { Logger } from '../log/logger';
+import {
+  alertLine,
+  copyChunks,
+  mergedText,
+  type PieceText,
+  predictionLine,
+  profileText,
+  transactionLine,
+} from './copy-text';
+import { type Lookup, loadProfiles, storedTransactionIds } from './scoring-lookups';
+import type { ProfileWrites, ScoredTransaction } from './scoring-rows';
 import type { TransactionConnection } from './transaction-connection';
 import {
   type LateSeconds,
@@ -11,35 +18,6 @@ import {
   recordStoredProgress,
   type StoredProgress,
 } from './watermarks';
-
-/** Where a lookup runs: a pooled connection (committed state), or the run's transaction (its own writes too). */
-type Lookup = { query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
-
-/** Where a transaction was read from, kept with it for tracing. */
-export interface KafkaPosition {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
-export interface ScoredTransaction {
-  transaction: Transaction;
-  position: KafkaPosition;
-  prediction: Scored;
-}
-
-/** Account histories to write: `created` have no row in account_profiles yet, as far as the run knows. */
-export interface ProfileWrites {
-  created: Map<string, AccountProfile>;
-  updated: Map<string, AccountProfile>;
-}
-
-export interface AlertRow {
-  transactionId: string;
-  accountId: string;
-  score: number;
-  reasons: Reason[];
-}
 
 /**
  * What a consumer run records of its progress just before its commit, in its transaction (see
@@ -56,83 +34,6 @@ export interface RunProgressWrite {
 /** A redelivered transaction was written by someone else meanwhile: this run must not count it too. */
 export class ConcurrentWriteError extends Error {
   override name = 'ConcurrentWriteError';
-}
-
-/**
- * Lookups by key (a piece's, and the alerts and predictions sent again) probe the primary key once
- * per key. Asked as `where key = any($1)` or as a plain join, PostgreSQL priced 1,000 probes above
- * reading the whole table (its costs assume index pages come from disk) and read every row of it
- * for each piece: 200,000 analyzed transactions, 21 ms a piece against 3-6 ms by probes (measured).
- * A subquery with LIMIT per key has no plan but a probe of the key's index (checked on 100,000
- * analyzed rows, test/streaming/lookup-plans.test.ts). A key given twice gives its row twice.
- */
-export const LOOKUP_SQL = {
-  storedIds: byKey('uuid', 'select transaction_id as id from transactions where transaction_id = k.key'),
-  profiles: byKey('text', 'select account_id, profile from account_profiles where account_id = k.key'),
-  alerts: byKey(
-    'uuid',
-    `select transaction_id as "transactionId", account_id as "accountId", score, reasons
-       from fraud_alerts where transaction_id = k.key`,
-  ),
-  predictions: byKey(
-    'uuid',
-    `select p.transaction_id as "transactionId", t.account_id as "accountId", p.score, p.is_fraud as "isFraud",
-            p.reasons, p.model
-       from predictions p join transactions t using (transaction_id) where p.transaction_id = k.key`,
-  ),
-};
-
-/** `select`'s row for each key of the array $1 that has one; `select` names the key `k.key`. */
-function byKey(keyType: 'uuid' | 'text', select: string): string {
-  return `select r.* from unnest($1::${keyType}[]) as k (key) cross join lateral (${select} limit 1) r`;
-}
-
-/** Ids stored: committed ones on a pooled connection, with the run's own on its transaction's. */
-export async function storedTransactionIds(db: Lookup, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const { rows } = await db.query(LOOKUP_SQL.storedIds, [ids]);
-  return new Set(rows.map((row) => row.id as string));
-}
-
-/** Committed history on a pooled connection, or with the run's own writes on its transaction's. */
-export async function loadProfiles(db: Lookup, accountIds: string[]): Promise<Map<string, AccountProfile>> {
-  if (accountIds.length === 0) return new Map();
-  const { rows } = await db.query(LOOKUP_SQL.profiles, [accountIds]);
-  return new Map(
-    rows.map((row) => [row.account_id as string, parseProfile(row.account_id as string, row.profile)]),
-  );
-}
-
-function parseProfile(accountId: string, value: unknown): AccountProfile {
-  const parsed = accountProfileSchema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new Error(
-    `account_profiles row for ${accountId} is not a valid profile (${issue?.path.join('.')}: ${issue?.message}); ` +
-      'delete that row to let the account history rebuild',
-  );
-}
-
-/** A stored prediction as the predictions topic carries it. */
-export interface PredictionRow {
-  transactionId: string;
-  accountId: string;
-  score: number;
-  isFraud: boolean;
-  reasons: Reason[];
-  model: string;
-}
-
-export async function storedPredictions(db: pg.Pool, ids: string[]): Promise<PredictionRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<PredictionRow>(LOOKUP_SQL.predictions, [ids]);
-  return rows;
-}
-
-export async function storedAlerts(db: pg.Pool, ids: string[]): Promise<AlertRow[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<AlertRow>(LOOKUP_SQL.alerts, [ids]);
-  return rows;
 }
 
 /**
@@ -544,14 +445,20 @@ export class ScoringWrite {
 const TRANSACTIONS_COPY = `copy transactions (transaction_id, account_id, counterparty, amount, currency, merchant,
     category, channel, country, county, device_id, occurred_at, source, label_fraud, label_pattern,
     kafka_topic, kafka_partition, kafka_offset) from stdin`;
+
 const PROFILES_COPY = 'copy account_profiles (account_id, profile) from stdin';
+
 const PREDICTIONS_COPY = 'copy predictions (transaction_id, score, is_fraud, reasons, model) from stdin';
+
+const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
+
 /**
  * Pieces scored but not yet written before add() waits: ~0.5 MB of COPY data each. The more wait
  * while PostgreSQL is busy, the fewer and larger its COPYs (200,000-message run, median of 3:
  * 0.40× the COPY-alone reference at 4, 0.46× at 12, 0.50× at 24, 0.52× at 48).
  */
 const PIECES_UNWRITTEN = 24;
+
 /** How often abort() cancels again while the run's statements go on (see cancelWhileBusy). */
 const CANCEL_AGAIN_MS = 100;
 
@@ -573,32 +480,12 @@ interface PendingRead extends Step<{ profiles: Map<string, AccountProfile>; stor
   ids: Set<string>;
 }
 
-const ALERTS_COPY = 'copy fraud_alerts (transaction_id, account_id, score, reasons) from stdin';
-
-/** Rows per piece written to the COPY stream: big enough to keep the socket busy, small in memory. */
-const COPY_PIECE_ROWS = 2_000;
-
 /** A run's progress on its transaction's connection: a statement each, none when there is nothing to say. */
 function recordProgress(client: TransactionConnection, progress: RunProgressWrite): Promise<void>[] {
   return [
     recordStoredProgress(client, progress.consumer, progress.partitions),
     recordLateArrivals(client, progress.consumer.schedule, progress.late),
   ];
-}
-
-/** A piece's COPY data, table by table. */
-interface PieceText {
-  transactions: Buffer[];
-  predictions: Buffer[];
-  alerts: Buffer[];
-}
-
-function mergedText(pieces: PieceText[]): PieceText {
-  return {
-    transactions: pieces.flatMap((piece) => piece.transactions),
-    predictions: pieces.flatMap((piece) => piece.predictions),
-    alerts: pieces.flatMap((piece) => piece.alerts),
-  };
 }
 
 /**
@@ -619,71 +506,6 @@ function copyRows(client: TransactionConnection, text: PieceText): Promise<void>
     client.copyFrom(PREDICTIONS_COPY, text.predictions).catch(orphanError),
     client.copyFrom(ALERTS_COPY, text.alerts).catch(orphanError),
   ];
-}
-
-/**
- * Rows as COPY data, COPY_PIECE_ROWS lines a chunk: big enough to keep the socket busy. Encoded now
- * (the socket would encode them anyway): bytes outside the JavaScript heap wait in the queue, not
- * thousands of strings for the garbage collector to promote and trace.
- */
-function copyChunks<Row>(rows: Iterable<Row>, line: (row: Row) => string): Buffer[] {
-  const chunks: Buffer[] = [];
-  let text = '';
-  let count = 0;
-  for (const row of rows) {
-    text += line(row);
-    if (++count % COPY_PIECE_ROWS === 0) {
-      chunks.push(Buffer.from(text));
-      text = '';
-    }
-  }
-  if (text) chunks.push(Buffer.from(text));
-  return chunks;
-}
-
-/** Account histories as COPY text for profile_updates. */
-function profileText(profiles: ReadonlyMap<string, AccountProfile>): Buffer[] {
-  return copyChunks(
-    profiles,
-    ([account, profile]) => `${copyText(account)}\t${copyText(JSON.stringify(profile))}\n`,
-  );
-}
-
-function transactionLine({ transaction: t, position }: ScoredTransaction): string {
-  return (
-    `${copyText(t.transactionId)}\t${copyText(t.accountId)}\t${copyText(t.counterparty)}\t${t.amount}\t` +
-    `${copyText(t.currency)}\t${copyText(t.merchant)}\t${copyText(t.category)}\t${copyText(t.channel)}\t` +
-    `${copyText(t.country)}\t${copyNullable(t.county)}\t${copyNullable(t.deviceId)}\t${copyText(t.timestamp)}\t${copyText(t.source)}\t` +
-    `${t.label ? t.label.fraud : NULL}\t${copyNullable(t.label?.pattern)}\t` +
-    `${copyText(position.topic)}\t${position.partition}\t${position.offset}\n`
-  );
-}
-
-function predictionLine({ transaction, prediction }: ScoredTransaction, model: string): string {
-  return (
-    `${copyText(transaction.transactionId)}\t${prediction.score}\t${prediction.isFraud}\t` +
-    `${copyText(JSON.stringify(prediction.reasons))}\t${copyText(model)}\n`
-  );
-}
-
-function alertLine({ transaction, prediction }: ScoredTransaction): string {
-  return (
-    `${copyText(transaction.transactionId)}\t${copyText(transaction.accountId)}\t${prediction.score}\t` +
-    `${copyText(JSON.stringify(prediction.reasons))}\n`
-  );
-}
-
-/** COPY's text format: NULL is \N; backslash, tab, newline and carriage return are escaped. */
-const NULL = '\\N';
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-
-export function copyText(value: string): string {
-  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] as string) : value;
-}
-
-function copyNullable(value: string | null | undefined): string {
-  return value === null || value === undefined ? NULL : copyText(value);
 }
 
 /**

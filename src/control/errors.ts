@@ -9,6 +9,11 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
+/** Asked of a run in a state that does not allow it, e.g. cancelling a finished run (HTTP 409, CLI exit 1). */
+export class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
 /** Input that cannot be used, each problem naming its field (HTTP 400, CLI exit 1). */
 export class InvalidInputError extends Error {
   override name = 'InvalidInputError';

@@ -1,3 +1,4 @@
+import { rerunsOf } from '../db/run-actions';
 import { findRun, pageOfRuns } from '../db/run-history';
 import type { Control } from './control';
 import { InvalidInputError, NotFoundError } from './errors';
@@ -34,7 +35,7 @@ export async function getRun(control: Control, name: string, runId: string): Pro
     throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
   }
   const queue = control.queues.get(name);
-  const job = await queue.getJob(runId);
+  const [job, reruns] = await Promise.all([queue.getJob(runId), rerunsOf(control.db, name, runId)]);
   // Redis's copy has every line of every attempt while it keeps the job; job_runs keeps the rest.
   const logs = job
     ? (await queue.getJobLogs(runId, 0, -1)).logs
@@ -49,6 +50,7 @@ export async function getRun(control: Control, name: string, runId: string): Pro
       job && control.boardPath
         ? `${control.boardPath}/queue/${encodeURIComponent(name)}/${encodeURIComponent(runId)}`
         : null,
+    reruns,
   };
 }
 

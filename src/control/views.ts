@@ -30,6 +30,7 @@ export const runDetail = runSummary
     attemptList: z.array(attemptView),
     logs: z.array(z.string()).describe("Bull Board's copy while Redis keeps the job, else the durable copy"),
     boardUrl: z.string().nullable().describe('the run in Bull Board, while Redis keeps it'),
+    reruns: z.array(z.string()).describe('the runs that re-ran this one, newest first'),
   })
   .describe('One run in full');
 export type RunDetail = z.infer<typeof runDetail>;
@@ -193,3 +194,59 @@ export const errorView = z.object({
   error: z.string(),
   issues: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
 });
+
+/** How a cancel reached its run. */
+export const CANCEL_OUTCOMES = ['removed', 'aborted', 'recorded', 'requested'] as const;
+
+export const cancelledRun = z.object({
+  schedule: z.string(),
+  runId: z.string(),
+  was: z.enum(RUN_STATES).describe('its state when the cancel came'),
+  state: z.enum(RUN_STATES).describe('its state now: cancelled, or (requested) still active'),
+  outcome: z
+    .enum(CANCEL_OUTCOMES)
+    .describe(
+      'removed: it had not started and left the queue; aborted: it was running, its signal was aborted and it ended cancelled; recorded: no queue held it any more, the history says cancelled; requested: a worker has it (or is taking it) and aborts it as soon as it sees the request (within a second)',
+    ),
+  by: z.string(),
+});
+export type CancelledRun = z.infer<typeof cancelledRun>;
+
+export const rerunView = z.object({
+  schedule: z.string(),
+  runId: z.string().describe('the new run (trigger rerun)'),
+  rerunOf: z.string(),
+  window: z.object({ from: when, to: when }).describe("the old run's window, which the new run covers"),
+  jobType: z.string(),
+  params: z
+    .record(z.string(), z.unknown())
+    .describe("the old run's params, or with currentParams the file's"),
+  waitsForResume: z.boolean().describe('the schedule is paused: the run waits for the resume'),
+});
+export type RerunView = z.infer<typeof rerunView>;
+
+/** What a bulk action does to each run it takes. */
+export const BULK_ACTIONS = ['rerun', 'cancel'] as const;
+export type BulkAction = (typeof BULK_ACTIONS)[number];
+
+export const bulkView = z.object({
+  schedule: z.string(),
+  action: z.enum(BULK_ACTIONS),
+  dryRun: z.boolean().describe('true: the runs are counted and listed, nothing is done'),
+  matched: z.number().int().describe('how many runs the filter takes'),
+  runs: z
+    .array(
+      z.object({
+        runId: z.string(),
+        state: z.enum(RUN_STATES).describe('its state when selected'),
+        window: z.object({ from: when, to: when }).nullable(),
+        rerunId: z.string().nullable().describe('rerun: the new run (null on a dry run)'),
+        outcome: z
+          .enum(CANCEL_OUTCOMES)
+          .nullable()
+          .describe('cancel: how it was cancelled (null on a dry run)'),
+      }),
+    )
+    .describe('every run taken, oldest first'),
+});
+export type BulkView = z.infer<typeof bulkView>;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { RunWindow } from '../runtime/job';
 import type { Queryable } from './pool';
+import { type ActionColumns, actionsOf, withoutActionColumns } from './run-actions';
 import type { RunState, RunTrigger } from './run-states';
 import type { AttemptView, RunSummary } from './run-views';
 
@@ -13,10 +14,14 @@ import type { AttemptView, RunSummary } from './run-views';
 const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trigger, waiting_for as "waitingFor",
   triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
   finished_at as "finishedAt", error, window_from as "windowFrom", window_to as "windowTo",
+  rerun_of as "rerunOf", cancelled_by as "cancelledBy", marked_from as "markedFrom", marked_by as "markedBy",
+  marked_at as "markedAt", note, noted_by as "notedBy", noted_at as "notedAt",
   (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
     as "durationMs"`;
 
-interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt' | 'window'> {
+interface SummaryRow
+  extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt' | 'window' | 'marked' | 'note'>,
+    ActionColumns {
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -26,9 +31,11 @@ interface SummaryRow extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedA
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-function toSummary({ windowFrom, windowTo, ...row }: SummaryRow): RunSummary {
+function toSummary({ windowFrom, windowTo, ...withActions }: SummaryRow): RunSummary {
+  const row = withoutActionColumns(withActions);
   return {
     ...row,
+    ...actionsOf(withActions),
     dueAt: row.dueAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),
@@ -263,6 +270,8 @@ export interface QueuedRun {
   /** waiting: due, but not queued until its data is there (`waitingFor` says what it waits for). */
   state?: 'queued' | 'waiting';
   waitingFor?: string;
+  /** A re-run: the run it redoes. */
+  rerunOf?: string;
 }
 
 /**
@@ -273,14 +282,15 @@ export async function recordQueuedRuns(db: Queryable, schedule: string, runs: Qu
   if (runs.length === 0) return;
   await db.query(
     `insert into runs (schedule, run_id, job_type, state, trigger, triggered_by, params, due_at, window_from,
-                       window_to, waiting_for)
+                       window_to, waiting_for, rerun_of)
      select $1, r.run_id, r.job_type, r.state, r.trigger, r.triggered_by, r.params, r.due_at, r.window_from,
-            r.window_to, r.waiting_for
+            r.window_to, r.waiting_for, r.rerun_of
        from jsonb_to_recordset($2::jsonb) as r(run_id text, job_type text, state text, trigger text,
             triggered_by text, params jsonb, due_at timestamptz, window_from timestamptz, window_to timestamptz,
-            waiting_for text)
+            waiting_for text, rerun_of text)
      on conflict (schedule, run_id) do update
        set triggered_by = coalesce(excluded.triggered_by, runs.triggered_by),
+           rerun_of = coalesce(excluded.rerun_of, runs.rerun_of),
            state = case when runs.state = 'waiting' then excluded.state else runs.state end,
            waiting_for = case when excluded.state = 'waiting' then runs.waiting_for end`,
     [
@@ -297,6 +307,7 @@ export async function recordQueuedRuns(db: Queryable, schedule: string, runs: Qu
           window_from: run.window?.from ?? null,
           window_to: run.window?.to ?? null,
           waiting_for: run.waitingFor ?? null,
+          rerun_of: run.rerunOf ?? null,
         })),
       ),
     ],

@@ -13,7 +13,16 @@ export type RunState = (typeof RUN_STATES)[number];
 /**
  * How a run came to be: the job scheduler (or, for a schedule that waits for a watermark, the
  * scheduler once the watermark passed), a trigger, a backfill, a catch-up of missed windows, a
- * re-run of a window late data changed, or a completed run of the schedule it runs after.
+ * re-run of a window late data changed, a completed run of the schedule it runs after, or a re-run of a
+ * finished run (`tickflow rerun`: the same window, linked to the run it redoes).
  */
-export const RUN_TRIGGERS = ['schedule', 'manual', 'backfill', 'catchup', 'late-data', 'after'] as const;
+export const RUN_TRIGGERS = [
+  'schedule',
+  'manual',
+  'backfill',
+  'catchup',
+  'late-data',
+  'after',
+  'rerun',
+] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];

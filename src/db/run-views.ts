@@ -21,7 +21,7 @@ export const runSummary = z
     trigger: z
       .enum(RUN_TRIGGERS)
       .describe(
-        'schedule: made by the job scheduler (or released by a watermark); manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down; late-data: a window re-run because late data changed it; after: a run after a completed run of the schedule it follows',
+        'schedule: made by the job scheduler (or released by a watermark); manual: a trigger; backfill: `tickflow backfill`; catchup: a window missed while paused or down; late-data: a window re-run because late data changed it; after: a run after a completed run of the schedule it follows; rerun: a re-run of a finished run (`rerunOf`), for its window',
       ),
     waitingFor: z
       .string()
@@ -42,13 +42,30 @@ export const runSummary = z
     finishedAt: maybeWhen,
     durationMs: z.number().nullable().describe("first attempt's start to last attempt's end (or now)"),
     error: z.string().nullable(),
+    rerunOf: z.string().nullable().describe('the run this one re-runs (trigger rerun), of the same schedule'),
+    cancelledBy: z
+      .string()
+      .nullable()
+      .describe(
+        'who cancelled the run (state cancelled): cli:<user>, api:<user>, grid:<user>, bull-board:<user>',
+      ),
+    marked: z
+      .object({ from: runState, by: z.string(), at: when })
+      .nullable()
+      .describe(
+        'the run was marked completed or failed by hand (`tickflow mark`): the state it had, who, when',
+      ),
+    note: z
+      .object({ text: z.string(), by: z.string(), at: when })
+      .nullable()
+      .describe('a note on the run (`tickflow note`, or given with a mark): its text, who wrote it, when'),
   })
   .describe('One run (all its attempts) in a list');
 export type RunSummary = z.infer<typeof runSummary>;
 
 export const attemptView = z.object({
   attempt: z.number().int(),
-  state: z.enum(['active', 'completed', 'failed']),
+  state: z.enum(['active', 'completed', 'failed', 'cancelled']),
   startedAt: when,
   finishedAt: maybeWhen,
   durationMs: z.number().nullable(),

@@ -13,6 +13,7 @@ const WINDOW_KINDS = {
   window: 'schedule',
   late: 'late-data',
   after: 'after',
+  rerun: 'rerun',
 } as const satisfies Record<string, RunTrigger>;
 export type WindowRunKind = keyof typeof WINDOW_KINDS;
 
@@ -21,10 +22,10 @@ export type WindowRunKind = keyof typeof WINDOW_KINDS;
  * is its params, checked strictly by the job's schema, and an id cannot change between attempts, so
  * every attempt covers the same window. The last part tells apart runs of one window that may both
  * exist: a backfill's batch, the late arrival a re-run answers, the upstream run an `after` run
- * follows. A catch-up or watermark-released id has none: two schedulers queuing the same window make
- * one job.
+ * follows, a re-run's own (a re-run keeps the window of the run it redoes). A catch-up or
+ * watermark-released id has none: two schedulers queuing the same window make one job.
  */
-const WINDOW_ID = /^(backfill|catchup|window|late|after)-(\d+)-(\d+)(?:-([\w]+))?$/;
+const WINDOW_ID = /^(backfill|catchup|window|late|after|rerun)-(\d+)-(\d+)(?:-([\w]+))?$/;
 
 /** What every id of a kind starts with (a LIKE pattern's prefix). */
 export const runIdPrefix = (kind: WindowRunKind) => `${kind}-`;

@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import { InvalidInputError, NotFoundError, ReadOnlyError } from '../control/errors';
+import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from '../control/errors';
 import { fieldIssues } from '../field-issues';
 
 export interface HttpError {
@@ -19,6 +19,7 @@ export function httpErrorOf(error: unknown): HttpError {
     };
   }
   if (error instanceof NotFoundError) return { status: 404, body: { error: error.message } };
+  if (error instanceof ConflictError) return { status: 409, body: { error: error.message } };
   if (error instanceof ReadOnlyError) return { status: 403, body: { error: error.message } };
   return { status: 500, body: { error: 'internal error (see the server log)' } };
 }

@@ -16,10 +16,14 @@ export interface RunAttempt {
   windowTo?: Date;
 }
 
-/** How an attempt ended; `final: false`: it failed but the run will be retried. */
+/**
+ * How an attempt ended; `final: false`: it failed but the run will be retried. A cancelled attempt
+ * (its signal aborted by a cancel) ends the run: it is not retried.
+ */
 export type AttemptEnd =
   | { state: 'completed'; result: unknown }
-  | { state: 'failed'; error: string; final: boolean };
+  | { state: 'failed'; error: string; final: boolean }
+  | { state: 'cancelled'; error: string; by: string };
 
 /** An attempt's end with its log lines, as job_runs keeps them. */
 export type RunOutcome = AttemptEnd & { logs: string[] };
@@ -94,12 +98,13 @@ export class JobRunsLog {
    * to a newer one does not overwrite the run.
    */
   async finished(run: RunAttempt, outcome: RunOutcome, at: Date): Promise<void> {
-    const failed = outcome.state === 'failed';
+    const failed = outcome.state !== 'completed';
     await this.db.query(
       `with attempt as (
          update job_runs set state = $4, result = $5, error = $6, logs = $8, finished_at = $9
           where schedule = $1 and job_id = $2 and attempt = $3)
-       update runs set state = $7, result = $5, error = $6, finished_at = $9
+       update runs set state = $7, result = $5, error = $6, finished_at = $9,
+                       cancelled_by = coalesce($10, cancelled_by)
         where schedule = $1 and run_id = $2 and attempts <= $3`,
       [
         run.schedule,
@@ -108,9 +113,10 @@ export class JobRunsLog {
         outcome.state,
         failed ? null : JSON.stringify(outcome.result ?? null),
         failed ? outcome.error : null,
-        failed && !outcome.final ? 'retrying' : outcome.state,
+        outcome.state === 'failed' && !outcome.final ? 'retrying' : outcome.state,
         JSON.stringify(outcome.logs),
         at,
+        outcome.state === 'cancelled' ? outcome.by : null,
       ],
     );
   }

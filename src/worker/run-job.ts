@@ -4,6 +4,7 @@ import { failingStreak } from '../db/run-history';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import { splitUpstream } from '../queues/after-runs';
+import { CancelledError } from '../queues/run-cancel';
 import { runWindowOf, scheduledAt } from '../queues/run-ids';
 import type { JobDefinition, JobResult, UpstreamRun } from '../runtime/job';
 import { jobContext } from '../runtime/job-context';
@@ -65,6 +66,8 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
     runLog.note(startLine(attempt, timeout));
+    // Cancelled before it started (a request left while it waited): it never runs.
+    signal?.throwIfAborted();
     const { definition, params } = resolveRun(deps.jobs, job.name, data);
     const result = await withTimeout(timeout, signal, (runSignal) =>
       definition.run(
@@ -84,6 +87,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     await finish(deps, attempt, runLog, { state: 'completed', result });
     return result;
   } catch (error) {
+    if (error instanceof CancelledError) throw await cancelled(deps, attempt, runLog, error);
     runLog.log.error({ err: error }, `attempt ${attempt.attempt} failed: ${(error as Error).message}`);
     const permanent = isPermanent(error);
     // BullMQ retries while attemptsMade + 1 < attempts (a stall starts an attempt without making one).
@@ -98,6 +102,27 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     throw thrown;
   }
 }
+
+/**
+ * Records a cancelled attempt (the run ends cancelled, by whom) and answers the error BullMQ is to
+ * fail the job with: an UnrecoverableError, so that no retry follows, already recorded.
+ */
+async function cancelled(
+  deps: RunDependencies,
+  attempt: RunAttempt,
+  runLog: RunLogger,
+  cancel: CancelledError,
+): Promise<UnrecoverableError> {
+  runLog.log.info({ by: cancel.by }, `attempt ${attempt.attempt} aborted: ${cancel.message}`);
+  await finish(deps, attempt, runLog, { state: 'cancelled', error: cancel.message, by: cancel.by });
+  const thrown = new UnrecoverableError(cancel.message);
+  recordedFailures.add(thrown);
+  cancelledRuns.add(thrown);
+  return thrown;
+}
+
+/** The errors BullMQ fails cancelled runs with: not failures, so not counted as such. */
+export const cancelledRuns = new WeakSet<object>();
 
 /**
  * A failure a retry cannot fix: invalid params or an unknown job type (UnrecoverableError), or an
@@ -128,6 +153,7 @@ async function finish(
 ): Promise<void> {
   const ms = Date.now() - attempt.startedAt.getTime();
   if (outcome.state === 'completed') runLog.note(`attempt ${attempt.attempt} completed in ${ms}ms`);
+  if (outcome.state === 'cancelled') runLog.note(`attempt ${attempt.attempt} ended after ${ms}ms, cancelled`);
   await runLog.flush();
   const logs = runLog.lines();
   await deps.runs.write({ op: 'finished', run: attempt, outcome: { ...outcome, logs }, at: new Date() });

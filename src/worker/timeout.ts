@@ -19,9 +19,13 @@ export async function withTimeout<T>(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new RunTimeoutError(ms)), ms);
   const forwardOuter = () => controller.abort(outer?.reason);
-  outer?.addEventListener('abort', forwardOuter, { once: true });
+  // An outer signal aborted already (a run cancelled before it started) fires no event.
+  if (outer?.aborted) forwardOuter();
+  else outer?.addEventListener('abort', forwardOuter, { once: true });
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    const fail = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) fail();
+    else controller.signal.addEventListener('abort', fail, { once: true });
   });
   try {
     return await Promise.race([work(controller.signal), aborted]);

@@ -12,8 +12,9 @@ import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
+import { RunCancels } from './run-cancels';
 import { RunHistory } from './run-history';
-import { recordedFailures, runJob } from './run-job';
+import { cancelledRuns, recordedFailures, runJob } from './run-job';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
@@ -53,6 +54,8 @@ export class WorkerPool {
   private readonly waker: DueTimeWaker;
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
+  /** The runs this process holds, and the cancels of them asked for anywhere. */
+  private readonly cancels: RunCancels;
   /** The queues of schedules that run `after:` another, which this pool's completed runs feed. */
   private readonly downstreamQueues: QueueSet;
 
@@ -60,6 +63,8 @@ export class WorkerPool {
     const { resources, prefix, log } = options;
     this.runs = new RunHistory(new JobRunsLog(resources.db), resources.redis, prefix, log);
     this.runs.start();
+    this.cancels = new RunCancels(options.connection, prefix, log);
+    this.cancels.start();
     this.waker = new DueTimeWaker(options.connection, log);
     this.waker.start();
     this.downstreamQueues = new QueueSet(options.connection, prefix);
@@ -81,6 +86,7 @@ export class WorkerPool {
   async close(): Promise<void> {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
     this.waker.close();
+    await this.cancels.close();
     await this.runs.stop();
     await this.downstreamQueues.close();
   }
@@ -114,13 +120,18 @@ export class WorkerPool {
       scheduleOf: (name: string) => this.schedules.get(name),
       completed: this.queueDownstream,
     };
-    const worker = new Worker(schedule.name, (job, _token, signal) => runJob(job, deps, signal), {
-      connection,
-      prefix,
-      concurrency: concurrencyOf(schedule),
-      lockDuration: this.options.lockDuration ?? 10_000,
-      stalledInterval: this.options.stalledInterval ?? 5_000,
-    });
+    const worker = new Worker(
+      schedule.name,
+      (job, _token, signal) =>
+        this.cancels.run(schedule.name, String(job.id), signal, (runSignal) => runJob(job, deps, runSignal)),
+      {
+        connection,
+        prefix,
+        concurrency: concurrencyOf(schedule),
+        lockDuration: this.options.lockDuration ?? 10_000,
+        stalledInterval: this.options.stalledInterval ?? 5_000,
+      },
+    );
     worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
     // Runs BullMQ failed without running them (stalled past its limit): runJob never recorded those.
@@ -152,7 +163,13 @@ export class WorkerPool {
           messageCounts: jobs.messageCountsOf(job.name),
         }),
       );
-      worker.on('failed', (job) => job && onFinished(schedule.name, 'failed', seconds(job), startDelay(job)));
+      worker.on(
+        'failed',
+        (job, error) =>
+          job &&
+          !cancelledRuns.has(error) &&
+          onFinished(schedule.name, 'failed', seconds(job), startDelay(job)),
+      );
     }
     this.waker.watch(worker, schedule.name);
     return worker;

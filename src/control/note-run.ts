@@ -1,0 +1,30 @@
+import { setRunNote } from '../db/run-actions';
+import type { Control } from './control';
+import { ReadOnlyError } from './errors';
+import { checkNote, storedRun } from './mark-run';
+import type { RunSummary } from './views';
+
+export interface NoteRunRequest {
+  /** The note (at most 2,000 characters); empty clears it. */
+  note: string;
+  by: string;
+}
+
+/**
+ * Leaves a note on a run, in any state, for the next shift (Airflow's note on a DAG run): its text,
+ * who wrote it and when are shown with the run in the grid, the API and `tickflow runs`. A run has
+ * one note: a new one replaces it, an empty one clears it.
+ */
+export async function noteRun(
+  control: Control,
+  name: string,
+  runId: string,
+  request: NoteRunRequest,
+): Promise<RunSummary> {
+  if (control.readOnly) throw new ReadOnlyError();
+  checkNote(request.note);
+  await storedRun(control, name, runId);
+  const text = request.note.trim();
+  await setRunNote(control.db, name, runId, { text: text === '' ? null : text, by: request.by });
+  return storedRun(control, name, runId);
+}

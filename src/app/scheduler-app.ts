@@ -147,9 +147,11 @@ async function serveUi(
   closers.add(() => {
     scheduler.off('queues', board.setQueues);
   });
+  const readiness = readinessOf(config);
+  closers.add(() => readiness.close());
   const web = await startWebServer(config.web, log, {
     metrics,
-    ready: readinessOf(control.queues.connection, control.db, config),
+    ready: readiness.check,
     mount: mountSchedulerUi(control, board, log),
     exposure: { what: 'the web UI' },
   }).catch((error: Error) => {

@@ -1,6 +1,5 @@
 import type { Config } from '../config/config';
 import { migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
 import type { Logger } from '../log/logger';
 import { Metrics } from '../metrics/metrics';
 import { assertRedisReachable, bullConnection } from '../queues/queues';
@@ -55,12 +54,12 @@ export async function startWorkerApp(
     closers.add(() => workers.stop());
     let server: WebServer | undefined;
     if (metrics) {
-      // A pool of one for /ready: the runs' own pool lives in the workers' Resources.
-      const db = createPool(config, 1);
-      closers.add(() => db.end());
+      // Connections of its own for /ready: not the runs' pool nor the workers' Redis connection.
+      const readiness = readinessOf(config);
+      closers.add(() => readiness.close());
       server = await startWebServer(web, log, {
         metrics,
-        ready: readinessOf(connection, db, config),
+        ready: readiness.check,
         exposure,
       });
       closers.add(() => server?.close());

@@ -10,6 +10,7 @@ import { registerRuns } from './commands/runs';
 import { registerScheduler } from './commands/scheduler';
 import { registerServices } from './commands/services';
 import { registerTrigger } from './commands/trigger';
+import { registerUsers } from './commands/users';
 import { registerValidate } from './commands/validate';
 import { registerWorker } from './commands/worker';
 
@@ -40,5 +41,6 @@ registerValidate(program);
 registerServices(program);
 registerMigrate(program);
 registerEval(program);
+registerUsers(program);
 
 await program.parseAsync(process.argv);

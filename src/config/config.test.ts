@@ -39,6 +39,43 @@ describe('loadConfig', () => {
   });
 });
 
+describe('secrets in configuration errors', () => {
+  it('never prints a password, a token or the secret parts of a URL', () => {
+    const messageOf = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected a configuration error');
+    };
+    const password = messageOf({ WEB_USERNAME: 'ops', WEB_PASSWORD: 'hunter2' });
+    expect(password).toContain('WEB_PASSWORD (7 characters, not shown) is invalid');
+    expect(password).not.toContain('hunter2');
+    const token = messageOf({ API_TOKEN: 'short-secret' });
+    expect(token).toContain('API_TOKEN (12 characters, not shown)');
+    expect(token).not.toContain('short-secret');
+    const url = messageOf({ DATABASE_URL: 'mysql://root:pa55word@db.example/tickflow?sslkey=x' });
+    expect(url).toContain('DATABASE_URL="mysql://db.example" is invalid');
+    expect(url).not.toMatch(/pa55word|sslkey/);
+  });
+
+  it('reads the web limits and the queued manual runs limit', () => {
+    const config = loadConfig({
+      WEB_MAX_CONNECTIONS: '8',
+      WEB_HEADERS_TIMEOUT_MS: '500',
+      MANUAL_RUNS_QUEUED_MAX: '3',
+      WEB_USERS_FILE: 'users.json',
+    });
+    expect(config.web.limits).toEqual({ maxConnections: 8, headersTimeoutMs: 500, requestTimeoutMs: 30_000 });
+    expect(config.manualRunsQueuedMax).toBe(3);
+    expect(config.web.auth.usersFile).toMatch(/\/users\.json$/);
+    expect(() => loadConfig({ WEB_MAX_CONNECTIONS: '0' })).toThrow(
+      /WEB_MAX_CONNECTIONS="0" is invalid: expected a whole number from 1/,
+    );
+  });
+});
+
 describe('web addresses', () => {
   it('brackets an IPv6 host and links to loopback when the UI listens on every address', () => {
     expect(httpUrl('::1', 3000)).toBe('http://[::1]:3000');

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { redactText } from '../redact';
 import { HTTP, urlWith } from './url';
 
 /** A `host:port` pair, as used by KAFKA_BROKERS. */
@@ -15,6 +16,12 @@ const urlWithProtocol = (protocols: readonly string[], example: string) =>
 /** 0 asks the system for any free port (tests, several schedulers on one machine). */
 const PORT_RANGE = 'expected a port from 0 (any free port) to 65535';
 const port = z.string().regex(/^\d+$/, PORT_RANGE).transform(Number).pipe(z.number().max(65535, PORT_RANGE));
+
+/** A whole number from `min` to `max` (milliseconds, a count), given as digits. */
+const wholeNumber = (min: number, max: number, example: string) => {
+  const hint = `expected a whole number from ${min} to ${max}, e.g. ${example}`;
+  return z.string().regex(/^\d+$/, hint).transform(Number).pipe(z.number().min(min, hint).max(max, hint));
+};
 
 const flag = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
 
@@ -55,7 +62,12 @@ const envSchema = z.object({
     .string()
     .min(16, 'expected at least 16 characters, e.g. from `openssl rand -hex 24`')
     .optional(),
+  WEB_USERS_FILE: z.string().min(1).optional(),
   WEB_READ_ONLY: flag.default(false),
+  WEB_MAX_CONNECTIONS: wholeNumber(1, 100_000, '256').default(256),
+  WEB_HEADERS_TIMEOUT_MS: wholeNumber(100, 600_000, '10000').default(10_000),
+  WEB_REQUEST_TIMEOUT_MS: wholeNumber(100, 3_600_000, '30000').default(30_000),
+  MANUAL_RUNS_QUEUED_MAX: wholeNumber(1, 100_000, '20').default(20),
   METRICS_PUBLIC: flag.default(false),
   WORKER_PORT: port.default(3001),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -71,6 +83,8 @@ export interface Config {
   queuePrefix: string;
   schedulesFile: string;
   web: WebConfig;
+  /** At most this many manual runs of one schedule queued (not started) per caller; more get 429. */
+  manualRunsQueuedMax: number;
   /** Where `tickflow worker` serves /health, /ready and /metrics. */
   workerPort: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -86,11 +100,13 @@ export interface WebConfig {
   /** The address people reach the UI at, for links (failure notifications); default http://host:port. */
   publicUrl?: string;
   /** HTTP basic credentials and/or a Bearer token; with neither, only loopback may be served. */
-  auth: { username?: string; password?: string; token?: string };
+  auth: { username?: string; password?: string; token?: string; usersFile?: string };
   /** Serve everything read-only: no toggles, triggers or Bull Board actions. */
   readOnly: boolean;
   /** Serve /metrics without credentials (for a Prometheus without them). */
   metricsPublic: boolean;
+  /** Open connections at most (more are refused), and how long a request's headers and whole may take. */
+  limits: { maxConnections: number; headersTimeoutMs: number; requestTimeoutMs: number };
 }
 
 /** `http://host:port`, with an IPv6 host in brackets. */
@@ -103,6 +119,15 @@ export function publicWebUrl(web: Pick<WebConfig, 'host' | 'port' | 'publicUrl'>
   return web.publicUrl ?? httpUrl(anyAddress ? '127.0.0.1' : web.host, web.port);
 }
 
+/** Variables whose value is a secret: an error names them and says how long the value is, never what. */
+const SECRETS = new Set(['WEB_PASSWORD', 'API_TOKEN']);
+
+/** `NAME="value"` for an error message: a secret's value left out, a URL's user, password and path too. */
+function shownValue(variable: string, value: string | undefined): string {
+  if (SECRETS.has(variable)) return `${variable} (${value?.length ?? 0} characters, not shown)`;
+  return `${variable}=${JSON.stringify(redactText(value ?? ''))}`;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -113,7 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0]);
-      return `${variable}=${JSON.stringify(env[variable] ?? '')} is invalid: ${issue.message}`;
+      return `${shownValue(variable, env[variable])} is invalid: ${issue.message}`;
     });
     throw new ConfigError(`Configuration error: ${problems.join('; ')} (see .env.example)`);
   }
@@ -139,10 +164,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ...(e.WEB_USERNAME ? { username: e.WEB_USERNAME } : {}),
         ...(e.WEB_PASSWORD ? { password: e.WEB_PASSWORD } : {}),
         ...(e.API_TOKEN ? { token: e.API_TOKEN } : {}),
+        ...(e.WEB_USERS_FILE ? { usersFile: path.resolve(e.WEB_USERS_FILE) } : {}),
       },
       readOnly: e.WEB_READ_ONLY,
       metricsPublic: e.METRICS_PUBLIC,
+      limits: {
+        maxConnections: e.WEB_MAX_CONNECTIONS,
+        headersTimeoutMs: e.WEB_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.WEB_REQUEST_TIMEOUT_MS,
+      },
     },
+    manualRunsQueuedMax: e.MANUAL_RUNS_QUEUED_MAX,
     workerPort: e.WORKER_PORT,
     logLevel: e.LOG_LEVEL,
     home,

@@ -39,3 +39,8 @@ export class ReadOnlyError extends Error {
     super('this tickflow is read-only (WEB_READ_ONLY=true): use the CLI on the server to change state');
   }
 }
+
+/** Too many of a caller's manual runs of a schedule are queued already (HTTP 429). */
+export class TooManyRunsError extends Error {
+  override name = 'TooManyRunsError';
+}

@@ -8,11 +8,14 @@ import { getSchedule, listSchedules } from '../control/schedules';
 import { setPaused } from '../control/toggle';
 import { triggerRun } from '../control/trigger';
 import type { Logger } from '../log/logger';
+import { redactUrls } from '../redact';
 import { API_PATH, apiInputs } from './api-inputs';
-import { userOf } from './auth';
+import { callerOf, requireRole, userOf } from './auth';
 import { httpErrorOf } from './errors';
 import { jsonBody, jsonErrors } from './json';
 import { openApiDocument } from './openapi';
+import { mountRunActions } from './run-routes';
+import { sessionOf } from './session';
 import { sharedAnswers } from './shared-answers';
 
 /** The operations page polls every few seconds, from any number of browsers: one computation per 2 s. */
@@ -20,16 +23,27 @@ const OPERATIONS_TTL_MS = 2_000;
 
 /**
  * The REST API: JSON in and out, zod-validated, one control-plane function per route (the same
- * ones the CLI and the grid use). Errors are `{ error, issues? }` with 400, 401, 403 or 404.
+ * ones the CLI and the grid use). Every write needs the operator role. Answers show URLs as their
+ * origin only. Errors are `{ error, issues? }` with 400, 401, 403, 404, 421 or 429.
  */
 export function apiRouter(control: Control, log: Logger): express.Router {
   const router = express.Router();
   const route = routeWith(log);
   const by = (res: Response) => `api:${userOf(res)}`;
   const name = (req: Request) => String(req.params.name);
+  const operator = (what: string) => requireRole('operator', what);
 
+  router.use((_req, res, next) => {
+    // Answers depend on who asks: never kept by a browser or a proxy.
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
   router.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
+  });
+  router.get('/me', (_req, res) => {
+    const caller = callerOf(res);
+    res.json(sessionOf(caller, control.readOnly ?? false));
   });
   router.get(
     '/schedules',
@@ -51,6 +65,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   );
   router.post(
     '/schedules/:name/pause',
+    operator('pausing a schedule'),
     ...jsonBody,
     route((req, res) =>
       setPaused(control, name(req), { paused: true, by: by(res), ...apiInputs.pause.parse(req.body ?? {}) }),
@@ -58,6 +73,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   );
   router.post(
     '/schedules/:name/resume',
+    operator('resuming a schedule'),
     ...jsonBody,
     route((req, res) =>
       setPaused(control, name(req), {
@@ -69,6 +85,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   );
   router.post(
     '/schedules/:name/runs',
+    operator('triggering a run'),
     ...jsonBody,
     route(async (req, res) => {
       const { params } = apiInputs.trigger.parse(req.body ?? {});
@@ -78,6 +95,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   );
   router.post(
     '/schedules/:name/backfill',
+    operator('a backfill'),
     ...jsonBody,
     route(async (req, res) => {
       const request = apiInputs.backfill.parse(req.body ?? {});
@@ -89,6 +107,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
   );
   router.delete(
     '/schedules/:name/backfills/:id',
+    operator('cancelling a backfill'),
     route((req, res) => cancelBackfill(control, name(req), { id: String(req.params.id), by: by(res) })),
   );
   router.get(
@@ -106,6 +125,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
     '/schedules/:name/runs/:runId',
     route((req) => getRun(control, name(req), String(req.params.runId))),
   );
+  mountRunActions(router, control, { route, by });
   const operations = sharedAnswers<Awaited<ReturnType<typeof operationsOverview>>>(OPERATIONS_TTL_MS);
   router.get(
     '/operations',
@@ -127,7 +147,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
 const routeWith = (log: Logger) => (work: (req: Request, res: Response) => Promise<unknown>) => {
   return async (req: Request, res: Response) => {
     try {
-      res.json(await work(req, res));
+      res.json(redactUrls(await work(req, res)));
     } catch (error) {
       const { status, body } = httpErrorOf(error);
       if (status === 500) log.error({ err: error, path: req.path }, 'API request failed');

@@ -1,5 +1,11 @@
 import { ZodError } from 'zod';
-import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from '../control/errors';
+import {
+  ConflictError,
+  InvalidInputError,
+  NotFoundError,
+  ReadOnlyError,
+  TooManyRunsError,
+} from '../control/errors';
 import { fieldIssues } from '../field-issues';
 
 export interface HttpError {
@@ -21,5 +27,6 @@ export function httpErrorOf(error: unknown): HttpError {
   if (error instanceof NotFoundError) return { status: 404, body: { error: error.message } };
   if (error instanceof ConflictError) return { status: 409, body: { error: error.message } };
   if (error instanceof ReadOnlyError) return { status: 403, body: { error: error.message } };
+  if (error instanceof TooManyRunsError) return { status: 429, body: { error: error.message } };
   return { status: 500, body: { error: 'internal error (see the server log)' } };
 }

@@ -11,6 +11,7 @@ import {
   triggeredRun,
 } from '../control/views';
 import { API_PATH, apiInputs } from './api-inputs';
+import { sessionView } from './session';
 
 const schema = (type: ZodType) =>
   z.toJSONSchema(type, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
@@ -21,10 +22,18 @@ const json = (type: ZodType, description: string) => ({
 });
 
 const errors = {
-  '400': json(errorView, 'invalid input: `issues` names each field'),
+  '400': json(
+    errorView,
+    'invalid input: `issues` names each field (a param the schedule does not let a caller override among them)',
+  ),
   '401': json(errorView, 'credentials required (HTTP basic or Bearer token)'),
-  '403': json(errorView, 'read-only server, or a cross-origin write'),
+  '403': json(errorView, 'read-only server, a role that may not do this, or a cross-origin write'),
   '404': json(errorView, 'no such schedule or run'),
+  '421': json(errorView, "the Host header names another server (not loopback, nor WEB_PUBLIC_URL's host)"),
+  '429': json(
+    errorView,
+    'too many failed logins from this address (Retry-After), or too many queued manual runs',
+  ),
 };
 
 /** Query parameters from a zod object: one parameter per field. */
@@ -80,8 +89,10 @@ function buildDocument() {
       title: 'tickflow',
       version: '1',
       description:
-        'Schedules, their switches and their runs. Writes need content-type: application/json and, when ' +
-        'credentials are configured, HTTP basic (WEB_USERNAME/WEB_PASSWORD) or a Bearer token (API_TOKEN).',
+        'Schedules, their switches and their runs. Writes need content-type: application/json, the operator ' +
+        'role and, when credentials are configured, HTTP basic (a user of WEB_USERS_FILE, or ' +
+        'WEB_USERNAME/WEB_PASSWORD) or a Bearer token (`tickflow users token`, or API_TOKEN). URLs in answers ' +
+        'are shown as their origin only.',
     },
     servers: [{ url: API_PATH }],
     components: {
@@ -92,6 +103,13 @@ function buildDocument() {
     },
     security: [{ basic: [] }, { bearer: [] }],
     paths: {
+      '/me': {
+        get: {
+          operationId: 'session',
+          summary: 'Who the credentials name, their role (viewer, operator, admin) and what they may do',
+          responses: { '200': json(sessionView, 'the caller'), ...errors },
+        },
+      },
       '/schedules': {
         get: {
           summary: 'List schedules: switch, cadence, next run, last run; with ?window=, their recent runs',
@@ -131,7 +149,7 @@ function buildDocument() {
         },
         post: {
           summary:
-            "Trigger a run now with the schedule's params and these overrides (checked by the job's schema)",
+            "Trigger a run now with the schedule's params and these overrides: only the params the schedule lets a caller override (its `overridable`, else its job's harmless ones), checked by the job's schema; at most MANUAL_RUNS_QUEUED_MAX queued per caller (429). Operator role",
           parameters: [nameParam],
           requestBody: body(apiInputs.trigger),
           responses: { '201': json(triggeredRun, 'the run, queued'), ...errors },

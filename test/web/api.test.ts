@@ -292,7 +292,18 @@ describe('auth', () => {
     expect(cancel.status).toBe(403);
     expect(cancel.json().error).toMatch(/read-only \(WEB_READ_ONLY=true\)/);
     expect(await s.runs('nap')).toEqual([]);
-    expect((await call('/ui/api/queues/nap/pause', { method: 'PUT' })).status).toBe(405);
+    // Refused by tickflow itself, not left to Bull Board's read-only mode: every action route.
+    for (const [method, route] of [
+      ['PUT', '/ui/api/queues/nap/pause'],
+      ['PUT', '/ui/api/queues/pause'],
+      ['PUT', '/ui/api/queues/nap/retry/failed'],
+      ['PUT', '/ui/api/queues/nap/some-run/clean'],
+      ['PUT', '/ui/api/queues/nap/clean/completed'],
+    ] as const) {
+      const refused = await call<{ message: string }>(route, { method });
+      expect(refused.status, route).toBe(403);
+      expect(refused.json().message, route).toMatch(/read-only \(WEB_READ_ONLY=true\)/);
+    }
     const list = (await call<SchedulesView>('/api/v1/schedules')).json();
     expect(list.readOnly).toBe(true);
     expect(list.schedules.map((x) => [x.name, x.paused])).toEqual([

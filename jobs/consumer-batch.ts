@@ -75,6 +75,8 @@ export const consumerBatchJob = defineJob({
   description: 'consume ≤ batchSize transactions, score them, save to PostgreSQL, alert, then commit offsets',
   params: paramsSchema,
   messageCounts: ['consumed', 'valid', 'invalid', 'scored', 'flagged', 'alerts'],
+  // How much a run takes, never where from or where to (topics, group, predictor URL).
+  overridable: ['batchSize', 'maxWait'],
   recordsWatermark: true,
   async run(ctx, params) {
     const started = performance.now();

@@ -25,6 +25,8 @@ export const producerBatchJob = defineJob({
   description:
     'simulate `count` transactions (fraud at `fraudRate`) and produce them to Kafka, keyed by account',
   messageCounts: ['produced', 'fraud', 'malformed'],
+  // How many and which transactions, never where to (topic).
+  overridable: ['count', 'seed', 'fraudRate'],
   params: z.strictObject({
     topic: z.string().min(1).default(STREAMING_DEFAULTS.transactionsTopic),
     count: z.number().int().min(1).max(1_000_000).default(50),

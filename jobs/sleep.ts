@@ -9,6 +9,8 @@ import { defineJob, PermanentError } from '../src/runtime/job';
 export const sleepJob = defineJob({
   name: 'sleep',
   description: 'wait ms milliseconds (honours the timeout), optionally failing the first N attempts',
+  // No destination at all: every param is harmless.
+  overridable: ['ms', 'failAttempts', 'permanent'],
   params: z.strictObject({
     ms: z.number().int().min(0).max(3_600_000).default(0),
     failAttempts: z.number().int().min(0).default(0),

@@ -32,6 +32,8 @@ export const streamRollupJob = defineJob({
   name: 'stream-rollup',
   description: 'roll a window of transactions up per market and channel into rollups and a compacted topic',
   params: paramsSchema,
+  // Which window to roll up again, never where to (topic).
+  overridable: ['windowEnd'],
   async run(ctx, params) {
     const started = performance.now();
     const window = rollupWindow(ctx, params);

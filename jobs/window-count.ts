@@ -9,6 +9,7 @@ import { defineJob, PermanentError } from '../src/runtime/job';
 export const windowCountJob = defineJob({
   name: 'window-count',
   description: "count the transactions stored in the run's window; fail below a minimum",
+  overridable: ['minimum'],
   params: z.strictObject({ minimum: z.number().int().min(0).default(0) }),
   async run(ctx, params) {
     const { rows } = await ctx.db.query<{ n: number }>(

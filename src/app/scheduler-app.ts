@@ -114,6 +114,7 @@ export async function startSchedulerApp(
       }),
       boardPath: BOARD_PATH,
       readOnly: config.web.readOnly,
+      manualRunsQueuedMax: config.manualRunsQueuedMax,
     };
     const web = metrics ? await serveUi(config, log, { control, scheduler, metrics, closers }) : undefined;
     const sweep = setInterval(() => {

@@ -30,6 +30,8 @@ export interface Control {
   boardPath?: string;
   /** WEB_READ_ONLY: every operation that changes state is refused. */
   readOnly?: boolean;
+  /** MANUAL_RUNS_QUEUED_MAX: a caller's queued manual runs of one schedule, at most (default 20). */
+  manualRunsQueuedMax?: number;
 }
 
 /** A Control for a one-shot command: reads the file once; `close()` ends its connections. */
@@ -44,6 +46,7 @@ async function openControl(config: Config, jobs: JobRegistry): Promise<Control &
     states: new ScheduleStates(db),
     jobs,
     file: () => file,
+    manualRunsQueuedMax: config.manualRunsQueuedMax,
     async close() {
       await queues.close();
       connection.disconnect();

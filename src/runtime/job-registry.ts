@@ -14,6 +14,12 @@ export class JobParamsError extends Error {
   }
 }
 
+/** The keys of a job's params schema (a zod object); none when it is not an object. */
+function paramNamesOf(definition: JobDefinition): string[] {
+  const shape = (definition.params as { shape?: unknown }).shape;
+  return shape && typeof shape === 'object' ? Object.keys(shape) : [];
+}
+
 /** A job type and its params as its own schema checked them. */
 export interface ResolvedJob {
   definition: JobDefinition;
@@ -30,8 +36,25 @@ export class JobRegistry {
   constructor(definitions: readonly JobDefinition[]) {
     for (const definition of definitions) {
       if (this.byName.has(definition.name)) throw new Error(`two job types are named "${definition.name}"`);
+      const params = paramNamesOf(definition);
+      const unknown = (definition.overridable ?? []).filter((name) => !params.includes(name));
+      if (unknown.length)
+        throw new Error(
+          `job type "${definition.name}" declares overridable ${unknown.join(', ')}, not among its params (${params.join(', ')})`,
+        );
       this.byName.set(definition.name, definition);
     }
+  }
+
+  /** The top-level params a job type's schema accepts (empty for an unknown type). */
+  paramNames(name: string): string[] {
+    const definition = this.byName.get(name);
+    return definition ? paramNamesOf(definition) : [];
+  }
+
+  /** The params a trigger may override when the schedule lists none: the job type's harmless ones. */
+  overridableOf(name: string): readonly string[] {
+    return this.byName.get(name)?.overridable ?? [];
   }
 
   /** The job type of this name, if registered. */

@@ -70,6 +70,13 @@ export interface JobDefinition<Params extends z.ZodType = z.ZodType> {
   params: Params;
   run(ctx: JobContext, params: z.output<Params>): Promise<JobResult>;
   /**
+   * The params a caller may override in a trigger (API, CLI, grid, Bull Board's "Add job") when its
+   * schedule lists none (`overridable:` in schedules.yaml): harmless ones only, such as counts and
+   * sizes within the schema's limits. Never a destination (a URL, a topic, a consumer group): a
+   * request must not redirect a run. None by default.
+   */
+  overridable?: readonly string[];
+  /**
    * The fields of its result that count messages the run handled: tickflow_messages_total adds them
    * up, the field's name as its `kind` label. None by default: e.g. a rollup's `flagged` totals stored
    * rows again, which are not messages that run handled.

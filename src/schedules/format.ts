@@ -75,6 +75,15 @@ export const NESTED_FIELD_NAMES: Readonly<Record<string, string[]>> = {
   watermark: Object.keys(watermark.shape),
 };
 
+const OVERRIDABLE_HINT =
+  'expected a list of param names a trigger may override, e.g. [count, seed] ([] for none)';
+
+/**
+ * The params a caller may override in a trigger (API, CLI, grid, Bull Board), by top-level name;
+ * left out, the job type's own harmless ones. A destination (URL, topic, group) only when listed.
+ */
+const overridable = z.array(z.string({ error: OVERRIDABLE_HINT }), { error: OVERRIDABLE_HINT });
+
 /** Settings a `defaults:` block may give every schedule. */
 const settings = {
   timezone: z.string({ error: 'expected an IANA time zone, e.g. Europe/Paris' }).optional(),
@@ -91,6 +100,7 @@ const settings = {
     })
     .optional(),
   catchupWindow: duration.optional(),
+  overridable: overridable.optional(),
 };
 
 export const defaultsSchema = z.strictObject(settings).nullish();

@@ -252,7 +252,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
         column: 3,
         field: 'defaults.job',
         message:
-          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify, catchup, catchupWindow',
+          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify, catchup, catchupWindow, overridable',
       },
       { line: 5, column: 21, field: 'topics.tx.partitions', message: 'expected at least 1 partition' },
     ]);
@@ -346,6 +346,80 @@ describe('parseSchedules: catchup', () => {
     const [all, none] = [parse('all'), parse('none')];
     if (!all || !none) throw new Error('expected a schedule');
     expect(schedulerSpecOf(all as ClockSchedule)).toEqual(schedulerSpecOf(none as ClockSchedule));
+  });
+});
+
+describe('parseSchedules: overridable', () => {
+  const CONSUMER = '    job: consumer-batch\n    every: 10s\n';
+
+  it("reads a schedule's own list, and takes the defaults' names that are params of its job", () => {
+    const file = parseSchedules(
+      `defaults:
+  overridable: [count, batchSize]
+schedules:
+  producer:
+    job: producer-batch
+    every: 5s
+  consumer:
+    job: consumer-batch
+    every: 10s
+    overridable: [batchSize, topic, batchSize]
+  nap:
+    job: sleep
+    every: 1s
+`,
+      FILE,
+    );
+    expect(file.schedules.map((s) => [s.name, s.overridable])).toEqual([
+      ['producer', ['count']],
+      ['consumer', ['batchSize', 'topic']],
+      ['nap', []],
+    ]);
+  });
+
+  it('leaves it out when neither the schedule nor defaults: list any (the job type’s own apply)', () => {
+    const [schedule] = parseSchedules(`schedules:\n  consumer:\n${CONSUMER}`, FILE).schedules;
+    expect(schedule).not.toHaveProperty('overridable');
+  });
+
+  it('names a name that is not a param of the job, and a nested name, with the fix', () => {
+    expect(
+      problemsOf(`schedules:\n  consumer:\n${CONSUMER}    overridable: [batchSize, predictor.url, nope]\n`),
+    ).toEqual([
+      {
+        line: 5,
+        column: 30,
+        schedule: 'consumer',
+        field: 'overridable.1',
+        message:
+          '"predictor.url": overridable names top-level params; write predictor (a caller may then set the whole of it)',
+      },
+      {
+        line: 5,
+        column: 45,
+        schedule: 'consumer',
+        field: 'overridable.2',
+        message: expect.stringMatching(
+          /^"nope" is not a param of job consumer-batch; its params: topic, group, batchSize/,
+        ),
+      },
+    ]);
+    expect(one('schedules:\n  a:\n    job: sleep\n    every: 1s\n    overridable: ms\n')).toMatchObject({
+      field: 'overridable',
+      message: 'expected a list of param names a trigger may override, e.g. [count, seed] ([] for none)',
+    });
+  });
+
+  it("reports a defaults: name that is no schedule's param, where it is written", () => {
+    expect(
+      one('defaults:\n  overridable: [count]\nschedules:\n  a:\n    job: sleep\n    every: 1s\n'),
+    ).toEqual({
+      line: 2,
+      column: 17,
+      field: 'defaults.overridable.0',
+      message:
+        '"count" is not a param of any job of the file\'s schedules (sleep); its params: ms, failAttempts, permanent',
+    });
   });
 });
 

@@ -68,6 +68,7 @@ export function parseSchedules(text: string, file: string, jobs: JobRegistry): S
   const schedules = Object.entries(rawSchedules ?? {}).flatMap(([name, raw]) =>
     parseSchedule(name, raw, defaults, jobs, problems),
   );
+  checkDefaultOverridable(defaults, schedules, jobs, problems);
   problems.throwIfAny();
   checkDependencies(schedules, jobs, problems);
   problems.throwIfAny();
@@ -153,6 +154,7 @@ function parseSchedule(
     );
   }
   const params = job && parseParams(job, entry.params ?? {}, [...at, 'params'], problems);
+  const overridable = job && overridableOf(entry, defaults, jobs, at, problems);
   const catchup = entry.catchup ?? defaults.catchup;
   // Only `all` reads it: accepted elsewhere, it would look like a limit that is not applied.
   if (entry.catchupWindow !== undefined && catchup !== 'all') {
@@ -179,8 +181,54 @@ function parseSchedule(
       catchup,
       catchupWindow: entry.catchupWindow ?? defaults.catchupWindow,
       ...notifyOf(entry.notify ?? defaults.notify),
+      ...(overridable ? { overridable } : {}),
     },
   ];
+}
+
+/**
+ * What a trigger may override, as the file says: the schedule's own list (each name a param of its
+ * job, else a problem naming it), or the defaults' names that are params of its job. Undefined: the
+ * file says nothing, the job type's own list applies (see control/trigger.ts).
+ */
+function overridableOf(
+  entry: RawSchedule,
+  defaults: ScheduleSettings,
+  jobs: JobRegistry,
+  at: YamlPath,
+  problems: ProblemList,
+): string[] | undefined {
+  const params = jobs.paramNames(entry.job);
+  if (entry.overridable === undefined) return defaults.overridable?.filter((name) => params.includes(name));
+  entry.overridable.forEach((name, index) => {
+    const problem = overridableProblem(name, params, `job ${entry.job}`);
+    if (problem) problems.add([...at, 'overridable', index], problem);
+  });
+  return [...new Set(entry.overridable)];
+}
+
+/** A name in `overridable` that is not a top-level param (of `params`, `whose`). */
+function overridableProblem(name: string, params: string[], whose: string): string | undefined {
+  if (params.includes(name)) return undefined;
+  const top = name.split('.')[0] ?? name;
+  if (name.includes('.') && params.includes(top))
+    return `"${name}": overridable names top-level params; write ${top} (a caller may then set the whole of it)`;
+  return `"${name}" is not a param of ${whose}; its params: ${params.join(', ') || 'none'}`;
+}
+
+/** Each name in `defaults.overridable` must be a param of some schedule's job (it applies to those only). */
+function checkDefaultOverridable(
+  defaults: ScheduleSettings,
+  schedules: Schedule[],
+  jobs: JobRegistry,
+  problems: ProblemList,
+): void {
+  const params = [...new Set(schedules.flatMap((schedule) => jobs.paramNames(schedule.job)))];
+  const types = [...new Set(schedules.map((schedule) => schedule.job))].join(', ');
+  defaults.overridable?.forEach((name, index) => {
+    const problem = overridableProblem(name, params, `any job of the file's schedules (${types || 'none'})`);
+    if (problem) problems.add(['defaults', 'overridable', index], problem);
+  });
 }
 
 function parseTrigger(

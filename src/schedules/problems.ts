@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type Document, isMap, isScalar, type LineCounter, type Node, type Pair } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, type LineCounter, type Node, type Pair } from 'yaml';
 
 export type YamlPath = (string | number)[];
 
@@ -71,12 +71,23 @@ export class ProblemList {
     throw new SchedulesFileError(this.file, inFileOrder);
   }
 
-  /** Walks as far down the path as the document goes; a missing field points at its parent's key. */
+  /** Walks as far down the path as the document goes (maps and lists); a missing field points at its parent's key. */
   private offsetOf(dataPath: YamlPath, at: 'key' | 'value'): number {
     let node: Node | null | undefined = this.doc.contents;
     let pair: Pair<Node, Node> | undefined;
     let complete = true;
-    for (const segment of dataPath) {
+    for (const [index, segment] of dataPath.entries()) {
+      if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment] as Node | undefined;
+        // A list item has no key: it is its own place, when the path ends there.
+        if (item && index === dataPath.length - 1) return item.range?.[0] ?? 0;
+        if (!item) {
+          complete = false;
+          break;
+        }
+        node = item;
+        continue;
+      }
       const found: Pair<Node, Node> | undefined = isMap(node)
         ? (node.items as Pair<Node, Node>[]).find(
             (item) => isScalar(item.key) && String(item.key.value) === String(segment),

@@ -56,6 +56,11 @@ export interface Schedule {
   catchup: 'none' | 'last' | 'all';
   /** How far back `catchup: all` reaches, in milliseconds. */
   catchupWindow: number;
+  /**
+   * The params a trigger may override, as the file lists them (the schedule's own `overridable:`, else
+   * the defaults' ones that are params of its job). Left out: the job type's own harmless ones.
+   */
+  overridable?: string[];
 }
 
 /** A schedule on a clock (every or cron), waiting for a watermark or not. */
@@ -83,6 +88,7 @@ export type ScheduleSettings = Pick<
   'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep' | 'notify' | 'catchup' | 'catchupWindow'
 > & {
   timezone: string;
+  overridable?: string[];
 };
 
 export const SCHEDULE_DEFAULTS: Readonly<ScheduleSettings> = {

@@ -60,6 +60,14 @@ describe('docker-compose.yml', () => {
     expect(tickflow.ports).toEqual(['3000:3000']);
   });
 
+  it('publishes the data stores on 127.0.0.1 only: none has credentials (PostgreSQL trusts every connection)', () => {
+    for (const name of ['kafka', 'redis', 'postgres']) {
+      const ports = services[name]?.ports ?? [];
+      expect(ports.length, name).toBeGreaterThan(0);
+      for (const port of ports) expect(port, name).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
+  });
+
   it('starts tickflow once the three services are healthy', () => {
     expect(tickflow.depends_on).toEqual({
       kafka: { condition: 'service_healthy' },
@@ -88,7 +96,14 @@ describe('docker-compose.yml', () => {
 
   it('is never open: credentials pass through from the host, and without them tickflow refuses to serve', () => {
     const environment = tickflow.environment ?? {};
-    for (const name of ['API_TOKEN', 'WEB_USERNAME', 'WEB_PASSWORD', 'WEB_READ_ONLY', 'METRICS_PUBLIC']) {
+    for (const name of [
+      'API_TOKEN',
+      'WEB_USERNAME',
+      'WEB_PASSWORD',
+      'WEB_USERS_FILE',
+      'WEB_READ_ONLY',
+      'METRICS_PUBLIC',
+    ]) {
       expect(environment, name).toHaveProperty(name, null);
     }
     const open = loadConfig(environmentOf(tickflow));

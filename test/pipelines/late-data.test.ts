@@ -8,6 +8,7 @@ import { Resources } from '../../src/runtime/resources';
 import { LATE_DATA_DEBOUNCE_MS } from '../../src/scheduler/watermark-runs';
 import { SchedulerTest, sleep, waitFor } from '../scheduler/support';
 import { jobContext } from '../streaming/streaming-env';
+import { pipelineFile, pipelineTopics } from './pipeline-file';
 
 let s: SchedulerTest;
 let resources: Resources;
@@ -47,33 +48,16 @@ const storedCount = async (window: RunWindow) =>
 describe('late data re-runs the window it lands in', () => {
   it('makes exactly one late-data run, and the window’s rollup then counts the late transactions', async () => {
     s = new SchedulerTest('wm_late');
-    const topic = (name: string) => `${s.t.id}.${name}`;
-    topics = ['tx', 'dlq', 'alerts', 'rollups'].map(topic);
-    s.writeSchedules(`topics:
-  ${topic('tx')}: { partitions: 2 }
-schedules:
-  consumer:
-    job: consumer-batch
-    every: 1s
-    params:
-      topic: ${topic('tx')}
-      group: ${s.t.id}-group
-      dlqTopic: ${topic('dlq')}
-      alertsTopic: ${topic('alerts')}
-      maxWait: 300
-  rollup:
-    job: stream-rollup
-    every: 5s
-    watermark: { of: consumer, lateness: 1s }
-    params: { topic: ${topic('rollups')} }
-`);
+    const names = pipelineTopics(s);
+    topics = Object.values(names);
+    s.writeSchedules(pipelineFile(s, { partitions: 2, rollupEvery: 5, lateness: 1 }));
     const running = await s.start();
     resources = new Resources(s.config, s.t.log);
     const produce = (window: RunWindow, count: number) =>
       producerBatchJob.run(
         jobContext(resources, s.t, undefined, window),
         // No fraud: a fraud burst runs on for minutes, past the window, and these counts are the window's.
-        producerBatchJob.params.parse({ topic: topic('tx'), count, fraudRate: 0 }),
+        producerBatchJob.params.parse({ topic: names.tx, count, fraudRate: 0 }),
       );
     // With the consumer paused its watermark stands still: a window that starts after the pause
     // is ahead of it, so what is produced for it is on time.

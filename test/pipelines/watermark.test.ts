@@ -5,6 +5,7 @@ import { createKafka } from '../../src/kafka/client';
 import { deleteTopics } from '../../src/kafka/topics';
 import { SchedulerTest, waitFor } from '../scheduler/support';
 import { readTopic } from '../streaming/read-topic';
+import { pipelineFile, pipelineTopics } from './pipeline-file';
 
 let s: SchedulerTest;
 let topics: string[] = [];
@@ -15,35 +16,6 @@ afterEach(async () => {
 
 const WINDOW_MS = 5_000;
 const LATENESS_MS = 2_000;
-
-/** A producer, its consumer, and a 5 s rollup that waits for the consumer's watermark (lateness 2 s). */
-function pipelineFile(test: SchedulerTest): string {
-  const topic = (name: string) => `${test.t.id}.${name}`;
-  topics = ['tx', 'dlq', 'alerts', 'rollups'].map(topic);
-  return `topics:
-  ${topic('tx')}: { partitions: 3 }
-schedules:
-  producer:
-    job: producer-batch
-    every: 1s
-    params: { topic: ${topic('tx')}, count: 40 }
-  consumer:
-    job: consumer-batch
-    every: 1s
-    params:
-      topic: ${topic('tx')}
-      group: ${test.t.id}-group
-      dlqTopic: ${topic('dlq')}
-      alertsTopic: ${topic('alerts')}
-      batchSize: 5000
-      maxWait: 300
-  rollup:
-    job: stream-rollup
-    every: ${WINDOW_MS / 1000}s
-    watermark: { of: consumer, lateness: ${LATENESS_MS / 1000}s }
-    params: { topic: ${topic('rollups')} }
-`;
-}
 
 interface RollupRun {
   run_id: string;
@@ -78,9 +50,18 @@ async function storedAgainstTruth(test: SchedulerTest, until: Date) {
 describe('a windowed schedule waits for its consumer’s event-time watermark', () => {
   it('runs no window the consumer has not passed; after a pause every window converges to the stored truth', async () => {
     s = new SchedulerTest('wm_pause');
-    s.writeSchedules(pipelineFile(s));
+    const names = pipelineTopics(s);
+    topics = Object.values(names);
+    s.writeSchedules(
+      pipelineFile(s, {
+        partitions: 3,
+        producerCount: 40,
+        rollupEvery: WINDOW_MS / 1000,
+        lateness: LATENESS_MS / 1000,
+      }),
+    );
     const running = await s.start();
-    const consumer = { schedule: 'consumer', topic: topics[0] as string };
+    const consumer = { schedule: 'consumer', topic: names.tx };
     await waitFor(
       async () => (await rollupRuns(s)).some((run) => run.state === 'completed'),
       'a first completed rollup window',
@@ -139,7 +120,7 @@ describe('a windowed schedule waits for its consumer’s event-time watermark', 
           'select count(*)::int as n, sum(transactions)::int as total from rollups where window_end <= $1',
           [lastHeld.window_to],
         );
-        const latest = await latestByKey(s, topics[3] as string);
+        const latest = await latestByKey(s, names.rollups);
         const published = [...latest.values()].filter(
           (value) => value && Date.parse(value.windowEnd) <= lastHeld.window_to.getTime(),
         );

@@ -50,6 +50,22 @@ export async function cancelRun(
   return cancelUnfinished(control, name, runId, was, request);
 }
 
+/**
+ * Cancels the run if the history has it unfinished; undefined (nothing done) for a run it has
+ * finished or does not know (Bull Board's remove: its own handler removes those from Redis).
+ */
+export async function cancelIfUnfinished(
+  control: Control,
+  name: string,
+  runId: string,
+  request: CancelRunRequest,
+): Promise<CancelledRun | undefined> {
+  if (control.readOnly) throw new ReadOnlyError();
+  const was = await currentState(control, name, runId);
+  if (!was || isFinished(was)) return undefined;
+  return cancelUnfinished(control, name, runId, was, request);
+}
+
 /** cancelRun once the run is known unfinished (a bulk cancel selected it so). */
 export async function cancelUnfinished(
   control: Control,

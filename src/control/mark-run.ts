@@ -1,4 +1,7 @@
 import { isFinished, MAX_NOTE_LENGTH, markRunState } from '../db/run-actions';
+
+export { MAX_NOTE_LENGTH } from '../db/run-actions';
+
 import { findRun } from '../db/run-history';
 import type { Control } from './control';
 import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from './errors';

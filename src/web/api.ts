@@ -14,6 +14,7 @@ import { callerOf, requireRole, userOf } from './auth';
 import { httpErrorOf } from './errors';
 import { jsonBody, jsonErrors } from './json';
 import { openApiDocument } from './openapi';
+import { mountRunActions } from './run-routes';
 import { sessionOf } from './session';
 import { sharedAnswers } from './shared-answers';
 
@@ -124,6 +125,7 @@ export function apiRouter(control: Control, log: Logger): express.Router {
     '/schedules/:name/runs/:runId',
     route((req) => getRun(control, name(req), String(req.params.runId))),
   );
+  mountRunActions(router, control, { route, by, guard: operator });
   const operations = sharedAnswers<Awaited<ReturnType<typeof operationsOverview>>>(OPERATIONS_TTL_MS);
   router.get(
     '/operations',

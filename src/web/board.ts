@@ -4,6 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { cancelIfUnfinished } from '../control/cancel-run';
 import type { Control } from '../control/control';
 import { ReadOnlyError } from '../control/errors';
 import { knownNames } from '../control/schedules';
@@ -25,7 +26,7 @@ const OWNED_BY_FILE =
   'a change made here would be undone by the next reconcile';
 
 /** What tickflow does in place of Bull Board's own handler: through the control plane. */
-type Through = 'pauseAll' | 'resumeAll' | 'pause' | 'resume' | 'runNow' | 'add';
+type Through = 'pauseAll' | 'resumeAll' | 'pause' | 'resume' | 'runNow' | 'add' | 'remove';
 
 type Method = 'get' | 'put' | 'patch' | 'post';
 
@@ -120,8 +121,9 @@ export const BOARD_ROUTES: readonly BoardRoute[] = [
   { method: 'patch', path: '/api/queues/:queueName/job-schedulers/:schedulerId', refused: OWNED_BY_FILE },
   operate('put', '/api/queues/:queueName/job-schedulers/:schedulerId/run', 'triggering a run', 'runNow'),
   operate('put', '/api/queues/:queueName/:jobId/retry', 're-running a run'),
-  // Removing a run that has not started cancels it (the sweep records it cancelled); PostgreSQL keeps the history.
-  operate('put', '/api/queues/:queueName/:jobId/clean', 'cancelling or removing a run'),
+  // Removing a run that waits or runs cancels it (cancelRun: recorded cancelled, by whom, on whichever
+  // worker holds it); a finished one leaves Redis, and PostgreSQL keeps its history.
+  operate('put', '/api/queues/:queueName/:jobId/clean', 'cancelling or removing a run', 'remove'),
   { method: 'put', path: '/api/queues/:queueName/:jobId/promote', refused: MOVES_SLOT },
   {
     method: 'patch',
@@ -255,12 +257,25 @@ function throughControl(control: Control): Record<Through, RequestHandler[]> {
     answer(async (_req, res) => {
       for (const name of await knownNames(control)) await setPaused(control, name, { paused, by: by(res) });
     });
+  const remove: RequestHandler = async (req, res, next) => {
+    const name = String(req.params.queueName);
+    const runId = String(req.params.jobId);
+    try {
+      const cancelled = await cancelIfUnfinished(control, name, runId, { by: by(res) });
+      if (cancelled) res.status(204).end();
+      else next('router');
+    } catch (error) {
+      const { status, body } = httpErrorOf(error);
+      res.status(status).json({ error: body.error, message: body.error });
+    }
+  };
   return {
     pauseAll: [toggleAll(true)],
     resumeAll: [toggleAll(false)],
     pause: [toggle(true)],
     resume: [toggle(false)],
     runNow: [answer((req, res) => triggerRun(control, String(req.params.queueName), { by: by(res) }))],
+    remove: [remove],
     add: [
       ...jsonBody,
       answer(async (req, res) => {

@@ -1,15 +1,20 @@
 import { type ZodType, z } from 'zod';
+import { MAX_BULK_RUNS } from '../control/bulk-runs';
 import { operationsView } from '../control/operations';
 import {
   backfillView,
+  bulkView,
   cancelledBackfill,
+  cancelledRun,
   errorView,
+  rerunView,
   runDetail,
   runPage,
   schedulesView,
   scheduleView,
   triggeredRun,
 } from '../control/views';
+import { runSummary } from '../db/run-views';
 import { API_PATH, apiInputs } from './api-inputs';
 import { sessionView } from './session';
 
@@ -80,6 +85,83 @@ let built: ReturnType<typeof buildDocument> | undefined;
 export function openApiDocument() {
   built ??= buildDocument();
   return built;
+}
+
+const conflict = (what: string) => ({ '409': json(errorView, what) });
+
+/** The run actions: cancel, re-run, mark, note, and bulk re-run or cancel (web/run-routes.ts). */
+function runActionPaths() {
+  return {
+    '/schedules/{name}/runs/{runId}/cancel': {
+      post: {
+        operationId: 'cancelRun',
+        summary:
+          'Cancel a run that waits or runs, on whichever worker holds it: a queued one leaves the queue; a running one has its signal aborted and ends cancelled (not retried). Answers once it is recorded (up to 5 s)',
+        parameters: [nameParam, runIdParam],
+        requestBody: body(apiInputs.cancelRun),
+        responses: {
+          '200': json(cancelledRun, 'the run, cancelled: how (removed, aborted, recorded)'),
+          '202': json(
+            cancelledRun,
+            'requested: the worker holding the run aborts it as soon as it sees the request',
+          ),
+          ...errors,
+          ...conflict('the run has finished (completed, failed or cancelled): nothing to cancel'),
+        },
+      },
+    },
+    '/schedules/{name}/runs/{runId}/rerun': {
+      post: {
+        operationId: 'rerunRun',
+        summary:
+          "Re-run a finished run: a new run (trigger rerun, rerunOf) of the same window with the same job and params (or the file's, with currentParams); works from PostgreSQL for runs Redis no longer holds",
+        parameters: [nameParam, runIdParam],
+        requestBody: body(apiInputs.rerun),
+        responses: {
+          '201': json(rerunView, 'the new run, queued'),
+          ...errors,
+          ...conflict('the run has not finished: cancel it first, or wait'),
+        },
+      },
+    },
+    '/schedules/{name}/runs/{runId}/mark': {
+      post: {
+        operationId: 'markRun',
+        summary:
+          'Mark a finished run completed or failed by hand, with an optional note; who, when and the state it had are kept (`marked`)',
+        parameters: [nameParam, runIdParam],
+        requestBody: { ...body(apiInputs.mark), required: true },
+        responses: {
+          '200': json(runSummary, 'the run, marked'),
+          ...errors,
+          ...conflict('the run has not finished (cancel it first), or is in that state already'),
+        },
+      },
+    },
+    '/schedules/{name}/runs/{runId}/note': {
+      post: {
+        operationId: 'noteRun',
+        summary: "Set a run's note (any state; at most 2,000 characters; empty clears it), with who and when",
+        parameters: [nameParam, runIdParam],
+        requestBody: { ...body(apiInputs.note), required: true },
+        responses: { '200': json(runSummary, 'the run, with its note'), ...errors },
+      },
+    },
+    '/schedules/{name}/runs/bulk': {
+      post: {
+        operationId: 'bulkRuns',
+        summary: `Re-run or cancel every run of the schedule a filter takes (states, window range; at most ${MAX_BULK_RUNS}), oldest first: first with dryRun for the count, then with expect set to it`,
+        parameters: [nameParam],
+        requestBody: { ...body(apiInputs.bulk), required: true },
+        responses: {
+          '200': json(bulkView, 'a dry run (the runs, counted), a cancel, or a re-run that took no run'),
+          '201': json(bulkView, 'the re-runs, queued: each run with its rerunId'),
+          ...errors,
+          ...conflict('the filter takes another number of runs than `expect`: nothing was done'),
+        },
+      },
+    },
+  };
 }
 
 function buildDocument() {
@@ -188,6 +270,7 @@ function buildDocument() {
           responses: { '200': json(runDetail, 'the run'), ...errors },
         },
       },
+      ...runActionPaths(),
       '/operations': {
         get: {
           summary:

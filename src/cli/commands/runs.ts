@@ -25,6 +25,15 @@ function coverage(run: RunSummary): string {
   return run.window ? `${how}[${run.window.from}, ${run.window.to})` : how.trimEnd();
 }
 
+/** What people did to the run: re-run of, marked, noted (run-actions). */
+function actions(run: RunSummary): string[] {
+  return [
+    run.rerunOf ? `re-runs ${run.rerunOf}` : '',
+    run.marked ? `marked ${run.state} by ${run.marked.by} (was ${run.marked.from})` : '',
+    run.note ? `note by ${run.note.by}: ${JSON.stringify(run.note.text)}` : '',
+  ];
+}
+
 function line(run: RunSummary): string {
   const outcome = run.error ?? (run.waitingFor ? `waiting for ${run.waitingFor}` : '');
   const attempts = run.attempts > 1 ? `${run.attempts} attempts` : '';
@@ -36,6 +45,7 @@ function line(run: RunSummary): string {
     coverage(run),
     attempts,
     outcome,
+    ...actions(run).filter(Boolean),
   ]
     .join('  ')
     .trimEnd();

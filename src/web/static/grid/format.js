@@ -56,6 +56,7 @@ const TRIGGER_NAMES = {
   catchup: 'catch-up',
   'late-data': 'late data',
   after: 'after',
+  rerun: 're-run',
 };
 
 /** @param {RunSummary} run */
@@ -76,6 +77,8 @@ export const runTitle = (run) =>
     `duration ${fmtDuration(run.durationMs)}`,
     `${run.attempts} attempt${run.attempts === 1 ? '' : 's'}`,
     run.error && `error: ${run.error}`,
+    run.marked && `marked ${run.state} by ${run.marked.by} (was ${run.marked.from})`,
+    run.note && `note by ${run.note.by}: ${run.note.text}`,
   ]
     .filter(Boolean)
     .join('\n');

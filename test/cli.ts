@@ -9,10 +9,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `tickflow` executable, as a person or a script would. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<CliResult> {
+/** Runs the real `tickflow` executable, as a person or a script would; `input` is its standard input. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env });
+    if (input !== undefined) child.stdin.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {

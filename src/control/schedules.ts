@@ -5,6 +5,7 @@ import { formatDuration } from '../schedules/duration';
 import { describeCadence, describeTrigger, type Schedule } from '../schedules/schedule';
 import type { Control, FileState } from './control';
 import { unknownSchedule } from './errors';
+import { overridableParams } from './trigger';
 import type {
   FileErrorView,
   RunState,
@@ -88,6 +89,7 @@ async function viewsOf(control: Control, names: string[], states: ScheduleState[
     names.map((name) =>
       viewOf(name, definitions.get(name), byName.get(name), control.queues.get(name), {
         lastRun: last.get(name),
+        overridable: overridableIn(control, definitions.get(name)),
         // Only a consumer schedule has one: null for the rest.
         watermark: watermarks.has(name) ? watermarkView(watermarks.get(name) ?? null, now) : null,
       }),
@@ -95,12 +97,20 @@ async function viewsOf(control: Control, names: string[], states: ScheduleState[
   );
 }
 
+/** What a trigger of the schedule may override (see control/trigger.ts); nothing for one not in the file. */
+const overridableIn = (control: Control, definition: Schedule | undefined): string[] =>
+  definition ? [...overridableParams(control.jobs, definition)] : [];
+
 async function viewOf(
   name: string,
   definition: Schedule | undefined,
   state: ScheduleState | undefined,
   queue: Queue,
-  { lastRun, watermark }: { lastRun: RunSummary | undefined; watermark: WatermarkView | null },
+  {
+    lastRun,
+    watermark,
+    overridable,
+  }: { lastRun: RunSummary | undefined; watermark: WatermarkView | null; overridable: string[] },
 ): Promise<ScheduleView> {
   const scheduler = await queue.getJobScheduler(name);
   const paused = state?.appliedAt ? state.paused : !(definition?.enabled ?? true);
@@ -119,6 +129,7 @@ async function viewOf(
     ...dependenciesOf(definition),
     inFile: definition !== undefined,
     params: definition?.params ?? null,
+    overridable,
     switch: {
       paused,
       note: state?.note ?? null,

@@ -66,7 +66,15 @@ export const scheduleView = z.object({
     .nullable()
     .describe('the consumer schedule whose event-time watermark each window waits for (watermark:)'),
   inFile: z.boolean().describe('in the current schedules file'),
-  params: z.record(z.string(), z.unknown()).nullable(),
+  params: z
+    .record(z.string(), z.unknown())
+    .nullable()
+    .describe("the file's params (defaults filled in); URLs shown as their origin only"),
+  overridable: z
+    .array(z.string())
+    .describe(
+      "the params a trigger may override: the schedule's `overridable:`, else its job type's harmless ones; empty when not in the file",
+    ),
   switch: switchView.describe('as PostgreSQL records it; BullMQ follows within seconds'),
   paused: z.boolean(),
   scheduled: z

@@ -253,9 +253,12 @@ const ROLE_CAN: Record<Role, string> = {
   admin: 'everything',
 };
 
+/** A handler that checks the caller's role; `neededRole` lets a test see that a route has one. */
+export type RoleCheck = RequestHandler & { neededRole: Role };
+
 /** 403 unless the caller's role allows `needed`; `what` names the action in the answer. */
-export function requireRole(needed: Role, what: string): RequestHandler {
-  return (_req: Request, res: Response, next: NextFunction) => {
+export function requireRole(needed: Role, what: string): RoleCheck {
+  const check: RequestHandler = (_req: Request, res: Response, next: NextFunction) => {
     const caller = callerOf(res);
     if (allows(caller.role, needed)) {
       next();
@@ -263,8 +266,9 @@ export function requireRole(needed: Role, what: string): RequestHandler {
     }
     res.status(403).json({ error: roleRefusal(caller, needed, what) });
   };
+  return Object.assign(check, { neededRole: needed });
 }
 
 export const roleRefusal = (caller: Caller, needed: Role, what: string): string =>
-  `${what} needs the ${needed} role; ${caller.user} is a ${caller.role} (may ${ROLE_CAN[caller.role]}): ` +
+  `${what} needs the ${needed} role; ${caller.user} is ${caller.role === 'viewer' ? 'a' : 'an'} ${caller.role} (may ${ROLE_CAN[caller.role]}): ` +
   'ask an admin (`tickflow users add <name> --role <role>`)';

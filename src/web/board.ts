@@ -181,7 +181,10 @@ export function createBoard(control: Control): Board {
   router.use(withoutExternalFonts);
   router.use('/api', asTheCallerMaySee);
   router.use(gate(control, readOnly));
-  router.use(serverAdapter.getRouter());
+  // Bull Board's adapter is an Express app of its own: it must not name Express either.
+  const bullBoardApp: express.Express = serverAdapter.getRouter();
+  bullBoardApp.disable('x-powered-by');
+  router.use(bullBoardApp);
   return {
     router,
     setQueues: (queues) =>

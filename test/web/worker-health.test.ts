@@ -15,7 +15,11 @@ describe('`tickflow worker` serves its own /health, /ready and /metrics', () => 
     expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ ready: true, checks: { redis: true, postgres: true, kafka: true } });
+    expect(await ready.json()).toEqual({
+      ready: true,
+      checks: { redis: true, postgres: true, kafka: true },
+      checkedAt: expect.any(String),
+    });
     const metrics = await waitFor(async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return /tickflow_runs_total\{schedule="tick",state="completed"\} [1-9]/.test(text) && text;

@@ -25,7 +25,11 @@ export async function poll(restart = false) {
   // About one run per pixel of strip: more could not be told apart.
   const perRow = Math.min(400, Math.max(100, document.querySelector('.strip')?.clientWidth || 300));
   try {
-    const view = await api(`/schedules?${gridQuery({ perRow })}`, { signal: controller.signal });
+    const [view, session] = await Promise.all([
+      api(`/schedules?${gridQuery({ perRow })}`, { signal: controller.signal }),
+      state.session ?? api('/me', { signal: controller.signal }),
+    ]);
+    state.session = session;
     if (controller.signal.aborted) return;
     render(view);
     setLive(POLL_MS);

@@ -3,7 +3,7 @@
 import { $, h, present, setProps } from '../page.js';
 import { clone, dot, muted, q } from './dom.js';
 import { fmtDuration, fmtRelative, fmtSpan, fmtTime, problemText, relTime, runTitle } from './format.js';
-import { state, UNFINISHED } from './state.js';
+import { can, state, UNFINISHED, whyNot } from './state.js';
 
 /** @typedef {import('../../../control/views').RunSummary} RunSummary */
 /** @typedef {import('../../../control/views').ScheduleView} ScheduleView */
@@ -18,10 +18,24 @@ export function render(view) {
   if (view.window) state.skew = Date.parse(view.window.to) - Date.now();
   document.body.classList.toggle('read-only', view.readOnly);
   $('read-only').hidden = !view.readOnly;
+  renderSession();
   $('file-name').textContent = view.file;
   $('file-error').hidden = !view.fileError;
   if (view.fileError) renderFileError(view.fileError);
   renderRows(view);
+}
+
+/** Who is looking, and their role, in the top bar; a viewer's badge says what the role leaves out. */
+function renderSession() {
+  const session = state.session;
+  const who = $('who');
+  who.hidden = !session;
+  if (!session) return;
+  who.textContent = `${session.user} · ${session.role}`;
+  who.title = can('toggle')
+    ? `signed in as ${session.user} (${session.role})`
+    : `signed in as ${session.user} (${session.role}): ${whyNot()}`;
+  document.body.dataset.role = session.role;
 }
 
 /** @param {FileErrorView} error */
@@ -78,10 +92,11 @@ function updateRow({ tr }, s, view, longest) {
   const busy = state.busy.has(s.name);
   const toggle = /** @type {HTMLInputElement} */ (q(tr, '.switch'));
   if (!busy) toggle.checked = !s.paused;
-  toggle.disabled = view.readOnly;
-  toggle.title = view.readOnly ? 'read-only server' : s.paused ? 'paused: turn on' : 'on: pause';
+  // Only what the role (and the server) allows is offered: a viewer sees the state, not the switch.
+  toggle.disabled = !can('toggle');
+  toggle.title = !can('toggle') ? whyNot() : s.paused ? 'paused: turn on' : 'on: pause';
   tr.classList.toggle('is-paused', s.paused);
-  q(tr, '.trigger-button').hidden = view.readOnly;
+  q(tr, '.trigger-button').hidden = !can('trigger');
   q(tr, '.badges').replaceChildren(
     ...present([
       !s.inFile && h('span.badge.warn', { title: 'not in schedules.yaml: being removed' }, 'not in file'),

@@ -4,6 +4,8 @@
 /** @typedef {import('../../../control/views').RunState} RunState */
 /** @typedef {import('../../../control/views').RunDetail} RunDetail */
 /** @typedef {import('../../../control/views').SchedulesView} SchedulesView */
+/** @typedef {import('../../session').SessionView} SessionView */
+/** @typedef {keyof SessionView['can']} Action */
 /** @typedef {NonNullable<SchedulesView['window']>} GridWindow */
 /** @typedef {{ tr: HTMLElement, extra: HTMLElement }} Row a schedule's row and the row of its inline forms */
 /** @typedef {{ name: string, filter: string, next: string | null, seq: number, root: HTMLElement }} SchedulePanel */
@@ -20,6 +22,8 @@ export const state = {
   states: new Set(STATES),
   /** @type {SchedulesView | null} */
   view: null,
+  /** Who is looking and what they may do (GET /api/v1/me), read once. @type {SessionView | null} */
+  session: null,
   /** @type {AbortController | null} */
   inFlight: null,
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -35,6 +39,19 @@ export const state = {
   /** @type {SchedulePanel | null} */
   panel: null,
 };
+
+/**
+ * Whether the person looking may do `action` here: their role allows it and the server is not
+ * read-only. Until the session is known, nothing is offered.
+ * @param {Action} action
+ */
+export const can = (action) => Boolean(state.session?.can[action]) && !state.view?.readOnly;
+
+/** Why a control is not offered, for its title. */
+export const whyNot = () =>
+  state.view?.readOnly || state.session?.readOnly
+    ? 'read-only server'
+    : `${state.session?.user ?? 'you'} is a ${state.session?.role ?? 'viewer'}: pausing and triggering need the operator role`;
 
 /** @param {string} name */
 export const findSchedule = (name) => state.view?.schedules.find((s) => s.name === name);

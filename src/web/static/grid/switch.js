@@ -4,7 +4,7 @@ import { api, messageOf } from '../page.js';
 import { clone, enc, q } from './dom.js';
 import { poll } from './poll.js';
 import { refreshExtra, render } from './rows.js';
-import { findSchedule, state } from './state.js';
+import { can, findSchedule, state } from './state.js';
 
 /** @typedef {import('../../../control/views').ScheduleView} ScheduleView */
 /** @typedef {import('../../../control/views').SchedulesView} SchedulesView */
@@ -72,7 +72,7 @@ export async function setSwitch(name, action, body) {
     if (action === 'resume') state.busy.delete(name);
     if (action === 'resume') toggle.checked = false;
   } finally {
-    toggle.disabled = Boolean(state.view?.readOnly);
+    toggle.disabled = !can('toggle');
     refreshExtra(row);
   }
 }

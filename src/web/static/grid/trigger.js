@@ -9,7 +9,11 @@ import { findSchedule, state } from './state.js';
 /** @typedef {import('../../../control/views').TriggeredRun} TriggeredRun */
 /** @typedef {import('../page.js').Child} Child */
 
-/** The inline form under the schedule's row, prefilled with its params; one at a time. @param {string} name */
+/**
+ * The inline form under the schedule's row, prefilled with the params a trigger may override (and
+ * their values in the file); one at a time. The others come from schedules.yaml, which says which
+ * may be overridden (`overridable:`). @param {string} name
+ */
 export function openTrigger(name) {
   const open = document.getElementById('trigger-form');
   if (open?.dataset.schedule === name) return q(open, 'textarea').focus();
@@ -20,7 +24,17 @@ export function openTrigger(name) {
   form.dataset.schedule = name;
   q(form, '.trigger-name').textContent = name;
   const textarea = /** @type {HTMLTextAreaElement} */ (q(form, 'textarea'));
-  textarea.value = JSON.stringify(findSchedule(name)?.params ?? {}, null, 2);
+  const schedule = findSchedule(name);
+  const overridable = schedule?.overridable ?? [];
+  const params = schedule?.params ?? {};
+  textarea.value = JSON.stringify(
+    Object.fromEntries(overridable.filter((key) => key in params).map((key) => [key, params[key]])),
+    null,
+    2,
+  );
+  q(form, '.trigger-overridable').textContent = overridable.length
+    ? `may override: ${overridable.join(', ')}`
+    : 'nothing may be overridden (schedules.yaml: overridable)';
   textarea.rows = Math.min(14, textarea.value.split('\n').length + 1);
   q(row.extra, '.trigger-slot').replaceChildren(form);
   refreshExtra(row);

@@ -44,6 +44,15 @@ describe('HTTP predictor', () => {
     expect(bad.calls).toHaveLength(1);
   });
 
+  it('names the endpoint by its origin only: its path or query may hold a key', async () => {
+    const bad = await fakeModelApi(() => ({ status: 400 }));
+    const secret = `${bad.url}${bad.url.includes('?') ? '&' : '?'}api_key=s3cret`;
+    const error = await createHttpPredictor(options(secret))
+      .predict(items, signal)
+      .catch((e: Error) => e);
+    expect((error as Error).message).toBe(`predictor ${new URL(bad.url).origin} answered HTTP 400`);
+  });
+
   it('names the field when the answer does not match the contract', async () => {
     const api = await fakeModelApi(() => ({
       status: 200,

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import CircuitBreaker from 'opossum';
 import { z } from 'zod';
+import { originOf } from '../redact';
 import { type Prediction, type Predictor, predictionSchema, type ScoringItem } from './predictor';
 
 export const httpPredictorOptionsSchema = z.strictObject({
@@ -62,7 +63,7 @@ export function createHttpPredictor(options: HttpPredictorOptions): Predictor {
 
 function openCircuit(options: HttpPredictorOptions): PredictorError {
   return new PredictorError(
-    `predictor ${options.url} is failing: circuit open, not calling it for up to ${options.resetTimeoutMs} ms ` +
+    `predictor ${originOf(options.url)} is failing: circuit open, not calling it for up to ${options.resetTimeoutMs} ms ` +
       '(the run fails without writing or committing; it retries on the next run)',
     false,
   );
@@ -84,17 +85,20 @@ async function postOnce(
   } catch (error) {
     const timedOut = (error as Error).name === 'TimeoutError';
     const why = timedOut ? `no answer within ${options.timeoutMs} ms` : (error as Error).message;
-    throw new PredictorError(`predictor ${options.url}: ${why}`, !signal.aborted);
+    throw new PredictorError(`predictor ${originOf(options.url)}: ${why}`, !signal.aborted);
   }
   if (!response.ok) {
     const retryable = response.status === 429 || response.status >= 500;
-    throw new PredictorError(`predictor ${options.url} answered HTTP ${response.status}`, retryable);
+    throw new PredictorError(
+      `predictor ${originOf(options.url)} answered HTTP ${response.status}`,
+      retryable,
+    );
   }
   const parsed = responseSchema.safeParse(await response.json().catch(() => undefined));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PredictorError(
-      `predictor ${options.url} answered an unexpected body at ${issue?.path.join('.') || '(root)'}: ${issue?.message}; ` +
+      `predictor ${originOf(options.url)} answered an unexpected body at ${issue?.path.join('.') || '(root)'}: ${issue?.message}; ` +
         'expected { predictions: [{ transactionId, score (0–1), reasons? }] }',
       false,
     );

@@ -1,3 +1,4 @@
+import { redactText } from '../redact';
 import { featuresOf } from './features';
 import type { Prediction, Predictor, ScoringItem } from './predictor';
 import { type AccountProfile, emptyProfile, foldProfile } from './profile';
@@ -39,7 +40,9 @@ export async function score(
   return items.map(({ transaction }) => {
     const prediction = predictions.get(transaction.transactionId);
     if (!prediction)
-      throw new Error(`predictor ${predictor.name} returned no prediction for ${transaction.transactionId}`);
+      throw new Error(
+        `predictor ${redactText(predictor.name)} returned no prediction for ${transaction.transactionId}`,
+      );
     // Fields spelt out, not `{ ...prediction, isFraud }`: in V8 a spread followed by a new field takes
     // a slow path (~1 µs), and this runs once per transaction.
     return {

@@ -80,6 +80,13 @@ describe('CLI exit codes (real services; one line per failure)', () => {
     [['worker', '--bogus'], {}, HELP('worker ')],
     [['scheduler', '--bogus'], {}, HELP('scheduler ')],
     [['schedulr'], {}, /unknown command 'schedulr'/],
+    [
+      ['users', 'add', 'x', '--role', 'root'],
+      {},
+      /argument 'root' is invalid\. expected one of viewer, operator, admin/,
+    ],
+    [['users', 'add', 'x'], {}, /required option '-r, --role <role>' not specified/],
+    [['users', 'token', 'x'], {}, /WEB_USERS_FILE is not set: set it to the file that holds the users/],
     // unreachable services
     [['list'], noRedis, REACH('Redis', 'REDIS_URL')],
     [['pause', 'nap'], noRedis, REACH('Redis', 'REDIS_URL')],

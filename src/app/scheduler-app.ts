@@ -37,6 +37,7 @@ export interface SchedulerAppOptions {
 }
 
 export interface SchedulerApp {
+  /** Emits `reconciled` after each pass; `workers.pool` emits `run:started`/`run:finished`. */
   scheduler: Scheduler;
   source: ScheduleSource;
   /** The control plane of this process: what its API and grid call. */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Queue } from 'bullmq';
 import type { Schedule } from '../schedules/schedule';
 import type { ScheduleSource } from '../schedules/source';
-import { type ReconcileDeps, reconcile } from './reconcile';
+import { type Change, type ReconcileDeps, reconcile } from './reconcile';
 
 export interface SchedulerOptions extends ReconcileDeps {
   source: ScheduleSource;
@@ -10,12 +10,23 @@ export interface SchedulerOptions extends ReconcileDeps {
   checkEveryMs?: number;
 }
 
+export interface SchedulerEvents {
+  /** The schedules' queues changed (what Bull Board shows). */
+  queues: [Queue[]];
+  /**
+   * A reconcile pass is done, with what it changed (none when all was in line): e.g. `caught-up`
+   * when it queued runs for missed windows, `released`/`rerun` for a watermark's windows. A pass
+   * that failed emits nothing (it is logged and retried at the next check).
+   */
+  reconciled: [Change[]];
+}
+
 /**
  * Keeps BullMQ's job schedulers in line with the schedules file and PostgreSQL's switches: at
  * start, on every valid edit, and every few seconds (to restore what a Redis flush removed).
  * Timing itself lives in BullMQ, so several Scheduler processes on one file never double the runs.
  */
-export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
+export class Scheduler extends EventEmitter<SchedulerEvents> {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private rerun = false;
@@ -62,12 +73,22 @@ export class Scheduler extends EventEmitter<{ queues: [Queue[]] }> {
     do {
       this.rerun = false;
       try {
-        await reconcile(this.schedules(), this.options);
+        const changes = await reconcile(this.schedules(), this.options);
         this.announceQueues();
+        this.announce(changes);
       } catch (error) {
         this.options.log.error({ err: error }, 'reconcile failed; retrying at the next check');
       }
     } while (this.rerun);
+  }
+
+  /** A listener that throws is logged; the pass itself went through. */
+  private announce(changes: Change[]): void {
+    try {
+      this.emit('reconciled', changes);
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'a reconciled listener threw');
+    }
   }
 
   private announceQueues(): void {

@@ -13,6 +13,7 @@ export type WorkerTuning = Partial<
 >;
 
 export interface Workers {
+  /** Emits `run:started` and `run:finished` for each attempt (run-events.ts). */
   pool: WorkerPool;
   /** Stops taking runs, waits for the active ones (bounded by their timeout), closes connections. */
   stop(): Promise<void>;

@@ -13,6 +13,7 @@ import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
 import type { AttemptEnd, RunAttempt } from './job-runs';
+import type { RunFinished, RunStarted } from './run-events';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
 import { withTimeout } from './timeout';
@@ -36,6 +37,11 @@ export interface RunDependencies {
    * are queued there): a failure to do so fails the attempt, and the retry tells it again.
    */
   completed?(run: UpstreamRun): Promise<void>;
+  /** Told of each attempt once its start, then its end, is recorded (the WorkerPool's events). */
+  events?: {
+    started(run: RunStarted): void;
+    finished(run: RunFinished): void;
+  };
 }
 
 /**
@@ -62,6 +68,8 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await deps.runs.write({ op: 'started', run: attempt });
+  const about = aboutAttempt(attempt);
+  deps.events?.started(about);
   const runLog = createRunLogger(log, (line) => job.log(line));
   const timeout = deps.scheduleOf(schedule)?.timeout ?? SCHEDULE_DEFAULTS.timeout;
   try {
@@ -85,9 +93,14 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     );
     await deps.completed?.({ schedule, runId: attempt.jobId, window, result });
     await finish(deps, attempt, runLog, { state: 'completed', result });
+    deps.events?.finished({ ...about, state: 'completed', result });
     return result;
   } catch (error) {
-    if (error instanceof CancelledError) throw await cancelled(deps, attempt, runLog, error);
+    if (error instanceof CancelledError) {
+      const thrown = await cancelled(deps, attempt, runLog, error);
+      deps.events?.finished({ ...about, state: 'cancelled', error: error.message, by: error.by });
+      throw thrown;
+    }
     runLog.log.error({ err: error }, `attempt ${attempt.attempt} failed: ${(error as Error).message}`);
     const permanent = isPermanent(error);
     // BullMQ retries while attemptsMade + 1 < attempts (a stall starts an attempt without making one).
@@ -95,12 +108,19 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     const message = (error as Error).message;
     await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
     if (final) await notifyFailure(deps, attempt, message);
+    deps.events?.finished({ ...about, state: 'failed', error: message, final });
     // BullMQ skips the remaining retries only for its own UnrecoverableError.
     const thrown =
       permanent && !(error instanceof UnrecoverableError) ? new UnrecoverableError(message) : error;
     if (thrown instanceof Error) recordedFailures.add(thrown);
     throw thrown;
   }
+}
+
+/** What the run events say of an attempt. */
+function aboutAttempt(attempt: RunAttempt): RunStarted {
+  const { schedule, jobId: runId, attempt: n, jobType, scheduledAt } = attempt;
+  return { schedule, runId, attempt: n, jobType, ...(scheduledAt ? { scheduledAt } : {}) };
 }
 
 /**

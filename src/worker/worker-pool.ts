@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
@@ -5,7 +6,7 @@ import type { RunDetails } from '../metrics/metrics';
 import type { FailureNotifier } from '../notify/failure-notifier';
 import { queueAfterRun } from '../queues/after-runs';
 import { QueueSet } from '../queues/queues';
-import { startDelaySeconds } from '../queues/run-ids';
+import { scheduledAt, startDelaySeconds } from '../queues/run-ids';
 import type { UpstreamRun } from '../runtime/job';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
@@ -13,6 +14,7 @@ import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
 import { JobRunsLog } from './job-runs';
 import { RunCancels } from './run-cancels';
+import type { RunFinished, RunStarted, WorkerPoolEvents } from './run-events';
 import { RunHistory } from './run-history';
 import { cancelledRuns, recordedFailures, runJob } from './run-job';
 
@@ -48,8 +50,11 @@ export interface WorkerPoolOptions {
   ) => void;
 }
 
-/** One BullMQ Worker per schedule queue, following the schedules as the file changes. */
-export class WorkerPool {
+/**
+ * One BullMQ Worker per schedule queue, following the schedules as the file changes. Emits
+ * `run:started` and `run:finished` (run-events.ts) for each attempt its workers run, once recorded.
+ */
+export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly workers = new Map<string, Worker>();
   private readonly waker: DueTimeWaker;
   private schedules = new Map<string, Schedule>();
@@ -60,6 +65,7 @@ export class WorkerPool {
   private readonly downstreamQueues: QueueSet;
 
   constructor(private readonly options: WorkerPoolOptions) {
+    super();
     const { resources, prefix, log } = options;
     this.runs = new RunHistory(new JobRunsLog(resources.db), resources.redis, prefix, log);
     this.runs.start();
@@ -119,6 +125,10 @@ export class WorkerPool {
       notifier,
       scheduleOf: (name: string) => this.schedules.get(name),
       completed: this.queueDownstream,
+      events: {
+        started: (run: RunStarted) => this.tell('run:started', () => this.emit('run:started', run)),
+        finished: (run: RunFinished) => this.tell('run:finished', () => this.emit('run:finished', run)),
+      },
     };
     const worker = new Worker(
       schedule.name,
@@ -138,14 +148,29 @@ export class WorkerPool {
     worker.on('failed', (job, error) => {
       if (!job?.id || recordedFailures.has(error)) return;
       const { attemptsStarted: attempts } = job;
-      void this.runs.write({
-        op: 'failedOutside',
-        schedule: schedule.name,
-        runId: job.id,
-        attempts,
-        error: error.message,
-        at: new Date(),
-      });
+      const runId = job.id;
+      void this.runs
+        .write({
+          op: 'failedOutside',
+          schedule: schedule.name,
+          runId,
+          attempts,
+          error: error.message,
+          at: new Date(),
+        })
+        .then(() => {
+          const run: RunFinished = {
+            schedule: schedule.name,
+            runId,
+            attempt: attempts,
+            jobType: job.name,
+            scheduledAt: scheduledAt(job),
+            state: 'failed',
+            error: error.message,
+            final: true,
+          };
+          this.tell('run:finished', () => this.emit('run:finished', run));
+        });
     });
     const { onFinished } = this.options;
     if (onFinished) {
@@ -173,6 +198,15 @@ export class WorkerPool {
     }
     this.waker.watch(worker, schedule.name);
     return worker;
+  }
+
+  /** A listener that throws must not decide a run's fate: it is logged, and the run goes on. */
+  private tell(event: keyof WorkerPoolEvents, emit: () => void): void {
+    try {
+      emit();
+    } catch (error) {
+      this.options.log.warn({ err: error, event }, 'a run event listener threw');
+    }
   }
 
   private async stopWorker(name: string): Promise<void> {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config';
 import { TcpProxy } from '../streaming/tcp-proxy';
 import { testEnv } from '../support';
-import { SchedulerTest, sleep, waitFor } from './support';
+import { dueAfter, finishedRuns, SchedulerTest, waitFor } from './support';
 
 let s: SchedulerTest;
 let proxy: TcpProxy;
@@ -31,7 +31,10 @@ describe('run history through a PostgreSQL outage (real Redis and PostgreSQL beh
 
     await proxy.cut();
     const downAt = Date.now();
-    await sleep(2_000); // the outage itself: about ten runs' worth
+    // The outage itself lasts until six runs due after the cut have finished, their history queued.
+    await finishedRuns(running, 'tick', 6, dueAfter(downAt), {
+      what: 'six runs during the outage',
+    });
     await proxy.open();
     const upAt = Date.now();
 

@@ -41,6 +41,7 @@ describe('failure notifications (real Redis and PostgreSQL, a real webhook)', ()
       'five failed runs',
     );
     await waitFor(async () => hook.bodies.length >= 1, 'the notification');
+    // Proves a negative (no second POST for the same streak), so it takes a fixed time: two runs.
     await sleep(300);
     expect(hook.bodies).toHaveLength(1);
     const [body] = hook.bodies;

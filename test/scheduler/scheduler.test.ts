@@ -1,10 +1,11 @@
+import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listSchedules } from '../../src/control/schedules';
 import { reconcile } from '../../src/scheduler/reconcile';
 import { runCli } from '../cli';
 import { expectCadence } from './cadence';
 import { deletePrefix } from './redis-keys';
-import { SchedulerTest, sleep, waitFor } from './support';
+import { dueAfter, reconciled, SchedulerTest, sleep, startedRuns, waitFor } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());
@@ -62,7 +63,7 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     ]);
 
     const brokenAt = Date.now();
-    await sleep(1_200);
+    await startedRuns(running, 'tick', 4, dueAfter(brokenAt));
     const since = (await s.runs('tick')).filter((r) => r.scheduled_at.getTime() > brokenAt);
     expect(since.length).toBeGreaterThanOrEqual(4);
     expectCadence(since, 200);
@@ -80,16 +81,21 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     s.writeSchedules(every(200, '  other:\n    job: sleep\n    every: 200ms\n'));
     const running = await s.start();
     await waitFor(async () => (await s.runs('other')).length >= 2, 'runs of other');
+    const removed = reconciled(running, 'other', 'removed');
     s.writeSchedules(every(200));
-    await waitFor(async () => running.scheduler.queues().length === 1, 'other removed');
-    await sleep(300);
+    await removed;
+    expect(running.scheduler.queues()).toHaveLength(1);
+    // A run of `other` taken before the removal finishes; none is taken after it.
+    const otherQueue = new Queue('other', { connection: s.redis, prefix: s.config.queuePrefix });
+    await waitFor(async () => (await otherQueue.getActiveCount()) === 0, 'the last run of other to end');
+    await otherQueue.close();
     const stoppedAt = (await s.runs('other')).length;
     const tickBefore = (await s.runs('tick')).length;
+    // Proves a negative (other never runs again), so it takes a fixed time: five of its slots.
     await sleep(1_000);
     expect((await s.runs('other')).length).toBe(stoppedAt);
     expect((await s.runs('tick')).length).toBeGreaterThan(tickBefore + 2);
-    const otherQueue = s.redis.exists(`${s.config.queuePrefix}:other:repeat:other`);
-    expect(await otherQueue).toBe(0);
+    expect(await s.redis.exists(`${s.config.queuePrefix}:other:repeat:other`)).toBe(0);
   });
 
   it('restores a scheduler lost to a Redis flush within a few seconds', async () => {
@@ -97,14 +103,13 @@ describe('scheduler (real Redis and PostgreSQL)', () => {
     s.writeSchedules(every(200));
     const running = await s.start();
     await waitFor(async () => (await s.runs('tick')).length >= 2, 'two runs');
+    const restored = reconciled(running, 'tick', 'restored', { timeoutMs: 5_000 });
     await deletePrefix(s.redis, s.config.queuePrefix);
     const flushedAt = Date.now();
+    const after = startedRuns(running, 'tick', 3, dueAfter(flushedAt), { timeoutMs: 5_000 });
     expect(await running.scheduler.queues()[0]?.getJobScheduler('tick')).toBeUndefined();
-    await waitFor(
-      async () => (await s.runs('tick')).filter((r) => r.scheduled_at.getTime() > flushedAt).length >= 3,
-      'runs after the flush',
-      5_000,
-    );
+    await restored;
+    await after;
   });
 
   it('reconciles by difference: once in line, a pass changes nothing (also for paused and cron schedules)', async () => {

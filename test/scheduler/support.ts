@@ -10,6 +10,9 @@ import { listSchedules } from '../../src/control/schedules';
 import type { ScheduleView } from '../../src/control/views';
 import { createPool } from '../../src/db/pool';
 import { bullConnection } from '../../src/queues/queues';
+import type { Change } from '../../src/scheduler/reconcile';
+import type { RunFinished, RunStarted } from '../../src/worker/run-events';
+import { type EventWait, events, nextEvent } from '../events';
 import { type TestEnv, testEnv, waitFor } from '../support';
 
 export { sleep, waitFor } from '../support';
@@ -146,6 +149,63 @@ export class SchedulerTest {
     await this.t.cleanup();
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits for `count` attempts of `schedule` that `accepts` takes to start in `app`'s workers,
+ * counted from this call on: each one's start is recorded (in job_runs) when its event comes.
+ */
+export function startedRuns(
+  app: SchedulerApp,
+  schedule: string,
+  count: number,
+  accepts: (run: RunStarted) => boolean = () => true,
+  options: EventWait = {},
+): Promise<RunStarted[]> {
+  return events(poolOf(app), 'run:started', count, (run) => run.schedule === schedule && accepts(run), {
+    what: `${count} started run(s) of ${schedule}`,
+    ...options,
+  });
+}
+
+/** As startedRuns, for attempts that finished: each one's end is recorded when its event comes. */
+export function finishedRuns(
+  app: SchedulerApp,
+  schedule: string,
+  count: number,
+  accepts: (run: RunFinished) => boolean = () => true,
+  options: EventWait = {},
+): Promise<RunFinished[]> {
+  return events(poolOf(app), 'run:finished', count, (run) => run.schedule === schedule && accepts(run), {
+    what: `${count} finished run(s) of ${schedule}`,
+    ...options,
+  });
+}
+
+/** Runs due after `time`. */
+export const dueAfter =
+  (time: number) =>
+  (run: RunStarted): boolean =>
+    (run.scheduledAt?.getTime() ?? 0) > time;
+
+function poolOf(app: SchedulerApp) {
+  if (!app.workers) throw new Error('waiting for runs needs a scheduler app that runs workers');
+  return app.workers.pool;
+}
+
+/** Waits for the next reconcile pass of `app` that made a `kind` change to `schedule`. */
+export function reconciled(
+  app: SchedulerApp,
+  schedule: string,
+  kind: Change['kind'],
+  options: EventWait = {},
+): Promise<Change[]> {
+  return nextEvent(
+    app.scheduler,
+    'reconciled',
+    (changes) => changes.some((c) => c.schedule === schedule && c.kind === kind),
+    { what: `a reconcile pass with ${schedule} ${kind}`, ...options },
+  );
 }
 
 function killGroup(child: ChildProcess): void {

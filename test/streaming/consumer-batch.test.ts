@@ -176,6 +176,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
         await waitFor(async () => (await locksOnTables(env, holderPid, false)) > 0, 'the run to wait');
         controller.abort(new Error('run timed out'));
         // Without the cancel the run would wait for the lock, which this test never lets go before.
+        // (A deadline, not a wait: the sleep elapses only if the run never ends.)
         const ended = await Promise.race([
           run.then(
             () => 'stored',
@@ -456,7 +457,9 @@ describe('consumer-batch with the HTTP predictor', () => {
     expect(await env.count('predictions')).toBe(0);
 
     healthy = true;
-    await new Promise((resolve) => setTimeout(resolve, 600)); // the breaker lets a trial call through
+    // The breaker's own reset timer (resetTimeoutMs: 500) must run out before it lets a trial call
+    // through: a wait on the clock of the code under test, which next to real Kafka cannot be faked.
+    await sleep(600);
     const recovered = await env.consume({ predictor, maxWait: 300 });
     expect(recovered).toMatchObject({ consumed: 50, scored: 50, flagged: 50, lagAfter: 0 });
     const { rows } = await env.resources.db.query('select distinct model from predictions');

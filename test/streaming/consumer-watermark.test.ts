@@ -253,6 +253,7 @@ describe("a consumer schedule's event-time watermark (real Kafka and PostgreSQL)
         run.catch(() => {});
         await waitFor(async () => (await waitingForProgressLock(env)) > 0, 'the run to wait for the lock');
         controller.abort(new Error('run timed out'));
+        // A deadline, not a wait: the sleep elapses only if the run never ends.
         const ended = await Promise.race([
           run.then(
             () => 'stored',

@@ -95,7 +95,12 @@ export async function startSchedulerApp(
     const metrics = options.web ? new Metrics(() => scheduler.queues(), watermarks) : undefined;
     const workers = options.workers
       ? await startWorkers(source, jobs, connection, config, log, {
-          ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
+          ...(metrics
+            ? {
+                onFinished: (...run) => metrics.recordRun(...run),
+                onSlotsSkipped: (...skipped) => metrics.recordSkipped(...skipped),
+              }
+            : {}),
           ...options.workerTuning,
         })
       : undefined;

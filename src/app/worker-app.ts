@@ -48,7 +48,12 @@ export async function startWorkerApp(
     closers.add(() => connection.disconnect());
     const metrics = options.web ? new Metrics(() => []) : undefined;
     const workers = await startWorkers(source, jobs, connection, config, log, {
-      ...(metrics ? { onFinished: (...run) => metrics.recordRun(...run) } : {}),
+      ...(metrics
+        ? {
+            onFinished: (...run) => metrics.recordRun(...run),
+            onSlotsSkipped: (...skipped) => metrics.recordSkipped(...skipped),
+          }
+        : {}),
       ...options.tuning,
     });
     closers.add(() => workers.stop());

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAudit } from './commands/audit';
 import { registerBackfill } from './commands/backfill';
 import { registerCancel } from './commands/cancel';
 import { registerEval } from './commands/eval';
@@ -40,6 +41,7 @@ registerList(program);
 registerPause(program);
 registerResume(program);
 registerRuns(program);
+registerAudit(program);
 registerCancel(program);
 registerRerun(program);
 registerMark(program);

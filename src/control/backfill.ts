@@ -5,6 +5,7 @@ import { queueWindowRuns } from '../queues/window-runs';
 import type { RunWindow } from '../runtime/job';
 import { describeTrigger, isClock, type Schedule } from '../schedules/schedule';
 import { windowsWithin } from '../schedules/window';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { InvalidInputError, ReadOnlyError } from './errors';
 import { scheduleInFile } from './trigger';
@@ -59,6 +60,20 @@ export async function backfill(
       windows: run,
       batch: id,
       by: request.by,
+    });
+    await recordChange(control.db, {
+      by: request.by,
+      action: 'backfill',
+      schedule: name,
+      what: `backfill ${id}: ${run.length} run${run.length === 1 ? '' : 's'} for [${request.from.toISOString()}, ${request.to.toISOString()}) (reprocess ${reprocess})`,
+      detail: {
+        id,
+        from: request.from.toISOString(),
+        to: request.to.toISOString(),
+        reprocess,
+        runs: run.length,
+        skipped: skipped.length,
+      },
     });
   }
   return {

@@ -1,5 +1,6 @@
 import { backfillRunStates, recordCancelledRuns } from '../db/run-history';
 import { backfillBatchOf } from '../queues/run-ids';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { NotFoundError, ReadOnlyError } from './errors';
 import { scheduleInFile } from './trigger';
@@ -45,6 +46,13 @@ export async function cancelBackfill(
 
   const states = await backfillRunStates(control.db, name, id);
   if (dropped.length === 0 && Object.keys(states).length === 0) throw notFound();
+  await recordChange(control.db, {
+    by: request.by,
+    action: 'backfill-cancel',
+    schedule: name,
+    what: `backfill ${id} cancelled: ${dropped.length} run${dropped.length === 1 ? '' : 's'} not started dropped`,
+    detail: { id, dropped: dropped.length },
+  });
   const count = (...of: (keyof typeof states)[]) => of.reduce((sum, state) => sum + (states[state] ?? 0), 0);
   return {
     schedule: name,

@@ -1,5 +1,6 @@
 import { rerunsOf } from '../db/run-actions';
 import { findRun, pageOfRuns } from '../db/run-history';
+import { runSpecOf } from './audit';
 import type { Control } from './control';
 import { InvalidInputError, NotFoundError } from './errors';
 import { requireSchedule } from './schedules';
@@ -35,7 +36,11 @@ export async function getRun(control: Control, name: string, runId: string): Pro
     throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
   }
   const queue = control.queues.get(name);
-  const [job, reruns] = await Promise.all([queue.getJob(runId), rerunsOf(control.db, name, runId)]);
+  const [job, reruns, spec] = await Promise.all([
+    queue.getJob(runId),
+    rerunsOf(control.db, name, runId),
+    runSpecOf(control.db, stored.summary),
+  ]);
   // Redis's copy has every line of every attempt while it keeps the job; job_runs keeps the rest.
   const logs = job
     ? (await queue.getJobLogs(runId, 0, -1)).logs
@@ -51,6 +56,7 @@ export async function getRun(control: Control, name: string, runId: string): Pro
         ? `${control.boardPath}/queue/${encodeURIComponent(name)}/${encodeURIComponent(runId)}`
         : null,
     reruns,
+    spec,
   };
 }
 

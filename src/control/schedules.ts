@@ -5,6 +5,7 @@ import { formatDuration } from '../schedules/duration';
 import { describeCadence, describeTrigger, type Schedule } from '../schedules/schedule';
 import type { Control, FileState } from './control';
 import { unknownSchedule } from './errors';
+import { schedulePolicyOf } from './schedule-policy';
 import { overridableParams } from './trigger';
 import type {
   FileErrorView,
@@ -141,7 +142,7 @@ async function viewOf(
     // While paused the pending run waits for the resume; its slot is not a promise.
     nextRunAt: scheduler?.next && !paused ? new Date(Number(scheduler.next)).toISOString() : null,
     lastRun: lastRun ?? null,
-    notify: definition?.notify ?? null,
+    ...schedulePolicyOf(definition),
     watermark,
   };
 }

@@ -1,3 +1,5 @@
+import { recordAudit } from '../db/audit-log';
+import { pauseLocked, switchAudit } from '../queues/pause';
 import { catchUpAndResume, heldRunOf } from '../scheduler/catchup';
 import type { Control } from './control';
 import { NotFoundError, ReadOnlyError } from './errors';
@@ -27,13 +29,14 @@ export async function setPaused(
   await control.states.locked(name, async (state) => {
     if (!state.row || state.row.removedAt) throw notSetUp(name);
     const queue = control.queues.get(name);
-    if (request.paused) await queue.pause();
-    else {
-      const schedule = control.file().current?.schedules.find((s) => s.name === name);
-      const held = heldRunOf(await queue.getJobScheduler(name));
-      await catchUpAndResume(schedule, { queue, redis: control.queues.connection, db: state.db }, { held });
-    }
-    await state.setSwitch({ paused: request.paused, note: request.note ?? null, changedBy: request.by });
+    const change = { note: request.note ?? null, by: request.by };
+    // The one pause (queues/pause.ts): the switch and its audit entry commit with the row lock.
+    if (request.paused) return pauseLocked(state, queue, change);
+    const schedule = control.file().current?.schedules.find((s) => s.name === name);
+    const held = heldRunOf(await queue.getJobScheduler(name));
+    await catchUpAndResume(schedule, { queue, redis: control.queues.connection, db: state.db }, { held });
+    await state.setSwitch({ paused: false, note: change.note, changedBy: change.by });
+    await recordAudit(state.db, switchAudit(name, false, change));
   });
   return getSchedule(control, name);
 }

@@ -7,6 +7,7 @@ import { MANUAL_RUN_PREFIX } from '../queues/run-ids';
 import { jobTemplateOf } from '../queues/scheduler-spec';
 import { JobParamsError, type JobRegistry } from '../runtime/job-registry';
 import type { Schedule } from '../schedules/schedule';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import {
   type InputIssue,
@@ -77,6 +78,14 @@ async function queueRun(
   };
   await recordQueuedRuns(control.db, name, [queued]).catch((error: unknown) => {
     if (!isUnreachable(error)) throw error;
+  });
+  await recordChange(control.db, {
+    by,
+    action: 'trigger',
+    schedule: name,
+    runId,
+    what: `triggered run ${runId}`,
+    detail: { params },
   });
   return { schedule: name, runId, params, waitsForResume: await queue.isPaused() };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RUN_STATES } from '../db/run-states';
 import { attemptView, maybeWhen, runSummary, when } from '../db/run-views';
+import { runSpecView, schedulePolicyFields } from './audit-views';
 
 /**
  * What the control plane answers: the shapes the REST API returns as JSON (and documents in its
@@ -31,6 +32,9 @@ export const runDetail = runSummary
     logs: z.array(z.string()).describe("Bull Board's copy while Redis keeps the job, else the durable copy"),
     boardUrl: z.string().nullable().describe('the run in Bull Board, while Redis keeps it'),
     reruns: z.array(z.string()).describe('the runs that re-ran this one, newest first'),
+    spec: runSpecView
+      .nullable()
+      .describe("its schedule's spec version and the edit that set it; null: not recorded"),
   })
   .describe('One run in full');
 export type RunDetail = z.infer<typeof runDetail>;
@@ -84,7 +88,7 @@ export const scheduleView = z.object({
     ),
   nextRunAt: maybeWhen,
   lastRun: runSummary.nullable(),
-  notify: z.object({ onFailure: z.string(), after: z.number().int() }).nullable(),
+  ...schedulePolicyFields,
   watermark: watermarkView
     .nullable()
     .describe("a consumer schedule's event-time watermark; null for a schedule whose job records none"),

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { RunWindow } from '../runtime/job';
 import type { Queryable } from './pool';
 import { type ActionColumns, actionsOf, withoutActionColumns } from './run-actions';
+import { POLICY_COLUMNS, type PolicyColumns, type PolicyFields, splitPolicyColumns } from './run-policy';
 import type { RunState, RunTrigger } from './run-states';
 import type { AttemptView, RunSummary } from './run-views';
 
@@ -15,13 +16,17 @@ const SUMMARY = `schedule, run_id as "runId", job_type as "jobType", state, trig
   triggered_by as "triggeredBy", attempts, due_at as "dueAt", started_at as "startedAt",
   finished_at as "finishedAt", error, window_from as "windowFrom", window_to as "windowTo",
   rerun_of as "rerunOf", cancelled_by as "cancelledBy", marked_from as "markedFrom", marked_by as "markedBy",
-  marked_at as "markedAt", note, noted_by as "notedBy", noted_at as "notedAt",
+  marked_at as "markedAt", note, noted_by as "notedBy", noted_at as "notedAt", ${POLICY_COLUMNS},
   (extract(epoch from (coalesce(finished_at, case when state = 'active' then now() end) - started_at)) * 1000)::bigint
     as "durationMs"`;
 
 interface SummaryRow
-  extends Omit<RunSummary, 'dueAt' | 'startedAt' | 'finishedAt' | 'window' | 'marked' | 'note'>,
-    ActionColumns {
+  extends Omit<
+      RunSummary,
+      'dueAt' | 'startedAt' | 'finishedAt' | 'window' | 'marked' | 'note' | PolicyFields
+    >,
+    ActionColumns,
+    PolicyColumns {
   dueAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -31,11 +36,13 @@ interface SummaryRow
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-function toSummary({ windowFrom, windowTo, ...withActions }: SummaryRow): RunSummary {
+function toSummary({ windowFrom, windowTo, ...columns }: SummaryRow): RunSummary {
+  const { rest: withActions, policy } = splitPolicyColumns(columns);
   const row = withoutActionColumns(withActions);
   return {
     ...row,
     ...actionsOf(withActions),
+    ...policy,
     dueAt: row.dueAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),

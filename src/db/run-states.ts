@@ -26,3 +26,11 @@ export const RUN_TRIGGERS = [
   'rerun',
 ] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+/**
+ * Why slots of a schedule's cadence got no run of their own (tickflow_slots_skipped_total): a
+ * pause held the run before them, it waited for the run before it (overlap: skip), or no worker
+ * took it in time. See src/worker/failure-policy.ts.
+ */
+export const SKIP_REASONS = ['paused', 'overlap', 'late'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RUN_STATES, RUN_TRIGGERS } from './run-states';
+import { RUN_STATES, RUN_TRIGGERS, SKIP_REASONS } from './run-states';
 
 /**
  * A run and its attempts as the runs history reads them (run-history.ts) and the control plane
@@ -59,6 +59,30 @@ export const runSummary = z
       .object({ text: z.string(), by: z.string(), at: when })
       .nullable()
       .describe('a note on the run (`tickflow note`, or given with a mark): its text, who wrote it, when'),
+    deadlineMissedAt: maybeWhen.describe(
+      "when the run, still unfinished, passed its deadline (the schedule's deadline: after its due time); null: it did not",
+    ),
+    skipped: z
+      .object({
+        slots: z.number().int(),
+        reason: z
+          .enum(SKIP_REASONS)
+          .describe(
+            'paused: a pause held this run; overlap: it waited for the run before it (overlap: skip); late: no worker took it in time',
+          ),
+      })
+      .nullable()
+      .describe(
+        "the slots of the schedule's cadence after this run's that got no run of their own, because it started late (BullMQ's job scheduler skips to the next slot after the start)",
+      ),
+    specVersion: z
+      .string()
+      .nullable()
+      .describe("the version of the schedule's spec the run ran with (a hash of it; see GET /audit)"),
+    codeVersion: z
+      .string()
+      .nullable()
+      .describe('the version of the code that ran it: package version+git describe'),
   })
   .describe('One run (all its attempts) in a list');
 export type RunSummary = z.infer<typeof runSummary>;

@@ -68,6 +68,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly slotsSkipped = new Counter({
+    name: 'tickflow_slots_skipped_total',
+    help: "Slots of a schedule's cadence that got no run of their own, because the run before them started late, by why (paused: a pause held it; overlap: it waited for the run before it, overlap: skip; late: no worker took it in time)",
+    labelNames: ['schedule', 'reason'] as const,
+    registers: [this.registry],
+  });
+
   /** The scrape under way's read of the queues, which all its gauges share. */
   private reading?: Promise<QueueReading[]>;
 
@@ -161,6 +168,11 @@ export class Metrics {
     if (details.startDelaySeconds !== undefined) this.recordStartDelay(schedule, details.startDelaySeconds);
     if (state === 'completed' && details.result !== undefined)
       this.recordResult(schedule, details.result, details.messageCounts ?? []);
+  }
+
+  /** Slots a job scheduler skipped before a late run of `schedule` (the worker's failure policy). */
+  recordSkipped(schedule: string, reason: string, count: number): void {
+    if (count > 0) this.slotsSkipped.inc({ schedule, reason }, count);
   }
 
   /** A clock a little behind the scheduler's can make a start look early: that counts as on time. */

@@ -1,12 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HTTP, urlWith } from '../config/url';
 import type { Logger } from '../log/logger';
+import type { NotifyEvent } from '../schedules/schedule';
 
-/** A schedule's `notify:` from schedules.yaml. */
+/** What runFailed reads of a schedule's `notify:` (NotifySettings). */
 export interface NotifyTarget {
-  onFailure: string;
+  onFailure?: string;
   after: number;
 }
+
+/** A notice of any event: its `event`, its schedule and run (when it is about one) and its facts. */
+export type Notice = { event: NotifyEvent; schedule: string; runId?: string } & Record<string, unknown>;
 
 export interface FailedRun {
   schedule: string;
@@ -42,9 +46,10 @@ export function shouldNotify(consecutiveFailures: number, after: number): boolea
 type TryResult = { done: true; sent: boolean; reason?: string } | { done: false; reason: string };
 
 /**
- * POSTs a JSON notice to a schedule's `notify.onFailure` URL when its failing streak reaches
- * `notify.after` (Airflow's on_failure_callback). Retries network errors, timeouts, 429 and 5xx
- * with exponential backoff. Logs name the URL's origin only: its path or query may hold a token.
+ * POSTs JSON notices to a schedule's `notify:` URLs: to `onFailure` when its failing streak reaches
+ * `notify.after` (Airflow's on_failure_callback), and the failure policy's other events (see
+ * src/worker/failure-policy.ts). Retries network errors, timeouts, 429 and 5xx with exponential
+ * backoff. Logs name the URL's origin only: its path or query may hold a token.
  */
 export class FailureNotifier {
   private readonly log: Logger;
@@ -64,14 +69,53 @@ export class FailureNotifier {
 
   /** Never throws and never blocks the caller's run: callers do `void notifier.runFailed(...)`. Resolves to what happened, for tests/logs. */
   runFailed(target: NotifyTarget, run: FailedRun): Promise<NotifyOutcome> {
-    if (!shouldNotify(run.consecutiveFailures, target.after)) return Promise.resolve('skipped');
-    const sending = this.send(target, run).catch((error: unknown) => {
-      this.log.warn(
-        { schedule: run.schedule, runId: run.runId, reason: (error as Error)?.name },
-        'failure notification not sent: unexpected error',
-      );
-      return 'failed' as const;
-    });
+    if (!shouldNotify(run.consecutiveFailures, target.after) || !target.onFailure)
+      return Promise.resolve('skipped');
+    const url = target.onFailure;
+    return this.deliver(
+      url,
+      () => ({
+        event: 'run_failed',
+        schedule: run.schedule,
+        runId: run.runId,
+        jobType: run.jobType,
+        attempts: run.attempts,
+        error: run.error,
+        failedAt: run.failedAt.toISOString(),
+        consecutiveFailures: run.consecutiveFailures,
+      }),
+      { schedule: run.schedule, runId: run.runId, event: 'run_failed' },
+    );
+  }
+
+  /**
+   * POSTs `notice` to `url` (any event of a schedule's notify:), with a link to its run (or to the
+   * grid). Never throws; resolves to what happened. Like runFailed, never awaited by a run.
+   */
+  notify(url: string, notice: Notice): Promise<NotifyOutcome> {
+    return this.deliver(url, () => notice, notice);
+  }
+
+  /** Sends the notice `build` makes (a failure to make it is a failure to send, logged with `about`). */
+  private deliver(
+    url: string,
+    build: () => Notice,
+    about: Pick<Notice, 'schedule' | 'runId' | 'event'>,
+  ): Promise<NotifyOutcome> {
+    const sending = Promise.resolve()
+      .then(() => this.send(url, build()))
+      .catch((error: unknown) => {
+        this.log.warn(
+          {
+            schedule: about.schedule,
+            runId: about.runId,
+            event: about.event,
+            reason: (error as Error)?.name,
+          },
+          `${about.event} notification not sent: unexpected error`,
+        );
+        return 'failed' as const;
+      });
     this.inFlight.add(sending);
     void sending.finally(() => this.inFlight.delete(sending));
     return sending;
@@ -82,29 +126,30 @@ export class FailureNotifier {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async send(target: NotifyTarget, run: FailedRun): Promise<NotifyOutcome> {
-    const context = { schedule: run.schedule, runId: run.runId };
-    const url = urlWith(target.onFailure, HTTP);
+  private async send(target: string, notice: Notice): Promise<NotifyOutcome> {
+    const context = { schedule: notice.schedule, runId: notice.runId, event: notice.event };
+    const what = notice.event === 'run_failed' ? 'failure' : notice.event;
+    const url = urlWith(target, HTTP);
     if (!url) {
-      this.log.warn(context, 'failure notification not sent: notify.onFailure is not an http(s) URL');
+      this.log.warn(context, `${what} notification not sent: its notify URL is not an http(s) URL`);
       return 'failed';
     }
     const where = { ...context, origin: url.origin };
-    const body = JSON.stringify(this.payloadOf(run));
+    const body = JSON.stringify(this.payloadOf(notice));
     let last: TryResult = { done: false, reason: 'not tried' };
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       if (attempt > 1) await sleep(this.backoffMs * 2 ** (attempt - 2));
       last = await this.tryOnce(url, body);
       if (last.done) break;
-      this.log.debug({ ...where, attempt, reason: last.reason }, 'failure notification attempt failed');
+      this.log.debug({ ...where, attempt, reason: last.reason }, `${what} notification attempt failed`);
     }
     if (last.done && last.sent) {
-      this.log.info(where, `failure notification sent for schedule ${run.schedule}`);
+      this.log.info(where, `${what} notification sent for schedule ${notice.schedule}`);
       return 'sent';
     }
     this.log.warn(
       { ...where, attempts: this.attempts, reason: last.reason },
-      `failure notification for schedule ${run.schedule} not delivered to ${url.origin}`,
+      `${what} notification for schedule ${notice.schedule} not delivered to ${url.origin}`,
     );
     return 'failed';
   }
@@ -129,22 +174,13 @@ export class FailureNotifier {
     }
   }
 
-  private payloadOf(run: FailedRun): Record<string, unknown> {
-    return {
-      event: 'run_failed',
-      schedule: run.schedule,
-      runId: run.runId,
-      jobType: run.jobType,
-      attempts: run.attempts,
-      error: run.error,
-      failedAt: run.failedAt.toISOString(),
-      consecutiveFailures: run.consecutiveFailures,
-      ...(this.linkBase === undefined
-        ? {}
-        : {
-            link: `${this.linkBase}/schedules#run=${encodeURIComponent(run.schedule)}/${encodeURIComponent(run.runId)}`,
-          }),
-    };
+  private payloadOf(notice: Notice): Record<string, unknown> {
+    if (this.linkBase === undefined) return notice;
+    const link =
+      notice.runId === undefined
+        ? `${this.linkBase}/schedules`
+        : `${this.linkBase}/schedules#run=${encodeURIComponent(notice.schedule)}/${encodeURIComponent(notice.runId)}`;
+    return { ...notice, link };
   }
 
   /** Why a try threw, without the URL's path or query. */

@@ -1,16 +1,19 @@
 import type { JobSchedulerJson, Queue } from 'bullmq';
+import { recordAudit } from '../db/audit-log';
 import type { Queryable } from '../db/pool';
 import { lastCoveredWindowEnds } from '../db/run-history';
 import type { LockedState, ScheduleStates } from '../db/schedule-states';
 import { forgetLateArrivals } from '../db/watermarks';
 import type { Logger } from '../log/logger';
+import { switchAudit } from '../queues/pause';
 import type { QueueSet } from '../queues/queues';
 import { scheduledAt } from '../queues/run-ids';
 import { jobTemplateOf, matchesSpec, type SchedulerSpec, schedulerSpecOf } from '../queues/scheduler-spec';
 import type { JobRegistry } from '../runtime/job-registry';
-import { type Schedule, timedByBullmq } from '../schedules/schedule';
+import { type FileVersion, type Schedule, type SchedulesFile, timedByBullmq } from '../schedules/schedule';
 import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
 import { fileToggle } from './file-toggle';
+import { FILE_AUTHOR, recordSpecEdit, recordSpecRemoval } from './spec-audit';
 import { advanceWindowed, isWindowed, LATE_DATA_DEBOUNCE_MS } from './watermark-runs';
 
 export type ChangeKind =
@@ -29,9 +32,6 @@ export interface Change {
   kind: ChangeKind;
 }
 
-/** Who a switch flipped by the file's `enabled:` is attributed to. */
-const FILE_AUTHOR = 'schedules.yaml';
-
 /** What a reconcile pass works with. */
 export interface ReconcileDeps {
   /** The schedules' queues; the caller closes them. */
@@ -46,6 +46,11 @@ export interface ReconcileDeps {
   log: Logger;
   /** The job types, for what a windowed schedule's runs read (late data re-runs). */
   jobs: JobRegistry;
+  /**
+   * The schedules file (the Scheduler's source): its version, read as the pass starts, is what the
+   * audit log keys an applied edit by. Absent: edits are recorded without it.
+   */
+  source?: { readonly current: Pick<SchedulesFile, 'version'> };
 }
 
 /**
@@ -57,6 +62,8 @@ export interface ReconcileDeps {
  */
 export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Promise<Change[]> {
   const { queues, states, log } = deps;
+  // Before any await: the version of the very file `schedules` come from.
+  const file = deps.source?.current.version;
   const catchingUp = schedules.filter((s) => s.catchup !== 'none').map((s) => s.name);
   const coveredBeforeLock = await lastCoveredWindowEnds(deps.db, catchingUp);
   const changes: Change[] = [];
@@ -70,6 +77,7 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
             coveredBeforeLock,
             schedules,
             jobs: deps.jobs,
+            file,
           }),
         )),
       );
@@ -81,7 +89,10 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
   for (const name of await states.managed()) {
     if (wanted.has(name)) continue;
     try {
-      await states.locked(name, (state) => removeSchedule(queues.get(name), state));
+      await states.locked(name, async (state) => {
+        await removeSchedule(queues.get(name), state);
+        await recordSpecRemoval(name, state, file);
+      });
       await queues.drop(name);
       changes.push({ schedule: name, kind: 'removed' });
     } catch (error) {
@@ -107,6 +118,7 @@ interface PassReads {
   /** The whole file: a windowed schedule's watermark is another schedule's. */
   schedules: Schedule[];
   jobs: JobRegistry;
+  file: FileVersion | undefined;
 }
 
 async function reconcileOne(
@@ -124,9 +136,11 @@ async function reconcileOne(
   const fileEnabled = state.row?.fileEnabled ?? adopted?.fileEnabled;
   const toggle = fileToggle(schedule.enabled, fileEnabled ?? undefined);
   const paused = toggle ? toggle === 'pause' : (state.row?.paused ?? adopted?.paused ?? false);
+  await recordSpecEdit(schedule, state, reads.file);
   if (toggle) {
     const note = schedule.enabled ? null : 'enabled: false in the schedules file';
     await state.setSwitch({ paused, note, changedBy: FILE_AUTHOR });
+    await recordAudit(state.db, switchAudit(schedule.name, paused, { note, by: FILE_AUTHOR }));
   }
   // Pause before the upsert: a new `every` scheduler's first run is due at once.
   if (paused && !(await queue.isPaused())) {

@@ -34,23 +34,58 @@ const keep = z.union(
   { error: 'expected a number of runs (e.g. 100) or { completed: 100, failed: 500 }' },
 );
 
-const NOTIFY_URL_HINT =
-  'expected an http: or https: URL for onFailure, e.g. https://hooks.example.com/tickflow';
+const notifyUrlHint = (field: string) =>
+  `expected an http: or https: URL for ${field}, e.g. https://hooks.example.com/tickflow`;
 
-/** Where to POST when runs fail, and after how many failed runs in a row (a success ends the streak). */
-const notify = z.strictObject(
-  {
-    onFailure: z
-      .string({ error: NOTIFY_URL_HINT })
-      .refine((text) => urlWith(text, HTTP) !== undefined, NOTIFY_URL_HINT),
-    after: z
-      .number({ error: 'expected a whole number of failed runs in a row for after, e.g. 3' })
-      .int('expected a whole number of failed runs in a row for after')
-      .min(1, 'expected after to be 1 or more failed runs in a row (1: on the first failure)')
-      .default(1),
-  },
-  { error: 'expected { onFailure: https://…, after: 3 } (after is optional, default 1)' },
-);
+const notifyUrl = (field: string) =>
+  z
+    .string({ error: notifyUrlHint(field) })
+    .refine((text) => urlWith(text, HTTP) !== undefined, notifyUrlHint(field))
+    .optional();
+
+/**
+ * Where to POST notices, one URL per event (onFailure: runs failing; onRecovery: a completed run
+ * ending a failing streak; onDeadline and onPause: the failure policy's, where failures go unless
+ * given), and after how many failed runs in a row (a completed run ends the streak). At least one URL.
+ */
+const notify = z
+  .strictObject(
+    {
+      onFailure: notifyUrl('onFailure'),
+      onRecovery: notifyUrl('onRecovery'),
+      onDeadline: notifyUrl('onDeadline'),
+      onPause: notifyUrl('onPause'),
+      after: z
+        .number({ error: 'expected a whole number of failed runs in a row for after, e.g. 3' })
+        .int('expected a whole number of failed runs in a row for after')
+        .min(1, 'expected after to be 1 or more failed runs in a row (1: on the first failure)')
+        .default(1),
+    },
+    {
+      error:
+        'expected { onFailure: https://…, after: 3 } (after is optional, default 1; onRecovery, onDeadline and onPause take more URLs)',
+    },
+  )
+  .superRefine((value, ctx) => {
+    if (value.onFailure || value.onRecovery || value.onDeadline || value.onPause) return;
+    ctx.addIssue({
+      code: 'custom',
+      path: ['onFailure'],
+      message: `is missing; ${notifyUrlHint('onFailure')} (or a URL for onRecovery, onDeadline or onPause)`,
+    });
+  });
+
+/** pauseAfter: the Nth failed run in a row pauses the schedule; null: never (over a default). */
+const pauseAfter = z
+  .number({
+    error: 'expected a whole number of failed runs in a row for pauseAfter, e.g. 3 (or null: never)',
+  })
+  .int('expected a whole number of failed runs in a row for pauseAfter')
+  .min(
+    1,
+    'expected pauseAfter to be 1 or more failed runs in a row (3: the third failed run in a row pauses)',
+  )
+  .nullable();
 
 const WATERMARK_HINT =
   'expected { of: <a consumer schedule>, lateness: 15s } (rerunWithin is optional, default 1h)';
@@ -100,6 +135,9 @@ const settings = {
     })
     .optional(),
   catchupWindow: duration.optional(),
+  pauseAfter: pauseAfter.optional(),
+  /** How long after its due time a run may take to finish; null: no deadline (over a default). */
+  deadline: duration.nullable().optional(),
   overridable: overridable.optional(),
 };
 

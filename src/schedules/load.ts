@@ -116,10 +116,14 @@ function parseDefaults(raw: unknown, problems: ProblemList): ScheduleSettings {
   if (given.timezone !== undefined && !isTimeZone(given.timezone)) {
     problems.add(['defaults', 'timezone'], timeZoneMessage(given.timezone));
   }
+  const { pauseAfter, deadline, ...rest } = given;
   return {
     ...SCHEDULE_DEFAULTS,
-    ...withoutUndefined(given),
+    ...withoutUndefined(rest),
     keep: { ...SCHEDULE_DEFAULTS.keep, ...withoutUndefined(given.keep ?? {}) },
+    // null in defaults: none, as if not written.
+    ...(pauseAfter == null ? {} : { pauseAfter }),
+    ...(deadline == null ? {} : { deadline }),
   };
 }
 
@@ -181,6 +185,7 @@ function parseSchedule(
       catchup,
       catchupWindow: entry.catchupWindow ?? defaults.catchupWindow,
       ...notifyOf(entry.notify ?? defaults.notify),
+      ...failurePolicyOf(entry, defaults),
       ...(overridable ? { overridable } : {}),
     },
   ];
@@ -325,9 +330,22 @@ function parseTopic(name: string, raw: unknown, problems: ProblemList): TopicSpe
   return [{ name, partitions, compact, ...(retention === undefined ? {} : { retentionMs: retention }) }];
 }
 
-/** A schedule's own notify replaces the defaults' whole; none at all leaves the field out. */
+/** A schedule's own notify replaces the defaults' whole; none at all leaves the field out, as do URLs not given. */
 function notifyOf(notify: Schedule['notify']): Pick<Schedule, 'notify'> {
-  return notify ? { notify: { onFailure: notify.onFailure, after: notify.after } } : {};
+  return notify ? { notify: withoutUndefined({ ...notify }) } : {};
+}
+
+/** pauseAfter and deadline: the schedule's own (null: none, over the defaults'), else the defaults'. */
+function failurePolicyOf(
+  entry: RawSchedule,
+  defaults: ScheduleSettings,
+): Pick<Schedule, 'pauseAfter' | 'deadline'> {
+  const pauseAfter = entry.pauseAfter === null ? undefined : (entry.pauseAfter ?? defaults.pauseAfter);
+  const deadline = entry.deadline === null ? undefined : (entry.deadline ?? defaults.deadline);
+  return {
+    ...(pauseAfter === undefined ? {} : { pauseAfter }),
+    ...(deadline === undefined ? {} : { deadline }),
+  };
 }
 
 const allowedFields = (names: string[]) => `allowed: ${names.join(', ')}`;

@@ -44,10 +44,21 @@ export interface Schedule {
   /** How many finished runs BullMQ keeps (Bull Board's history); job_runs keeps them all. */
   keep: { completed: number; failed: number };
   /**
-   * POST to `onFailure` when `after` runs in a row have failed (once per streak). Not part of the
-   * BullMQ scheduler: workers read it, so changing it never re-upserts the scheduler.
+   * Where notices go, by event (see NotifySettings): `onFailure` when `after` runs in a row have
+   * failed (once per streak), and so on. Not part of the BullMQ scheduler: workers read it, so
+   * changing it never re-upserts the scheduler.
    */
-  notify?: { onFailure: string; after: number };
+  notify?: NotifySettings;
+  /**
+   * The failure policy: the Nth failed run in a row pauses the schedule (by `tickflow`, with a
+   * `schedule_paused` notice). Workers read it, like notify.
+   */
+  pauseAfter?: number;
+  /**
+   * A run not finished this long (ms) after its due time is late: `run_deadline_missed` is sent
+   * once while it still runs, and the run is flagged. Workers read it, like notify.
+   */
+  deadline?: number;
   /**
    * Windows missed while paused or down: none (only the run BullMQ held), last (one run, for the
    * latest missed window), all (one per missed window within `catchupWindow`, oldest first).
@@ -61,6 +72,46 @@ export interface Schedule {
    * the defaults' ones that are params of its job). Left out: the job type's own harmless ones.
    */
   overridable?: string[];
+}
+
+/**
+ * A schedule's `notify:`: a URL per event, POSTed a JSON notice (`event` names it). The alerts
+ * (deadline, pause) go where failures go unless given their own; a recovery only where asked.
+ */
+export interface NotifySettings {
+  /** run_failed: when the failing streak reaches `after` (once per streak; a completed run ends it). */
+  onFailure?: string;
+  /** run_recovered: a completed run ended a streak of `after` or more failed runs. */
+  onRecovery?: string;
+  /** run_deadline_missed (deadline:); onFailure when not given. */
+  onDeadline?: string;
+  /** schedule_paused (pauseAfter:); onFailure when not given. */
+  onPause?: string;
+  after: number;
+}
+
+/** What a schedule's notify: tells, by the `event` of its JSON notice. */
+export const NOTIFY_EVENTS = [
+  'run_failed',
+  'run_recovered',
+  'run_deadline_missed',
+  'schedule_paused',
+] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** Where a notice of `event` goes, or undefined when the schedule's notify: sends it nowhere. */
+export function notifyUrlOf(notify: NotifySettings | undefined, event: NotifyEvent): string | undefined {
+  if (!notify) return undefined;
+  switch (event) {
+    case 'run_failed':
+      return notify.onFailure;
+    case 'run_recovered':
+      return notify.onRecovery;
+    case 'run_deadline_missed':
+      return notify.onDeadline ?? notify.onFailure;
+    case 'schedule_paused':
+      return notify.onPause ?? notify.onFailure;
+  }
 }
 
 /** A schedule on a clock (every or cron), waiting for a watermark or not. */
@@ -80,12 +131,32 @@ export interface SchedulesFile {
   file: string;
   schedules: Schedule[];
   topics: TopicSpec[];
+  /** Which version of the file this is (set by ScheduleSource, which reads it). */
+  version?: FileVersion;
+}
+
+/** A version of the schedules file: what the audit log keys an applied edit by. */
+export interface FileVersion {
+  /** sha256 of its text. */
+  hash: string;
+  /** Its modification time when read: a scheduler never records an older version over a newer one. */
+  modifiedAt: Date;
 }
 
 /** What a `defaults:` block sets for every schedule. */
 export type ScheduleSettings = Pick<
   Schedule,
-  'enabled' | 'overlap' | 'retries' | 'backoff' | 'timeout' | 'keep' | 'notify' | 'catchup' | 'catchupWindow'
+  | 'enabled'
+  | 'overlap'
+  | 'retries'
+  | 'backoff'
+  | 'timeout'
+  | 'keep'
+  | 'notify'
+  | 'catchup'
+  | 'catchupWindow'
+  | 'pauseAfter'
+  | 'deadline'
 > & {
   timezone: string;
   overridable?: string[];

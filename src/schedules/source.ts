@@ -5,6 +5,7 @@ import type { JobRegistry } from '../runtime/job-registry';
 import { parseSchedules } from './load';
 import { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
+import { textHash } from './spec-diff';
 import { readSchedulesText } from './yaml-read';
 
 export interface LoadFailure {
@@ -53,9 +54,21 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
   /** The first load: a broken file throws, since there is no previous version to keep running. */
   async load(): Promise<SchedulesFile> {
     const text = await readSchedulesText(this.file);
-    this.valid = parseSchedules(text, this.file, this.jobs);
+    this.valid = await this.versioned(parseSchedules(text, this.file, this.jobs), text);
     this.lastText = text;
     return this.valid;
+  }
+
+  /**
+   * The file with its version: its text's hash, and its modification time read after the text (a
+   * write in between makes it newer than the text, never older; the next poll reads that text).
+   */
+  private async versioned(parsed: SchedulesFile, text: string): Promise<SchedulesFile> {
+    const modifiedAt = await fs.promises.stat(this.file).then(
+      (stat) => stat.mtime,
+      () => new Date(),
+    );
+    return { ...parsed, version: { hash: textHash(text), modifiedAt } };
   }
 
   watch(): void {
@@ -91,10 +104,10 @@ export class ScheduleSource extends EventEmitter<SourceEvents> {
       this.emit('invalid', this.failure);
       return;
     }
-    this.valid = parsed;
+    this.valid = await this.versioned(parsed, text as string);
     this.failure = undefined;
     this.log.info({ file: this.file, schedules: parsed.schedules.length }, 'schedules file reloaded');
-    this.emit('change', parsed);
+    this.emit('change', this.valid);
   }
 
   /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isoTime, MAX_BACKFILL_WINDOWS } from '../control/backfill';
 import { REPROCESS, RUN_STATES } from '../control/views';
 import { durationMs } from '../schedules/duration';
+import { auditInputs } from './audit-inputs';
 import { runActionInputs } from './run-action-inputs';
 
 /** Where the REST API is served; its routes and the OpenAPI document are built from the inputs below. */
@@ -63,5 +64,6 @@ export const apiInputs = {
     limit: z.coerce.number().int().min(1).max(500).default(50),
     before: z.string().optional().describe('the `next` of the previous page'),
   }),
+  ...auditInputs,
   ...runActionInputs,
 };

@@ -1,4 +1,5 @@
 import express, { type Request, type Response } from 'express';
+import { listAudit } from '../control/audit';
 import { backfill } from '../control/backfill';
 import { cancelBackfill } from '../control/cancel-backfill';
 import type { Control } from '../control/control';
@@ -126,6 +127,13 @@ export function apiRouter(control: Control, log: Logger): express.Router {
     route((req) => getRun(control, name(req), String(req.params.runId))),
   );
   mountRunActions(router, control, { route, by, guard: operator });
+  router.get(
+    '/audit',
+    route((req) => {
+      const { since, ...query } = apiInputs.audit.parse(req.query);
+      return listAudit(control, { ...query, ...(since ? { since } : {}) });
+    }),
+  );
   const operations = sharedAnswers<Awaited<ReturnType<typeof operationsOverview>>>(OPERATIONS_TTL_MS);
   router.get(
     '/operations',

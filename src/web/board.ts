@@ -12,6 +12,7 @@ import { setPaused } from '../control/toggle';
 import { triggerRun } from '../control/trigger';
 import { redactUrls } from '../redact';
 import { callerOf, roleRefusal, userOf } from './auth';
+import { auditBoardActions } from './board-audit';
 import { httpErrorOf } from './errors';
 import { jsonBody, jsonErrors } from './json';
 import { allows, type Role } from './users-file';
@@ -181,6 +182,8 @@ export function createBoard(control: Control): Board {
   router.use(withoutExternalFonts);
   router.use('/api', asTheCallerMaySee);
   router.use(gate(control, readOnly));
+  // Past the gate: what Bull Board does itself (the control plane records the rest).
+  router.use(auditBoardActions(control));
   // Bull Board's adapter is an Express app of its own: it must not name Express either.
   const bullBoardApp: express.Express = serverAdapter.getRouter();
   bullBoardApp.disable('x-powered-by');

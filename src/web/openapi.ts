@@ -1,4 +1,5 @@
 import { type ZodType, z } from 'zod';
+import { auditPage } from '../control/audit-views';
 import { MAX_BULK_RUNS } from '../control/bulk-runs';
 import { operationsView } from '../control/operations';
 import {
@@ -271,6 +272,14 @@ function buildDocument() {
         },
       },
       ...runActionPaths(),
+      '/audit': {
+        get: {
+          summary:
+            'The audit log, newest first: every change with who, when and what (pauses, triggers, backfills, run actions, Bull Board actions, schedules.yaml edits with their diff)',
+          parameters: queryOf(apiInputs.audit),
+          responses: { '200': json(auditPage, 'a page of entries'), ...errors },
+        },
+      },
       '/operations': {
         get: {
           summary:

@@ -14,6 +14,10 @@ export interface RunAttempt {
   /** The window of event time the run covers (ctx.window); kept on the runs row. */
   windowFrom?: Date;
   windowTo?: Date;
+  /** The version of the schedule's spec this attempt ran with (spec-diff.ts), kept on the runs row. */
+  specVersion?: string;
+  /** The version of the code that ran it (src/version.ts), kept on the runs row. */
+  codeVersion?: string;
 }
 
 /**
@@ -68,13 +72,15 @@ export class JobRunsLog {
            set state = 'active', started_at = excluded.started_at, finished_at = null,
                result = null, error = null, logs = null, worker = excluded.worker)
        insert into runs (schedule, run_id, job_type, state, trigger, params, attempts, due_at, started_at,
-                         window_from, window_to)
-       values ($1, $2, $4, 'active', $10, $5, $3, coalesce($6, $7), $7, $11, $12)
+                         window_from, window_to, spec_version, code_version)
+       values ($1, $2, $4, 'active', $10, $5, $3, coalesce($6, $7), $7, $11, $12, $13, $14)
        on conflict (schedule, run_id) do update
          set state = 'active', attempts = greatest(runs.attempts, excluded.attempts),
              started_at = coalesce(runs.started_at, excluded.started_at), finished_at = null,
              result = null, error = null, window_from = coalesce(runs.window_from, excluded.window_from),
-             window_to = coalesce(runs.window_to, excluded.window_to)`,
+             window_to = coalesce(runs.window_to, excluded.window_to),
+             spec_version = coalesce(excluded.spec_version, runs.spec_version),
+             code_version = coalesce(excluded.code_version, runs.code_version)`,
       [
         run.schedule,
         run.jobId,
@@ -88,6 +94,8 @@ export class JobRunsLog {
         triggerOfRun(run.jobId),
         run.windowFrom ?? null,
         run.windowTo ?? null,
+        run.specVersion ?? null,
+        run.codeVersion ?? null,
       ],
     );
   }

@@ -9,7 +9,7 @@ import type { ScheduleSource } from '../schedules/source';
 import { WorkerPool, type WorkerPoolOptions } from './worker-pool';
 
 export type WorkerTuning = Partial<
-  Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval' | 'onFinished'>
+  Pick<WorkerPoolOptions, 'lockDuration' | 'stalledInterval' | 'onFinished' | 'onSlotsSkipped'>
 >;
 
 export interface Workers {

@@ -12,6 +12,9 @@ import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
+import { specVersionOf } from '../schedules/spec-diff';
+import { codeVersion } from '../version';
+import type { FailurePolicy, PolicyAttempt } from './failure-policy';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunFinished, RunStarted } from './run-events';
 import type { RunHistory } from './run-history';
@@ -37,6 +40,8 @@ export interface RunDependencies {
    * are queued there): a failure to do so fails the attempt, and the retry tells it again.
    */
   completed?(run: UpstreamRun): Promise<void>;
+  /** The schedule's failure policy (pauseAfter, deadline, recovery notices, skipped slots). */
+  policy?: FailurePolicy;
   /** Told of each attempt once its start, then its end, is recorded (the WorkerPool's events). */
   events?: {
     started(run: RunStarted): void;
@@ -65,9 +70,12 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     worker: WORKER_NAME,
     windowFrom: window.from,
     windowTo: window.to,
+    ...versionsOf(deps.scheduleOf(schedule)),
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await deps.runs.write({ op: 'started', run: attempt });
+  const policed = policyAttempt(job, attempt);
+  deps.policy?.started(policed, deps.scheduleOf(schedule));
   const about = aboutAttempt(attempt);
   deps.events?.started(about);
   const runLog = createRunLogger(log, (line) => job.log(line));
@@ -93,6 +101,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     );
     await deps.completed?.({ schedule, runId: attempt.jobId, window, result });
     await finish(deps, attempt, runLog, { state: 'completed', result });
+    await deps.policy?.completed(policed, deps.scheduleOf(schedule));
     deps.events?.finished({ ...about, state: 'completed', result });
     return result;
   } catch (error) {
@@ -108,6 +117,8 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     const message = (error as Error).message;
     await finish(deps, attempt, runLog, { state: 'failed', error: message, final });
     if (final) await notifyFailure(deps, attempt, message);
+    // Before the attempt returns: with overlap skip, no next run starts before a pause.
+    await deps.policy?.failed(policed, deps.scheduleOf(schedule), final);
     deps.events?.finished({ ...about, state: 'failed', error: message, final });
     // BullMQ skips the remaining retries only for its own UnrecoverableError.
     const thrown =
@@ -182,7 +193,7 @@ async function finish(
 /** The schedule's `notify:` hears of a failed run when its failing streak reaches `after`; never waited for. */
 async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: string): Promise<void> {
   const target = deps.scheduleOf(attempt.schedule)?.notify;
-  if (!target) return;
+  if (!target?.onFailure) return;
   try {
     const streak = await failingStreak(deps.resources.db, attempt.schedule, target.after + 1);
     if (!shouldNotify(streak, target.after)) return;
@@ -198,6 +209,31 @@ async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: 
   } catch (error) {
     deps.log.warn({ err: error, schedule: attempt.schedule }, 'could not count the failing streak to notify');
   }
+}
+
+/** A schedule's spec version (memoized per parsed schedule: the file's edits make new objects) and the code's. */
+const specVersions = new WeakMap<Schedule, string>();
+function versionsOf(schedule: Schedule | undefined): Pick<RunAttempt, 'specVersion' | 'codeVersion'> {
+  if (!schedule) return { codeVersion: codeVersion() };
+  let specVersion = specVersions.get(schedule);
+  if (!specVersion) {
+    specVersion = specVersionOf(schedule);
+    specVersions.set(schedule, specVersion);
+  }
+  return { specVersion, codeVersion: codeVersion() };
+}
+
+/** What the failure policy is told of an attempt. */
+function policyAttempt(job: Job, attempt: RunAttempt): PolicyAttempt {
+  return {
+    schedule: attempt.schedule,
+    runId: attempt.jobId,
+    attempt: attempt.attempt,
+    jobType: attempt.jobType,
+    dueAt: attempt.scheduledAt,
+    startedAt: attempt.startedAt,
+    fromJobScheduler: Boolean(job.repeatJobKey),
+  };
 }
 
 function startLine(attempt: RunAttempt, timeout: number): string {

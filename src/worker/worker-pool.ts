@@ -12,6 +12,7 @@ import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
 import { DueTimeWaker } from './due-waker';
+import { FailurePolicy, type FailurePolicyOptions } from './failure-policy';
 import { JobRunsLog } from './job-runs';
 import { RunCancels } from './run-cancels';
 import type { RunFinished, RunStarted, WorkerPoolEvents } from './run-events';
@@ -48,6 +49,8 @@ export interface WorkerPoolOptions {
     seconds: number,
     details: RunDetails,
   ) => void;
+  /** Told of the slots a job scheduler skipped before a late run (failure-policy.ts; for metrics). */
+  onSlotsSkipped?: FailurePolicyOptions['onSlotsSkipped'];
 }
 
 /**
@@ -63,6 +66,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly cancels: RunCancels;
   /** The queues of schedules that run `after:` another, which this pool's completed runs feed. */
   private readonly downstreamQueues: QueueSet;
+  /** pauseAfter, deadline, recovery notices and skipped slots (its pause uses downstreamQueues' connection). */
+  private readonly policy: FailurePolicy;
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -74,6 +79,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.waker = new DueTimeWaker(options.connection, log);
     this.waker.start();
     this.downstreamQueues = new QueueSet(options.connection, prefix);
+    this.policy = new FailurePolicy({
+      db: resources.db,
+      queues: this.downstreamQueues,
+      notifier: options.notifier,
+      log,
+      ...(options.onSlotsSkipped ? { onSlotsSkipped: options.onSlotsSkipped } : {}),
+    });
   }
 
   /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
@@ -93,6 +105,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
     this.waker.close();
     await this.cancels.close();
+    this.policy.close();
     await this.runs.stop();
     await this.downstreamQueues.close();
   }
@@ -125,6 +138,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       notifier,
       scheduleOf: (name: string) => this.schedules.get(name),
       completed: this.queueDownstream,
+      policy: this.policy,
       events: {
         started: (run: RunStarted) => this.tell('run:started', () => this.emit('run:started', run)),
         finished: (run: RunFinished) => this.tell('run:finished', () => this.emit('run:finished', run)),

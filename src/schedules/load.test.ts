@@ -252,7 +252,7 @@ describe('parseSchedules: each problem names file, line, column, schedule, field
         column: 3,
         field: 'defaults.job',
         message:
-          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify, catchup, catchupWindow, overridable',
+          'unknown field "job"; allowed: timezone, enabled, overlap, retries, backoff, timeout, keep, notify, catchup, catchupWindow, pauseAfter, deadline, overridable',
       },
       { line: 5, column: 21, field: 'topics.tx.partitions', message: 'expected at least 1 partition' },
     ]);
@@ -525,6 +525,117 @@ schedules:
       column: 12,
       field: 'defaults.notify.after',
       message: 'expected after to be 1 or more failed runs in a row (1: on the first failure)',
+    });
+  });
+});
+
+describe('parseSchedules: failure policy (pauseAfter, deadline, notify per event)', () => {
+  const schedule = (fields: string) => `  a:\n    job: sleep\n    every: 1s\n${fields}`;
+
+  it('reads pauseAfter and deadline, from the schedule or defaults:, null turning a default off', () => {
+    const file = parseSchedules(
+      `defaults:
+  pauseAfter: 5
+  deadline: 30s
+schedules:
+  own:
+    job: sleep
+    every: 1s
+    pauseAfter: 3
+    deadline: 2s
+  inherits:
+    job: sleep
+    every: 1s
+  opts-out:
+    job: sleep
+    every: 1s
+    pauseAfter: null
+    deadline: null
+`,
+      FILE,
+    );
+    expect(file.schedules.map((s) => [s.name, s.pauseAfter, s.deadline])).toEqual([
+      ['own', 3, 2_000],
+      ['inherits', 5, 30_000],
+      ['opts-out', undefined, undefined],
+    ]);
+    expect(file.schedules[2]).not.toHaveProperty('pauseAfter');
+    const [plain] = parseSchedules(`schedules:\n${schedule('')}`, FILE).schedules;
+    expect(plain).not.toHaveProperty('pauseAfter');
+    expect(plain).not.toHaveProperty('deadline');
+  });
+
+  it('reads a URL per event; the alerts fall back to onFailure, a recovery only where asked', () => {
+    const [a] = parseSchedules(
+      `schedules:\n${schedule('    notify: { onRecovery: "https://x.test/ok", onDeadline: "https://x.test/late", after: 2 }\n')}`,
+      FILE,
+    ).schedules;
+    expect(a?.notify).toEqual({
+      onRecovery: 'https://x.test/ok',
+      onDeadline: 'https://x.test/late',
+      after: 2,
+    });
+    const [b] = parseSchedules(
+      `schedules:\n${schedule('    notify: { onFailure: "https://x.test/f" }\n')}`,
+      FILE,
+    ).schedules;
+    expect(
+      ['run_failed', 'run_recovered', 'run_deadline_missed', 'schedule_paused'].map((e) =>
+        notifyUrlOf(b?.notify, e as never),
+      ),
+    ).toEqual(['https://x.test/f', undefined, 'https://x.test/f', 'https://x.test/f']);
+  });
+
+  it.each([
+    [
+      '0',
+      'expected pauseAfter to be 1 or more failed runs in a row (3: the third failed run in a row pauses)',
+    ],
+    [
+      '-1',
+      'expected pauseAfter to be 1 or more failed runs in a row (3: the third failed run in a row pauses)',
+    ],
+    ['2.5', 'expected a whole number of failed runs in a row for pauseAfter'],
+    ['often', 'expected a whole number of failed runs in a row for pauseAfter, e.g. 3 (or null: never)'],
+  ])('rejects pauseAfter: %s, saying what it takes', (value, message) => {
+    expect(one(`schedules:\n${schedule(`    pauseAfter: ${value}\n`)}`)).toEqual({
+      line: 5,
+      column: 17,
+      schedule: 'a',
+      field: 'pauseAfter',
+      message,
+    });
+  });
+
+  it.each([
+    ['soon', '"soon" is not a duration; write a whole number and a unit: 250ms, 5s, 1m, 2h or 7d'],
+    ['0s', '"0s" is no time at all; write a duration above 0, e.g. 5s'],
+    [
+      '-3s',
+      '"-3s" is negative; durations count forward from 0: write a whole number and a unit: 250ms, 5s, 1m, 2h or 7d',
+    ],
+  ])('rejects deadline: %s', (value, message) => {
+    expect(one(`schedules:\n${schedule(`    deadline: ${value}\n`)}`)).toMatchObject({
+      line: 5,
+      field: 'deadline',
+      message,
+    });
+  });
+
+  it('rejects a notify that sends nothing, and a bad URL naming its event', () => {
+    expect(one(`schedules:\n${schedule('    notify: { after: 2 }\n')}`)).toMatchObject({
+      field: 'notify.onFailure',
+      message:
+        'is missing; expected an http: or https: URL for onFailure, e.g. https://hooks.example.com/tickflow (or a URL for onRecovery, onDeadline or onPause)',
+    });
+    expect(
+      one(`schedules:\n${schedule('    notify: { onFailure: "https://x.test/", onRecovery: "ftp://x" }\n')}`),
+    ).toMatchObject({
+      field: 'notify.onRecovery',
+      message: 'expected an http: or https: URL for onRecovery, e.g. https://hooks.example.com/tickflow',
+    });
+    expect(one(`defaults:\n  pauseAfter: 0\nschedules: {}\n`)).toMatchObject({
+      field: 'defaults.pauseAfter',
     });
   });
 });

@@ -95,6 +95,12 @@ export class Authenticator {
     this.configured = hasCredentials(auth);
     // A broken users file at start is a configuration error, like a bad variable.
     if (auth.usersFile) this.loaded = this.load(auth.usersFile);
+    const nobody = this.loaded && Object.keys(this.loaded.file.users).length === 0;
+    if (nobody && !auth.token && !auth.username)
+      log?.warn(
+        { file: auth.usersFile },
+        'WEB_USERS_FILE has no users yet: nobody can sign in until one is added (`tickflow users add <name> --role admin`)',
+      );
   }
 
   /** Who the header proves, or undefined. */

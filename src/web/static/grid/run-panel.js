@@ -3,6 +3,7 @@
 import { $, api, h, messageOf, setProps } from '../page.js';
 import { clone, dot, enc, muted, q } from './dom.js';
 import { fmtDuration, fmtTime, triggerText, windowText } from './format.js';
+import { runActionsView } from './run-actions.js';
 import { state, UNFINISHED } from './state.js';
 import { runInHash } from './url.js';
 
@@ -38,6 +39,8 @@ async function loadRun(schedule, runId, refresh = false) {
     const detail = await api(`/schedules/${enc(schedule)}/runs/${enc(runId)}`);
     if (state.run !== open) return;
     open.detail = detail;
+    // A note being written, or a cancel waiting for its confirmation, is not redrawn away.
+    if (refresh && body.querySelector('.note-form:not([hidden]), .cancel-run[data-confirm=yes]')) return;
     const scroll = body.scrollTop;
     body.replaceChildren(runDetailView(detail));
     body.scrollTop = scroll;
@@ -58,6 +61,7 @@ export function refreshOpenRun() {
 function runDetailView(d) {
   const view = clone('run-template');
   setProps(q(view, '.state-badge'), { text: d.state, class: `state-badge state-${d.state}` });
+  q(view, '.run-actions-slot').replaceWith(runActionsView(d, (runId) => showRun(d.schedule, runId)));
   const board = q(view, '.board-link');
   board.hidden = !d.boardUrl;
   if (d.boardUrl) board.setAttribute('href', d.boardUrl);

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinished, recordRunCancelled } from '../db/run-actions';
 import { findRun } from '../db/run-history';
 import { forgetCancel, requestCancel } from '../queues/run-cancel';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { ConflictError, NotFoundError, ReadOnlyError } from './errors';
 import { requireSchedule } from './schedules';
@@ -68,6 +69,33 @@ export async function cancelIfUnfinished(
 
 /** cancelRun once the run is known unfinished (a bulk cancel selected it so). */
 export async function cancelUnfinished(
+  control: Control,
+  name: string,
+  runId: string,
+  was: RunState,
+  request: CancelRunRequest,
+): Promise<CancelledRun> {
+  const done = await cancelled(control, name, runId, was, request);
+  await recordChange(control.db, {
+    by: request.by,
+    action: 'cancel',
+    schedule: name,
+    runId,
+    what: `cancelled run ${runId} (was ${was}): ${CANCELLED_HOW[done.outcome]}`,
+    detail: { was, outcome: done.outcome },
+  });
+  return done;
+}
+
+/** The audit log's words for each outcome. */
+const CANCELLED_HOW: Record<CancelledRun['outcome'], string> = {
+  removed: 'removed from the queue',
+  aborted: 'aborted on its worker',
+  recorded: 'no queue held it',
+  requested: 'its worker was asked to abort it',
+};
+
+async function cancelled(
   control: Control,
   name: string,
   runId: string,

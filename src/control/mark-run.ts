@@ -3,6 +3,7 @@ import { isFinished, MAX_NOTE_LENGTH, markRunState } from '../db/run-actions';
 export { MAX_NOTE_LENGTH } from '../db/run-actions';
 
 import { findRun } from '../db/run-history';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from './errors';
 import { requireSchedule } from './schedules';
@@ -54,6 +55,15 @@ export async function markRun(
   const after = await storedRun(control, name, runId);
   // Changed meanwhile (a re-check of the state in the update itself): say what it is now.
   if (!marked && after.state !== request.state) throw refused();
+  if (marked)
+    await recordChange(control.db, {
+      by: request.by,
+      action: 'mark',
+      schedule: name,
+      runId,
+      what: `marked run ${runId} ${request.state} (was ${before.state})${request.note ? `: ${request.note}` : ''}`,
+      detail: { from: before.state, to: request.state, ...(request.note ? { note: request.note } : {}) },
+    });
   return after;
 }
 

@@ -1,4 +1,5 @@
 import { setRunNote } from '../db/run-actions';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { ReadOnlyError } from './errors';
 import { checkNote, storedRun } from './mark-run';
@@ -26,5 +27,13 @@ export async function noteRun(
   await storedRun(control, name, runId);
   const text = request.note.trim();
   await setRunNote(control.db, name, runId, { text: text === '' ? null : text, by: request.by });
+  await recordChange(control.db, {
+    by: request.by,
+    action: 'note',
+    schedule: name,
+    runId,
+    what: text === '' ? `cleared the note of run ${runId}` : `noted run ${runId}: ${text}`,
+    detail: { note: text === '' ? null : text },
+  });
   return storedRun(control, name, runId);
 }

@@ -8,6 +8,7 @@ import { CATCHING_UP_PRIORITY } from '../queues/window-runs';
 import type { RunWindow } from '../runtime/job';
 import { JobParamsError } from '../runtime/job-registry';
 import type { Schedule } from '../schedules/schedule';
+import { recordChange } from './changes';
 import type { Control } from './control';
 import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from './errors';
 import { requireSchedule } from './schedules';
@@ -112,6 +113,15 @@ export async function queueReruns(
   await recordQueuedRuns(control.db, schedule.name, queued).catch((error: unknown) => {
     if (!isUnreachable(error)) throw error;
   });
+  for (const run of withIds)
+    await recordChange(control.db, {
+      by: request.by,
+      action: 'rerun',
+      schedule: schedule.name,
+      runId: run.runId,
+      what: `re-ran run ${run.rerunOf} as ${run.runId}${request.currentParams ? " with the file's params" : ''}`,
+      detail: { rerunOf: run.rerunOf, params: run.params, currentParams: request.currentParams ?? false },
+    });
   const waitsForResume = await queue.isPaused();
   return withIds.map((run) => ({
     schedule: schedule.name,

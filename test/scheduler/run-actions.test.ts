@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
+import type { AuditPage } from '../../src/control/audit-views';
 import type {
   BulkView,
   CancelledRun,
@@ -121,6 +122,13 @@ describe('run actions (real Redis and PostgreSQL)', () => {
       await queue.close();
     }
     expect((await s.runs('nap')).map((r) => r.attempt)).toEqual([1]);
+    // The audit log has it, with who.
+    const audit = (await call<AuditPage>('/api/v1/audit?schedule=nap')).json();
+    expect(audit.entries.find((e) => e.action === 'cancel')).toMatchObject({
+      by: 'api:local',
+      runId,
+      what: `cancelled run ${runId} (was active): aborted on its worker`,
+    });
 
     // Bad input: a finished run, an unknown run, an unknown schedule.
     const again = await post(call, `/api/v1/schedules/nap/runs/${runId}/cancel`);
@@ -322,6 +330,16 @@ describe('run actions (real Redis and PostgreSQL)', () => {
       state: 'failed',
       marked: { from: 'failed', by: expect.stringMatching(/^cli:/) },
       note: { text: 'data fixed by hand', by: expect.stringMatching(/^cli:/) },
+    });
+    const audit = (await call<AuditPage>('/api/v1/audit?schedule=broken')).json();
+    expect(audit.entries.filter((e) => e.action === 'rerun')).toHaveLength(3);
+    expect(audit.entries.filter((e) => e.action === 'mark').map((e) => e.what)).toContain(
+      `marked run ${first} completed (was failed): data fixed by hand`,
+    );
+    expect(audit.entries.find((e) => e.action === 'note')).toMatchObject({
+      by: 'api:local',
+      runId: second,
+      what: `noted run ${second}: upstream was down`,
     });
     const list = await runCli(['runs', 'broken', '--state', 'failed'], s.env);
     expect(list.stdout).toMatch(

@@ -79,3 +79,15 @@ describe('startDelaySeconds', () => {
     expect(startDelaySeconds({ ...backfill, attemptsStarted: 1, processedOn: started })).toBeUndefined();
   });
 });
+
+describe('re-run ids', () => {
+  it('carry the window of the run they redo, are due when queued and count in the start delay', () => {
+    const id = windowRunId('rerun', window, 'ab12cd34');
+    expect(id).toBe(`rerun-${window.from.getTime()}-${window.to.getTime()}-ab12cd34`);
+    expect(triggerOfRun(id)).toBe('rerun');
+    const job = { id, timestamp: due.getTime(), opts: {} };
+    expect(runWindowOf(job, due, hourly)).toEqual(window);
+    expect(scheduledAt(job)).toEqual(due);
+    expect(startDelaySeconds({ ...job, attemptsStarted: 1, processedOn: due.getTime() + 1_500 })).toBe(1.5);
+  });
+});

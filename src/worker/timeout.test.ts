@@ -30,6 +30,20 @@ describe('withTimeout', () => {
     await expect(run).rejects.toThrow('worker closing');
   });
 
+  it('fails at once with the reason of an outer signal aborted before it started (a run cancelled while it waited)', async () => {
+    const outer = new AbortController();
+    outer.abort(new Error('cancelled by api:alice'));
+    let seen: AbortSignal | undefined;
+    const started = Date.now();
+    const run = withTimeout(5_000, outer.signal, (signal) => {
+      seen = signal;
+      return sleep(1_000);
+    });
+    await expect(run).rejects.toThrow('cancelled by api:alice');
+    expect(seen?.aborted).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+
   it("keeps the work's own error", async () => {
     await expect(
       withTimeout(1_000, undefined, async () => {

@@ -332,6 +332,11 @@ describe('roles: users in WEB_USERS_FILE', () => {
           { from: '2024-03-01T00:00:00Z', to: '2024-03-02T00:00:00Z' },
         ],
         ['DELETE', '/api/v1/schedules/nap/backfills/deadbeef', undefined],
+        ['POST', '/api/v1/schedules/nap/runs/some-run/cancel', {}],
+        ['POST', '/api/v1/schedules/nap/runs/some-run/rerun', {}],
+        ['POST', '/api/v1/schedules/nap/runs/some-run/mark', { state: 'completed' }],
+        ['POST', '/api/v1/schedules/nap/runs/some-run/note', { note: 'seen' }],
+        ['POST', '/api/v1/schedules/nap/runs/bulk', { action: 'rerun', dryRun: true }],
       ];
       for (const [method, pathname, body] of writes) {
         const refused = await vera(pathname, method, body);

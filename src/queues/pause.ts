@@ -16,14 +16,15 @@ export interface SwitchChange {
   by: string;
 }
 
-/** The audit entry of a switch moved: `paused: <note>` or `resumed`. */
+/** The audit entry of a switch moved: `paused: <note>`, `resumed`. */
 export function switchAudit(schedule: string, paused: boolean, change: SwitchChange): AuditEntry {
   const verb = paused ? 'paused' : 'resumed';
   return {
     by: change.by,
     action: paused ? 'pause' : 'resume',
     schedule,
-    what: change.note ? `${verb}: ${change.note}` : verb,
+    // "paused after 3 failed runs in a row" says it already; "paused: deploying" needs the verb.
+    what: !change.note ? verb : change.note.startsWith(verb) ? change.note : `${verb}: ${change.note}`,
     ...(change.note ? { detail: { note: change.note } } : {}),
   };
 }

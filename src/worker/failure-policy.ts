@@ -186,10 +186,11 @@ export class FailurePolicy {
    * The slots a late run's job scheduler skipped, counted and recorded on the run. The rule: when
    * a job scheduler's run for slot S starts at T, BullMQ makes the schedule's next run for the
    * first slot after T (not S + every when that has passed already), so every slot between S and T
-   * got no run of its own. Why: `paused` when the switch moved (a resume) after S, so the pause held
-   * the run; `overlap` when the run before it was still running at S (`overlap: skip` made it wait);
-   * else `late` (no worker took it in time: none running, or all busy). With `catchup: last` or
-   * `all` the scheduler queues catch-up runs for missed slots, so none are counted as skipped.
+   * got no run of its own. Why: `paused` when the switch moved after S (or is paused as committed:
+   * the resume that let it start is still in flight), so a pause held the run; `overlap` when the
+   * run before it was still running at S (`overlap: skip` made it wait); else `late` (no worker
+   * took it in time: none running, or all busy). With `catchup: last` or `all` the scheduler queues
+   * catch-up runs for missed slots, so none are counted as skipped.
    */
   private async countSkipped(attempt: PolicyAttempt, schedule: Schedule): Promise<void> {
     const { trigger } = schedule;
@@ -204,7 +205,9 @@ export class FailurePolicy {
       runBefore(db, attempt.schedule, slot),
     ]);
     const reason: SkipReason =
-      moved && !moved.paused && moved.changedAt > slot
+      // Still paused as committed: the resume that let it start has not committed yet (the queue
+      // resumes under the row lock, before the switch's transaction ends).
+      moved && (moved.paused || moved.changedAt > slot)
         ? 'paused'
         : before && (before.finishedAt === null || before.finishedAt > slot)
           ? 'overlap'

@@ -202,3 +202,17 @@ export async function specSetBy(
     what: row?.what ?? null,
   };
 }
+
+/**
+ * The spec version of a schedule in force at `at`: the version of its latest schedules.yaml entry
+ * recorded at or before then (what the job scheduler and the control plane made runs with).
+ */
+export async function specVersionAt(db: Queryable, schedule: string, at: Date): Promise<string | undefined> {
+  const { rows } = await db.query<{ version: string | null }>(
+    `select detail->>'version' as version from audit_log
+      where schedule = $1 and action = any($2) and at <= $3
+      order by at desc, id desc limit 1`,
+    [schedule, [...SPEC_ACTIONS], at],
+  );
+  return rows[0]?.version ?? undefined;
+}

@@ -140,7 +140,9 @@ async function reconcileOne(
   if (toggle) {
     const note = schedule.enabled ? null : 'enabled: false in the schedules file';
     await state.setSwitch({ paused, note, changedBy: FILE_AUTHOR });
-    await recordAudit(state.db, switchAudit(schedule.name, paused, { note, by: FILE_AUTHOR }));
+    // A new schedule that starts on is no switch moved; one that starts paused is worth a line.
+    if (state.row || paused)
+      await recordAudit(state.db, switchAudit(schedule.name, paused, { note, by: FILE_AUTHOR }));
   }
   // Pause before the upsert: a new `every` scheduler's first run is due at once.
   if (paused && !(await queue.isPaused())) {

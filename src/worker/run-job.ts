@@ -12,13 +12,12 @@ import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
-import { specVersionOf } from '../schedules/spec-diff';
-import { codeVersion } from '../version';
 import type { FailurePolicy, PolicyAttempt } from './failure-policy';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunFinished, RunStarted } from './run-events';
 import type { RunHistory } from './run-history';
 import { createRunLogger, type RunLogger } from './run-log';
+import { runVersions } from './run-versions';
 import { withTimeout } from './timeout';
 
 export const WORKER_NAME = `${os.hostname()}:${process.pid}`;
@@ -70,7 +69,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     worker: WORKER_NAME,
     windowFrom: window.from,
     windowTo: window.to,
-    ...versionsOf(deps.scheduleOf(schedule)),
+    ...(await runVersions(deps.resources.db, job, deps.scheduleOf(schedule))),
   };
   const log = deps.log.child({ schedule, runId: attempt.jobId, attempt: attempt.attempt });
   await deps.runs.write({ op: 'started', run: attempt });
@@ -209,18 +208,6 @@ async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: 
   } catch (error) {
     deps.log.warn({ err: error, schedule: attempt.schedule }, 'could not count the failing streak to notify');
   }
-}
-
-/** A schedule's spec version (memoized per parsed schedule: the file's edits make new objects) and the code's. */
-const specVersions = new WeakMap<Schedule, string>();
-function versionsOf(schedule: Schedule | undefined): Pick<RunAttempt, 'specVersion' | 'codeVersion'> {
-  if (!schedule) return { codeVersion: codeVersion() };
-  let specVersion = specVersions.get(schedule);
-  if (!specVersion) {
-    specVersion = specVersionOf(schedule);
-    specVersions.set(schedule, specVersion);
-  }
-  return { specVersion, codeVersion: codeVersion() };
 }
 
 /** What the failure policy is told of an attempt. */

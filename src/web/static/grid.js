@@ -7,6 +7,7 @@
  * ever goes in as text (textContent, attributes), never as HTML.
  */
 
+import { filterAudit, loadAuditPage, openAudit } from './grid/audit.js';
 import { poll } from './grid/poll.js';
 import { tickRelativeTimes } from './grid/rows.js';
 import { closePanel, openRunFromHash, showRun } from './grid/run-panel.js';
@@ -49,6 +50,8 @@ const CLICKS = [
   ['[data-close]', (el) => closePanel(el.dataset.close ?? '')],
   ['.older-runs', () => loadRunPage(false)],
   ['.refresh-schedule', () => state.panel && showSchedule(state.panel.name)],
+  ['#audit-link', () => openAudit()],
+  ['#audit-older', () => loadAuditPage(false)],
 ];
 
 /** @param {Event} event */
@@ -72,6 +75,8 @@ function onChange(event) {
   else if (el.id === 'window-select') {
     setWindow(el.value);
     poll(true);
+  } else if (el.id === 'audit-schedule') {
+    filterAudit(el.value);
   } else if (el.matches('.runs-filter') && state.panel) {
     state.panel.filter = el.value;
     loadRunPage(true);
@@ -96,7 +101,7 @@ function onKeydown(event) {
   if (event.key !== 'Escape') return;
   if (form?.matches('.pause-form')) return cancelPause(form.dataset.schedule ?? '');
   if (form?.id === 'trigger-form') return closeTrigger();
-  const top = ['run-detail', 'schedule-panel'].find((id) => !$(id).hidden);
+  const top = ['run-detail', 'audit-panel', 'schedule-panel'].find((id) => !$(id).hidden);
   if (top) closePanel(top);
 }
 

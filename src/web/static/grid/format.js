@@ -79,9 +79,17 @@ export const runTitle = (run) =>
     run.error && `error: ${run.error}`,
     run.marked && `marked ${run.state} by ${run.marked.by} (was ${run.marked.from})`,
     run.note && `note by ${run.note.by}: ${run.note.text}`,
+    run.deadlineMissedAt && `deadline missed (flagged at ${fmtTime(run.deadlineMissedAt)})`,
+    run.skipped && `${skippedText(run)} skipped after it: it started late`,
   ]
     .filter(Boolean)
     .join('\n');
+
+/** A run's slots skipped after it (it started late): "3 slots (overlap)". @param {RunSummary} run */
+export const skippedText = (run) =>
+  run.skipped
+    ? `${run.skipped.slots} slot${run.skipped.slots === 1 ? '' : 's'} (${run.skipped.reason})`
+    : '—';
 
 /** `file:line:column: schedule, field: message` @param {FileErrorView['problems'][number]} p */
 export function problemText(p) {

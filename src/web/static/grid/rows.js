@@ -1,6 +1,7 @@
 // @ts-check
 /** The grid: a row per schedule (switch, badges, job, cadence and watermark, next and last run, note) and its strip of run bars. */
 import { $, h, present, setProps } from '../page.js';
+import { notifyTitle, policyBadges } from './audit.js';
 import { clone, dot, muted, q } from './dom.js';
 import { fmtDuration, fmtRelative, fmtSpan, fmtTime, problemText, relTime, runTitle } from './format.js';
 import { can, state, UNFINISHED, whyNot } from './state.js';
@@ -101,7 +102,8 @@ function updateRow({ tr }, s, view, longest) {
     ...present([
       !s.inFile && h('span.badge.warn', { title: 'not in schedules.yaml: being removed' }, 'not in file'),
       !s.scheduled && !s.paused && h('span.badge', 'not scheduled'),
-      s.notify && h('span.badge', { title: `on failure: ${s.notify.onFailure}` }, 'notifies'),
+      s.notify && h('span.badge', { title: notifyTitle(s.notify) }, 'notifies'),
+      ...policyBadges(s),
     ]),
   );
   q(tr, '.col-job').textContent = s.job ?? '—';
@@ -190,6 +192,10 @@ function renderStrip(strip, win, runs, longest) {
     bar.style.marginLeft = `${-width / 2}px`;
     if (run.attempts > 1) bar.dataset.attempts = String(run.attempts);
     else delete bar.dataset.attempts;
+    // The failure policy's marks: a deadline passed unfinished, slots skipped after it (see audit.js).
+    bar.classList.toggle('deadline-missed', Boolean(run.deadlineMissedAt));
+    if (run.skipped) bar.dataset.skipped = String(run.skipped.slots);
+    else delete bar.dataset.skipped;
     bar.title = runTitle(run);
     bar.setAttribute('aria-label', `${run.state} run ${run.runId}, due ${fmtTime(run.dueAt)}`);
   }

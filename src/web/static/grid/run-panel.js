@@ -1,6 +1,7 @@
 // @ts-check
 /** The run panel (`#run=<schedule>/<runId>`): a run's facts, params, result, attempts and logs; and closing either panel. */
 import { $, api, h, messageOf, setProps } from '../page.js';
+import { policyFacts } from './audit.js';
 import { clone, dot, enc, muted, q } from './dom.js';
 import { fmtDuration, fmtTime, triggerText, windowText } from './format.js';
 import { runActionsView } from './run-actions.js';
@@ -75,6 +76,7 @@ function runDetailView(d) {
     finished: fmtTime(d.finishedAt),
     duration: fmtDuration(d.durationMs),
     attempts: String(d.attempts),
+    ...policyFacts(d),
   };
   for (const [key, text] of Object.entries(facts)) q(view, `[data-fact="${key}"]`).textContent = text;
   if (d.error) q(view, '.run-error').textContent = d.error;

@@ -1,6 +1,7 @@
 // @ts-check
 /** The schedule panel: a schedule's duration chart and its run history, page by page. */
 import { $, api, h, lineChart, messageOf, svg } from '../page.js';
+import { loadChanges } from './audit.js';
 import { clone, dot, enc, muted, q } from './dom.js';
 import { fmtDuration, fmtTime, runTitle } from './format.js';
 import { findSchedule, state } from './state.js';
@@ -26,6 +27,7 @@ export function showSchedule(name) {
   $('schedule-panel').hidden = false;
   loadChart(panel);
   loadRunPage(true);
+  loadChanges(root, name);
 }
 
 /** @param {SchedulePanel} panel */

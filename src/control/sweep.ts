@@ -1,4 +1,4 @@
-import { jobsInRedis } from '../queues/queues';
+import { historyOutboxKey, jobsInRedis } from '../queues/queues';
 import { runIdPrefix } from '../queues/run-ids';
 import type { Control } from './control';
 
@@ -17,6 +17,10 @@ const BATCH = 5_000;
  * enough to run every few seconds.
  */
 export async function closeDroppedRuns(control: Control, graceMs = GRACE_MS): Promise<number> {
+  // A run whose history still waits in the outbox looks queued here though it ran (and its job may
+  // be trimmed already): sweep only once the outbox is empty.
+  const { connection, prefix } = control.queues;
+  if ((await connection.llen(historyOutboxKey(prefix))) > 0) return 0;
   const { rows } = await control.db.query<{ schedule: string; runId: string }>(
     `select schedule, run_id as "runId" from runs
       where state = 'queued' and due_at < now() - make_interval(secs => $1 / 1000.0)

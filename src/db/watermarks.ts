@@ -128,7 +128,10 @@ export interface LateArrival {
   storedAt: Date;
 }
 
-/** Late arrivals of a consumer schedule stored in (since, until], oldest event first. */
+/** At most this many late seconds are read per pass: the newest, which matter most. */
+export const MAX_LATE_ARRIVALS = 10_000;
+
+/** Late arrivals of a consumer schedule stored in (since, until], newest event first. */
 export async function lateArrivals(
   db: Queryable,
   schedule: string,
@@ -137,7 +140,7 @@ export async function lateArrivals(
   const { rows } = await db.query<LateArrival>(
     `select event_second as "eventSecond", stored_at as "storedAt" from late_arrivals
       where schedule = $1 and stored_at > $2 and stored_at <= $3
-      order by event_second limit 10000`,
+      order by event_second desc limit ${MAX_LATE_ARRIVALS}`,
     [schedule, stored.since, stored.until],
   );
   return rows;

@@ -40,7 +40,12 @@ export async function assertRedisReachable(redisUrl: string): Promise<void> {
   }
 }
 
-/** One BullMQ queue per schedule, named after it, under the configured key prefix. */
+/**
+ * The Redis list where run history waits while PostgreSQL is away (see worker/run-history.ts):
+ * while it holds anything, PostgreSQL's `runs` may be behind what the workers did.
+ */
+export const historyOutboxKey = (prefix: string) => `${prefix}:_tickflow:history-outbox`;
+
 /** Which of these jobs Redis still holds, in one round trip (however many queues they are in). */
 export async function jobsInRedis(redis: Redis, jobs: { queue: Queue; id: string }[]): Promise<boolean[]> {
   if (jobs.length === 0) return [];
@@ -49,6 +54,7 @@ export async function jobsInRedis(redis: Redis, jobs: { queue: Queue; id: string
   return ((await pipeline.exec()) ?? []).map(([, exists]) => exists === 1);
 }
 
+/** One BullMQ queue per schedule, named after it, under the configured key prefix. */
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();
 

@@ -43,7 +43,7 @@ export const cancelKey = (prefix: string, schedule: string, runId: string) =>
  */
 export async function requestCancel(redis: Redis, prefix: string, request: CancelRequest): Promise<number> {
   const { schedule, runId, by } = request;
-  const [, published] = (await redis
+  const [stored, published] = (await redis
     .multi()
     .set(cancelKey(prefix, schedule, runId), by, 'EX', CANCEL_REQUEST_TTL_SECONDS)
     .publish(cancelChannel(prefix), JSON.stringify(request))
@@ -51,6 +51,8 @@ export async function requestCancel(redis: Redis, prefix: string, request: Cance
     [null, 0],
     [null, 0],
   ];
+  // Without the key, a worker that starts the run later would never hear of the cancel.
+  if (stored?.[0]) throw stored[0];
   if (published?.[0]) throw published[0];
   return Number(published?.[1] ?? 0);
 }

@@ -7,7 +7,7 @@ import {
   recordQueuedRuns,
   waitingWindows,
 } from '../db/run-history';
-import { type ConsumerStream, lateArrivals, watermarkOf } from '../db/watermarks';
+import { type ConsumerStream, lateArrivals, MAX_LATE_ARRIVALS, watermarkOf } from '../db/watermarks';
 import type { Logger } from '../log/logger';
 import { windowRunId } from '../queues/run-ids';
 import { queueWindowRuns } from '../queues/window-runs';
@@ -165,6 +165,12 @@ async function rerunLateWindows(
   const settled = new Date(now.getTime() - LATE_DATA_DEBOUNCE_MS);
   const late = await lateArrivals(deps.db, stream.schedule, { since, until: settled });
   if (late.length === 0) return [];
+  if (late.length === MAX_LATE_ARRIVALS) {
+    deps.log?.warn(
+      { schedule: schedule.name, of: stream.schedule },
+      `over ${MAX_LATE_ARRIVALS} seconds of late data within rerunWithin: only the newest re-run their windows this pass`,
+    );
+  }
   const runs = await latestRunPerWindow(deps.db, schedule.name, since);
   const reads = readSpanOf(schedule, deps.jobs);
   const reruns = runs.flatMap((run) => {

@@ -255,7 +255,7 @@ export function requireCredentials(
 /** What each role may do, for the 403 that says so. */
 const ROLE_CAN: Record<Role, string> = {
   viewer: 'read',
-  operator: 'read, pause and resume, trigger, backfill, cancel and re-run',
+  operator: 'read, pause and resume, trigger, backfill, cancel, re-run, mark and note runs',
   admin: 'everything',
 };
 

@@ -16,11 +16,9 @@ export interface RunActionRoutes {
   route: Route;
   /** Who asks, as a run records it: api:<user>. */
   by: (res: Response) => string;
-  /** What a change needs of the caller (a role), naming the action; nothing unless told. */
-  guard?: (what: string) => RequestHandler;
+  /** What a change needs of the caller (a role), naming the action: required, so no route is left open. */
+  guard: (what: string) => RequestHandler;
 }
-
-const open: RequestHandler = (_req, _res, next) => next();
 
 /**
  * The run actions of the REST API: cancel, re-run, mark and note one run, and re-run or cancel the
@@ -28,8 +26,7 @@ const open: RequestHandler = (_req, _res, next) => next();
  * the CLI and the grid call; a 409 says the run's state does not allow it.
  */
 export function mountRunActions(router: express.Router, control: Control, parts: RunActionRoutes): void {
-  const { route, by } = parts;
-  const guard = parts.guard ?? (() => open);
+  const { route, by, guard } = parts;
   const name = (req: Request) => String(req.params.name);
   const runId = (req: Request) => String(req.params.runId);
 

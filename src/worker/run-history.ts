@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { isUnreachable } from '../health/unreachable';
 import type { Logger } from '../log/logger';
+import { historyOutboxKey } from '../queues/queues';
 import type { HistoryWrite, JobRunsLog, RunAttempt } from './job-runs';
 
 /** How often a waiting outbox is offered to PostgreSQL again. */
@@ -38,7 +39,7 @@ export class RunHistory {
     prefix: string,
     private readonly log: Logger,
   ) {
-    this.outbox = `${prefix}:_tickflow:history-outbox`;
+    this.outbox = historyOutboxKey(prefix);
     this.lock = `${this.outbox}:lock`;
   }
 

@@ -35,8 +35,8 @@ export interface RunDependencies {
   /** The schedule as the file says now (timeout, notify); it may change while the worker runs. */
   scheduleOf(schedule: string): Schedule | undefined;
   /**
-   * Told of a completed run before it is recorded as completed (the schedules that run `after:` it
-   * are queued there): a failure to do so fails the attempt, and the retry tells it again.
+   * Told of a completed run before it is recorded as completed: the schedules that run `after:` it
+   * are queued there (see queueDownstream).
    */
   completed?(run: UpstreamRun): Promise<void>;
   /** The schedule's failure policy (pauseAfter, deadline, recovery notices, skipped slots). */
@@ -98,7 +98,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
         params,
       ),
     );
-    await deps.completed?.({ schedule, runId: attempt.jobId, window, result });
+    await queueDownstream(deps, runLog, { schedule, runId: attempt.jobId, window, result });
     await finish(deps, attempt, runLog, { state: 'completed', result });
     await deps.policy?.completed(policed, deps.scheduleOf(schedule));
     deps.events?.finished({ ...about, state: 'completed', result });
@@ -153,6 +153,26 @@ async function cancelled(
 
 /** The errors BullMQ fails cancelled runs with: not failures, so not counted as such. */
 export const cancelledRuns = new WeakSet<object>();
+
+/**
+ * The schedules that run `after:` this one, queued before the run is recorded completed. A failure
+ * to queue them (Redis away) is logged on the run, not thrown: the job's work is done, and failing
+ * it would run it again (a consumer's next batch) for a downstream run that was never its work.
+ */
+async function queueDownstream(
+  deps: RunDependencies,
+  runLog: RunLogger,
+  upstream: UpstreamRun,
+): Promise<void> {
+  try {
+    await deps.completed?.(upstream);
+  } catch (error) {
+    runLog.log.error(
+      { err: error },
+      `could not queue the schedules that run after ${upstream.schedule}: ${(error as Error).message}`,
+    );
+  }
+}
 
 /**
  * A failure a retry cannot fix: invalid params or an unknown job type (UnrecoverableError), or an

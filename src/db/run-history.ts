@@ -135,19 +135,6 @@ export async function findRun(db: pg.Pool, schedule: string, runId: string): Pro
   };
 }
 
-/** Failed runs in a row up to now, this one included, counting at most `cap` (failure notifications). */
-export async function failingStreak(db: pg.Pool, schedule: string, cap: number): Promise<number> {
-  const { rows } = await db.query<{ streak: number }>(
-    `select count(*)::int as streak from (
-       select 1 from runs
-        where schedule = $1 and state = 'failed'
-          and due_at > coalesce((select max(due_at) from runs where schedule = $1 and state = 'completed'), '-infinity')
-        limit $2) failed`,
-    [schedule, cap],
-  );
-  return rows[0]?.streak ?? 0;
-}
-
 /** Runs a schedule makes for its own windows (scheduled and catch-up): what catch-up counts as covered. */
 const OWN_WINDOWS = `trigger in ('schedule', 'catchup') and window_to is not null`;
 

@@ -8,44 +8,35 @@ import type { RunSummary } from './run-views';
  * job scheduler skipped before a late run. Each query follows runs_by_state or runs_recent.
  */
 
-/**
- * Failed runs in a row up to now, counting at most `cap`, for pauseAfter: those due after the
- * schedule's last completed run and finished after its last resume (a person's resume gives the
- * schedule `pauseAfter` more tries; schedule_state's changed_at is when the switch last moved).
- */
-export async function failedRunsSinceResume(db: Queryable, schedule: string, cap: number): Promise<number> {
-  const { rows } = await db.query<{ streak: number }>(
-    `select count(*)::int as streak from (
-       select 1 from runs
-        where schedule = $1 and state = 'failed'
-          and due_at > coalesce((select max(due_at) from runs where schedule = $1 and state = 'completed'), '-infinity')
-          and finished_at >= coalesce(
-                (select changed_at from schedule_state where schedule = $1 and not paused), '-infinity')
-        limit $2) failed`,
-    [schedule, cap],
-  );
-  return rows[0]?.streak ?? 0;
+/** Which failing streak to count. */
+export interface StreakOptions {
+  /** Count at most this many. */
+  cap: number;
+  /** The streak just before the run due then (not counting it): the one a completed run ends. */
+  before?: Date;
+  /** Only runs finished since the schedule was last resumed: a person's resume starts a new streak. */
+  sinceResume?: boolean;
 }
 
 /**
- * The failed runs in a row just before the run due at `dueAt` (not counting it), at most `cap`:
- * the streak a completed run ends (a recovery notice).
+ * Failed runs in a row: those due after the schedule's last completed run (before `before`, when
+ * given), at most `cap`. Behind failure notifications (up to now), pauseAfter (since the last
+ * resume; schedule_state's changed_at is when the switch last moved) and a recovery notice (before
+ * the run that completed). Follows runs_by_state.
  */
-export async function failedRunsBefore(
-  db: Queryable,
-  schedule: string,
-  dueAt: Date,
-  cap: number,
-): Promise<number> {
+export async function failedStreak(db: Queryable, schedule: string, options: StreakOptions): Promise<number> {
   const { rows } = await db.query<{ streak: number }>(
     `select count(*)::int as streak from (
        select 1 from runs
-        where schedule = $1 and state = 'failed' and due_at < $2
+        where schedule = $1 and state = 'failed' and ($2::timestamptz is null or due_at < $2)
           and due_at > coalesce(
-                (select max(due_at) from runs where schedule = $1 and state = 'completed' and due_at < $2),
+                (select max(due_at) from runs
+                  where schedule = $1 and state = 'completed' and ($2::timestamptz is null or due_at < $2)),
                 '-infinity')
-        limit $3) failed`,
-    [schedule, dueAt, cap],
+          and (not $3 or finished_at >= coalesce(
+                (select changed_at from schedule_state where schedule = $1 and not paused), '-infinity'))
+        limit $4) failed`,
+    [schedule, options.before ?? null, options.sinceResume ?? false, options.cap],
   );
   return rows[0]?.streak ?? 0;
 }

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import {
-  failedRunsBefore,
-  failedRunsSinceResume,
+  failedStreak,
   markDeadlineMissed,
   recordSkippedSlots,
   runBefore,
@@ -83,7 +82,10 @@ export class FailurePolicy {
     if (!url || !schedule?.notify || !attempt.dueAt) return;
     try {
       const { after } = schedule.notify;
-      const streak = await failedRunsBefore(this.options.db, attempt.schedule, attempt.dueAt, after);
+      const streak = await failedStreak(this.options.db, attempt.schedule, {
+        cap: after,
+        before: attempt.dueAt,
+      });
       if (streak < after) return;
       void this.options.notifier.notify(url, {
         event: 'run_recovered',
@@ -104,7 +106,10 @@ export class FailurePolicy {
     const pauseAfter = schedule?.pauseAfter;
     if (!final || !pauseAfter) return;
     try {
-      const streak = await failedRunsSinceResume(this.options.db, attempt.schedule, pauseAfter);
+      const streak = await failedStreak(this.options.db, attempt.schedule, {
+        cap: pauseAfter,
+        sinceResume: true,
+      });
       if (streak < pauseAfter) return;
       const note = `paused after ${pauseAfter} failed run${pauseAfter === 1 ? '' : 's'} in a row`;
       const queue = this.options.queues.get(attempt.schedule);

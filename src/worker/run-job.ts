@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { type Job, UnrecoverableError } from 'bullmq';
-import { failingStreak } from '../db/run-history';
+import { failedStreak } from '../db/run-policy';
 import type { Logger } from '../log/logger';
 import { type FailureNotifier, shouldNotify } from '../notify/failure-notifier';
 import { splitUpstream } from '../queues/after-runs';
@@ -214,7 +214,7 @@ async function notifyFailure(deps: RunDependencies, attempt: RunAttempt, error: 
   const target = deps.scheduleOf(attempt.schedule)?.notify;
   if (!target?.onFailure) return;
   try {
-    const streak = await failingStreak(deps.resources.db, attempt.schedule, target.after + 1);
+    const streak = await failedStreak(deps.resources.db, attempt.schedule, { cap: target.after + 1 });
     if (!shouldNotify(streak, target.after)) return;
     void deps.notifier.runFailed(target, {
       schedule: attempt.schedule,

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
 import { createPool } from '../../src/db/pool';
-import { failingStreak, findRun, lastRuns, pageOfRuns, runsInWindow } from '../../src/db/run-history';
+import { findRun, lastRuns, pageOfRuns, runsInWindow } from '../../src/db/run-history';
+import { failedStreak } from '../../src/db/run-policy';
 import { type TestEnv, testEnv } from '../support';
 
 let t: TestEnv;
@@ -74,7 +75,7 @@ describe('the grid and run-list queries follow an index (plans at 200k runs)', (
         }),
     ],
     ['one run', (d: pg.Pool) => findRun(d, 'consumer', 'repeat:3')],
-    ['failing streak', (d: pg.Pool) => failingStreak(d, 'consumer', 4)],
+    ['failing streak', (d: pg.Pool) => failedStreak(d, 'consumer', { cap: 4 })],
   ])('%s', async (_what, query) => {
     const { db: explaining, plans } = planOf(db);
     await query(explaining);

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinished, recordRunCancelled } from '../db/run-actions';
-import { findRun } from '../db/run-history';
 import { forgetCancel, requestCancel } from '../queues/run-cancel';
 import { recordChange } from './changes';
 import type { Control } from './control';
-import { ConflictError, NotFoundError, ReadOnlyError } from './errors';
-import { requireSchedule } from './schedules';
+import { ConflictError, ReadOnlyError } from './errors';
+import { storedRun } from './runs';
 import type { CancelledRun, RunState } from './views';
 
 export interface CancelRunRequest {
@@ -41,11 +40,7 @@ export async function cancelRun(
   request: CancelRunRequest,
 ): Promise<CancelledRun> {
   if (control.readOnly) throw new ReadOnlyError();
-  const stored = await findRun(control.db, name, runId);
-  if (!stored) {
-    await requireSchedule(control, name, { removedToo: true });
-    throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
-  }
+  const stored = await storedRun(control, name, runId);
   const was = stored.summary.state;
   if (isFinished(was)) throw finishedAlready(name, runId, was);
   return cancelUnfinished(control, name, runId, was, request);

@@ -2,11 +2,10 @@ import { isFinished, MAX_NOTE_LENGTH, markRunState } from '../db/run-actions';
 
 export { MAX_NOTE_LENGTH } from '../db/run-actions';
 
-import { findRun } from '../db/run-history';
 import { recordChange } from './changes';
 import type { Control } from './control';
-import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from './errors';
-import { requireSchedule } from './schedules';
+import { ConflictError, InvalidInputError, ReadOnlyError } from './errors';
+import { storedRun } from './runs';
 import type { RunSummary } from './views';
 
 /** The states a run can be marked in by hand. */
@@ -36,7 +35,7 @@ export async function markRun(
 ): Promise<RunSummary> {
   if (control.readOnly) throw new ReadOnlyError();
   checkNote(request.note);
-  const before = await storedRun(control, name, runId);
+  const before = (await storedRun(control, name, runId)).summary;
   const refused = () => {
     const state = before.state;
     if (state === request.state)
@@ -52,7 +51,7 @@ export async function markRun(
     by: request.by,
     ...(request.note ? { note: request.note } : {}),
   });
-  const after = await storedRun(control, name, runId);
+  const after = (await storedRun(control, name, runId)).summary;
   // Changed meanwhile (a re-check of the state in the update itself): say what it is now.
   if (!marked && after.state !== request.state) throw refused();
   if (marked)
@@ -73,12 +72,4 @@ export function checkNote(note: string | undefined | null): void {
     throw new InvalidInputError('note too long', [
       { field: 'note', message: `at most ${MAX_NOTE_LENGTH} characters (got ${note.length})` },
     ]);
-}
-
-/** The run as the history has it; an unknown run (or schedule) is a NotFoundError. */
-export async function storedRun(control: Control, name: string, runId: string): Promise<RunSummary> {
-  const stored = await findRun(control.db, name, runId);
-  if (stored) return stored.summary;
-  await requireSchedule(control, name, { removedToo: true });
-  throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
 }

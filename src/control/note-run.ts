@@ -2,7 +2,8 @@ import { setRunNote } from '../db/run-actions';
 import { recordChange } from './changes';
 import type { Control } from './control';
 import { ReadOnlyError } from './errors';
-import { checkNote, storedRun } from './mark-run';
+import { checkNote } from './mark-run';
+import { storedRun } from './runs';
 import type { RunSummary } from './views';
 
 export interface NoteRunRequest {
@@ -35,5 +36,5 @@ export async function noteRun(
     what: text === '' ? `cleared the note of run ${runId}` : `noted run ${runId}: ${text}`,
     detail: { note: text === '' ? null : text },
   });
-  return storedRun(control, name, runId);
+  return (await storedRun(control, name, runId)).summary;
 }

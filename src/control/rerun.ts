@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type FINISHED_STATES, isFinished, type SelectedRun } from '../db/run-actions';
-import { findRun, type QueuedRun, recordQueuedRuns } from '../db/run-history';
+import { type QueuedRun, recordQueuedRuns } from '../db/run-history';
 import { isUnreachable } from '../health/unreachable';
 import { runWindowOf, windowRunId } from '../queues/run-ids';
 import { jobTemplateOf } from '../queues/scheduler-spec';
@@ -10,8 +10,8 @@ import { JobParamsError } from '../runtime/job-registry';
 import type { Schedule } from '../schedules/schedule';
 import { recordChange } from './changes';
 import type { Control } from './control';
-import { ConflictError, InvalidInputError, NotFoundError, ReadOnlyError } from './errors';
-import { requireSchedule } from './schedules';
+import { ConflictError, InvalidInputError, ReadOnlyError } from './errors';
+import { storedRun } from './runs';
 import { scheduleInFile } from './trigger';
 import type { RerunView } from './views';
 
@@ -40,11 +40,7 @@ export async function rerunRun(
   request: RerunRequest,
 ): Promise<RerunView> {
   if (control.readOnly) throw new ReadOnlyError();
-  const stored = await findRun(control.db, name, runId);
-  if (!stored) {
-    await requireSchedule(control, name, { removedToo: true });
-    throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
-  }
+  const stored = await storedRun(control, name, runId);
   const { summary } = stored;
   if (!isFinished(summary.state))
     throw new ConflictError(

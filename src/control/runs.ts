@@ -1,5 +1,5 @@
 import { rerunsOf } from '../db/run-actions';
-import { findRun, pageOfRuns } from '../db/run-history';
+import { findRun, pageOfRuns, type StoredRun } from '../db/run-history';
 import { runSpecOf } from './audit';
 import type { Control } from './control';
 import { InvalidInputError, NotFoundError } from './errors';
@@ -28,13 +28,17 @@ export async function listRuns(control: Control, name: string, query: RunQuery):
   return { runs, next: rows.length > query.limit && last ? encodeCursor(last.dueAt, last.runId) : null };
 }
 
+/** The run as the history has it; an unknown run (or schedule) is a NotFoundError naming it. */
+export async function storedRun(control: Control, name: string, runId: string): Promise<StoredRun> {
+  const stored = await findRun(control.db, name, runId);
+  if (stored) return stored;
+  await requireSchedule(control, name, { removedToo: true });
+  throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
+}
+
 /** One run with its params, result, error, attempts and log lines. */
 export async function getRun(control: Control, name: string, runId: string): Promise<RunDetail> {
-  const stored = await findRun(control.db, name, runId);
-  if (!stored) {
-    await requireSchedule(control, name, { removedToo: true });
-    throw new NotFoundError(`schedule "${name}" has no run "${runId}" (see \`tickflow runs ${name}\`)`);
-  }
+  const stored = await storedRun(control, name, runId);
   const queue = control.queues.get(name);
   const [job, reruns, spec] = await Promise.all([
     queue.getJob(runId),

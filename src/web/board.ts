@@ -261,7 +261,13 @@ function throughControl(control: Control): Record<Through, RequestHandler[]> {
     );
   const toggleAll = (paused: boolean) =>
     answer(async (_req, res) => {
-      for (const name of await knownNames(control)) await setPaused(control, name, { paused, by: by(res) });
+      // Every schedule is tried, whichever fails: one refused switch must not leave the rest
+      // untouched. One at a time: each holds its schedule's row lock on a pool connection.
+      const failed: string[] = [];
+      for (const name of await knownNames(control)) {
+        await setPaused(control, name, { paused, by: by(res) }).catch(() => failed.push(name));
+      }
+      if (failed.length) throw new Error(`could not switch ${failed.join(', ')}; the others are switched`);
     });
   const remove: RequestHandler = async (req, res, next) => {
     const name = String(req.params.queueName);

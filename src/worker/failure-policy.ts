@@ -102,7 +102,8 @@ export class FailurePolicy {
 
   /** A failed attempt (recorded): a final one may pause the schedule (pauseAfter). */
   async failed(attempt: PolicyAttempt, schedule: Schedule | undefined, final: boolean): Promise<void> {
-    if (final) this.disarm(attempt);
+    // A retry arms the deadline again for its own attempt (the run's notice is still sent once).
+    this.disarm(attempt);
     const pauseAfter = schedule?.pauseAfter;
     if (!final || !pauseAfter) return;
     try {
@@ -132,6 +133,11 @@ export class FailurePolicy {
     } catch (error) {
       this.warn(error, attempt, 'could not apply pauseAfter');
     }
+  }
+
+  /** A cancelled attempt: its deadline timer goes with it. */
+  cancelled(attempt: PolicyAttempt): void {
+    this.disarm(attempt);
   }
 
   close(): void {

@@ -105,6 +105,7 @@ export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSign
     return result;
   } catch (error) {
     if (error instanceof CancelledError) {
+      deps.policy?.cancelled(policed);
       const thrown = await cancelled(deps, attempt, runLog, error);
       deps.events?.finished({ ...about, state: 'cancelled', error: error.message, by: error.by });
       throw thrown;

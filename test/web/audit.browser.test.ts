@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SchedulerTest, waitFor } from '../scheduler/support';
-import { CHROMIUM, openPage } from './browser';
+import { launchChromium, openPage, screenshot } from './browser';
 
 /** Screenshots, kept as test artifacts (git-ignored). */
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
 const schedules = (ms: number) => `schedules:
   slow:
@@ -26,8 +23,7 @@ let browser: Browser;
 let s: SchedulerTest;
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 afterEach(() => s.cleanup());
@@ -51,7 +47,7 @@ describe('the grid shows the failure policy and the audit log (Chromium, real se
       .locator('.strip button.bar[data-skipped][data-schedule="slow"]')
       .first()
       .waitFor({ timeout: 15_000 });
-    await page.screenshot({ path: path.join(ARTIFACTS, 'audit-grid-flags.png'), fullPage: true });
+    await screenshot(page, 'audit-grid-flags');
 
     // Bars of a 300 ms cadence overlap on a 5 minute strip: the click goes to this one.
     await late.first().dispatchEvent('click');
@@ -74,7 +70,7 @@ describe('the grid shows the failure policy and the audit log (Chromium, real se
     await page.locator('#audit-schedule').selectOption('nap');
     await expect.poll(() => audit.locator('.audit-entry').count()).toBe(2);
     await expect(audit.locator('.audit-entry').nth(1).textContent()).resolves.toContain('added: sleep, cron');
-    await page.screenshot({ path: path.join(ARTIFACTS, 'audit-panel.png'), fullPage: true });
+    await screenshot(page, 'audit-panel');
     await page.keyboard.press('Escape');
 
     await nap.locator('.name-link').click();

@@ -1,7 +1,22 @@
-import type { Browser } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's chromium (`.ci/run` installs it with apt); no browser download. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Where the browser tests leave their screenshots (CI keeps test-artifacts/). */
+const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
+
+/** A headless Chromium for one test file, with the screenshot folder made. */
+export async function launchChromium(): Promise<Browser> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}
+
+/** A full-page screenshot in test-artifacts/<name>.png. */
+export const screenshot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 /** A page that records console errors and any request leaving the machine (the UI must work offline). */
 export async function openPage(browser: Browser, url: string) {

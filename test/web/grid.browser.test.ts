@@ -1,14 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import { recordStoredProgress } from '../../src/db/watermarks';
 import { SchedulerTest, sleep, waitFor } from '../scheduler/support';
-import { CHROMIUM, openPage as openBrowserPage } from './browser';
+import { launchChromium, openPage as openBrowserPage, screenshot } from './browser';
 
 /** Screenshots of each step, kept as test artifacts (git-ignored). */
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
 const SCHEDULES = `schedules:
   tick:
@@ -32,8 +29,7 @@ let browser: Browser;
 let s: SchedulerTest;
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 afterEach(() => s.cleanup());
@@ -41,8 +37,7 @@ afterEach(() => s.cleanup());
 const openPage = (app: SchedulerApp, pathname: string) =>
   openBrowserPage(browser, `${app.web?.url}${pathname}`);
 
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: path.join(ARTIFACTS, `grid-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(page, `grid-${name}`);
 const bars = (page: Page, schedule: string, state = '') =>
   page.locator(`.strip button.bar${state ? `.state-${state}` : ''}[data-schedule="${schedule}"]`);
 const completedRuns = async (schedule: string) =>

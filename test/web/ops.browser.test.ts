@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamRollupJob } from '../../jobs/stream-rollup';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
@@ -12,9 +10,8 @@ import { Resources } from '../../src/runtime/resources';
 import { SchedulerTest, waitFor } from '../scheduler/support';
 import { seedTransactions } from '../streaming/rollup-seed';
 import { jobContext } from '../streaming/streaming-env';
-import { CHROMIUM, openPage } from './browser';
+import { launchChromium, openPage, screenshot } from './browser';
 
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 const MINUTE = 60_000;
 
 /** A consumer schedule that never runs: its runs (and their lag) are seeded below. */
@@ -60,8 +57,7 @@ async function seedAlerts(count: number, county?: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
   s = new SchedulerTest('ops');
   s.writeSchedules(SCHEDULES);
   app = await s.start({ web: true, workers: false });
@@ -165,7 +161,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     await page.locator('#throughput-now', { hasText: '1 tx/s' }).waitFor();
     await page.locator('#markets .market[data-county="Nairobi"]').waitFor();
     expect(await page.locator('#alerts tr[data-transaction]').count()).toBe(5);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-1-live.png'), fullPage: true });
+    await screenshot(page, 'ops-1-live');
 
     // A new market's traffic in the newest window, rolled up again, and its alert: the page follows.
     await seedTransactions(s.db, {
@@ -185,7 +181,7 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
       async () => (await page.locator('#throughput-now').textContent())?.includes('1.7 tx/s'),
       'the new throughput',
     );
-    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-2-updated.png'), fullPage: true });
+    await screenshot(page, 'ops-2-updated');
 
     // The grid links here.
     const grid = await openPage(browser, `${app.web?.url}/schedules`);

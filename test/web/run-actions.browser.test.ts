@@ -1,13 +1,10 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunDetail, TriggeredRun } from '../../src/control/views';
 import { SchedulerTest, waitFor } from '../scheduler/support';
-import { CHROMIUM, openPage } from './browser';
+import { launchChromium, openPage, screenshot } from './browser';
 
 /** Screenshots of each step, kept as test artifacts (git-ignored). */
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
 /** nap runs for a minute unless cancelled; broken always fails. Neither runs by itself in the test. */
 const SCHEDULES = `schedules:
@@ -25,14 +22,12 @@ let browser: Browser;
 let s: SchedulerTest;
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 afterEach(() => s.cleanup());
 
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: path.join(ARTIFACTS, `run-actions-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(page, `run-actions-${name}`);
 
 describe('run actions in the grid, in a real Chromium (real Redis and PostgreSQL)', () => {
   it('cancels a running run and re-runs a failed one from the run panel; marks and notes it', async () => {

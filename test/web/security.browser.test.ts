@@ -2,15 +2,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SchedulerApp } from '../../src/app/scheduler-app';
 import { runCli } from '../cli';
 import { SchedulerTest, waitFor } from '../scheduler/support';
-import { CHROMIUM } from './browser';
+import { launchChromium, screenshot } from './browser';
 
 /** Screenshots, kept as test artifacts (git-ignored). */
-const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts');
 
 const SCHEDULES = `schedules:
   nap:
@@ -29,8 +28,7 @@ let s: SchedulerTest;
 let dir: string;
 
 beforeAll(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 afterAll(() => browser?.close());
 afterEach(async () => {
@@ -54,8 +52,7 @@ async function pageAs(app: SchedulerApp, pathname: string, user?: { name: string
   return { page, consoleErrors };
 }
 
-const shot = (page: Page, name: string) =>
-  page.screenshot({ path: path.join(ARTIFACTS, `security-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(page, `security-${name}`);
 
 describe('security headers in a real Chromium', () => {
   it('the pages work under the CSP, and another site cannot frame them', async () => {

@@ -7,6 +7,10 @@ const CLOSED = '127.0.0.1:1';
 const noRedis = { REDIS_URL: `redis://${CLOSED}` };
 const noPostgres = { DATABASE_URL: `postgres://postgres@${CLOSED}/tickflow` };
 const noKafka = { KAFKA_BROKERS: CLOSED };
+/** A users file that does not exist yet: it holds no user. */
+const noUsers = { WEB_USERS_FILE: '/nonexistent/tickflow-users.json' };
+const NO_USER =
+  /no user "ghost" in \/nonexistent\/tickflow-users\.json: add it first \(`tickflow users add ghost --role viewer`\)$/;
 
 const KNOWN = /no schedule named "nope"; known schedules: nap$/;
 const HELP = (command: string) => new RegExp(`\\(see \`tickflow ${command}--help\`\\)$`);
@@ -87,6 +91,8 @@ describe('CLI exit codes (real services; one line per failure)', () => {
     ],
     [['users', 'add', 'x'], {}, /required option '-r, --role <role>' not specified/],
     [['users', 'token', 'x'], {}, /WEB_USERS_FILE is not set: set it to the file that holds the users/],
+    [['users', 'token', 'ghost'], noUsers, NO_USER],
+    [['users', 'remove', 'ghost'], noUsers, NO_USER],
     // unreachable services
     [['list'], noRedis, REACH('Redis', 'REDIS_URL')],
     [['pause', 'nap'], noRedis, REACH('Redis', 'REDIS_URL')],

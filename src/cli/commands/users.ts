@@ -23,6 +23,22 @@ function usersFileOf(config: Config): string {
   return file;
 }
 
+/** The users file as it is now, the module that reads and writes it, and a lookup naming what to do. */
+async function openUsersFile(config: Config) {
+  const file = usersFileOf(config);
+  const users: UsersFileModule = await import('../../web/users-file');
+  const current = users.readUsersFile(file);
+  const existing = (name: string) => {
+    const user = current.users[name];
+    if (!user)
+      throw new Error(
+        `no user "${name}" in ${file}: add it first (\`tickflow users add ${name} --role viewer\`)`,
+      );
+    return user;
+  };
+  return { file, users, current, existing };
+}
+
 /**
  * `tickflow users add|token|list|remove`: the people who may use the web UI and the API, each with
  * a role, in WEB_USERS_FILE (a running scheduler picks changes up within a second).
@@ -73,14 +89,8 @@ export function registerUsers(program: Command): void {
     .argument('<name>', 'an existing user')
     .action(
       action(async ({ config }, name: string) => {
-        const file = usersFileOf(config);
-        const users: UsersFileModule = await import('../../web/users-file');
-        const current = users.readUsersFile(file);
-        const user = current.users[name];
-        if (!user)
-          throw new Error(
-            `no user "${name}" in ${file}: add it first (\`tickflow users add ${name} --role viewer\`)`,
-          );
+        const { file, users, current, existing } = await openUsersFile(config);
+        const user = existing(name);
         const token = users.newToken();
         current.users[name] = {
           ...user,
@@ -122,10 +132,8 @@ export function registerUsers(program: Command): void {
     .argument('<name>', 'an existing user')
     .action(
       action(async ({ config }, name: string) => {
-        const file = usersFileOf(config);
-        const users: UsersFileModule = await import('../../web/users-file');
-        const current = users.readUsersFile(file);
-        if (!current.users[name]) throw new Error(`no user "${name}" in ${file}`);
+        const { file, users, current, existing } = await openUsersFile(config);
+        existing(name);
         delete current.users[name];
         users.writeUsersFile(file, current);
         console.log(`removed ${name} from ${file}`);

@@ -1,28 +1,9 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { webhook } from '../webhook';
 import { SchedulerTest, sleep, waitFor } from './support';
 
 let s: SchedulerTest;
 afterEach(() => s.cleanup());
-
-/** A webhook receiver on loopback that records each JSON body it gets. */
-async function webhook(): Promise<{ url: string; bodies: Record<string, unknown>[] }> {
-  const bodies: Record<string, unknown>[] = [];
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk) => {
-      text += chunk;
-    });
-    req.on('end', () => {
-      bodies.push(JSON.parse(text) as Record<string, unknown>);
-      res.end('ok');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=secret`, bodies };
-}
 
 describe('failure notifications (real Redis and PostgreSQL, a real webhook)', () => {
   it('POSTs once when the failing streak reaches `after`, with the run, its error and a link', async () => {

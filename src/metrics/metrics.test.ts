@@ -3,9 +3,7 @@ import type { Queue } from 'bullmq';
 import type { MetricValue } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { consumerBatchJob } from '../../jobs/consumer-batch';
-import { jobs } from '../../jobs/index';
-import { producerBatchJob } from '../../jobs/producer-batch';
+import { defaultJobs as jobs } from '../app/jobs';
 import { intervalSeconds, Metrics } from './metrics';
 
 const FINISHED_AT = 1_700_000_000_000;
@@ -25,8 +23,8 @@ function fakeQueue(
   } as unknown as Queue;
 }
 
-const PRODUCED = jobs.messageCountsOf(producerBatchJob.name);
-const CONSUMED = jobs.messageCountsOf(consumerBatchJob.name);
+const PRODUCED = jobs.messageCountsOf('producer-batch');
+const CONSUMED = jobs.messageCountsOf('consumer-batch');
 
 /** A Metrics with a run and a result of each streaming job, so that every series exists. */
 function recordedMetrics(): Metrics {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobs } from '../../jobs/index';
+import { defaultJobs as jobs } from '../app/jobs';
 import { parseSchedules } from './load';
 import { formatProblem, SchedulesFileError } from './problems';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobs } from '../../jobs/index';
+import { defaultJobs as jobs } from '../app/jobs';
 import { schedulerSpecOf } from '../queues/scheduler-spec';
 import { parseSchedules as parseWithJobs } from './load';
 import { formatProblem, type ScheduleProblem, SchedulesFileError } from './problems';

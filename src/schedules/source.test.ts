@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { jobs } from '../../jobs/index';
+import { defaultJobs as jobs } from '../app/jobs';
 import type { SchedulesFileError } from './problems';
 import type { SchedulesFile } from './schedule';
 import { type LoadFailure, ScheduleSource } from './source';

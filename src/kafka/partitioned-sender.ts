@@ -45,7 +45,7 @@ export class PartitionedSender implements BatchSender {
    * With traces on, every record's headers: the traceparent of the run that opened the sender (one
    * object shared by all of them), and what it adds to a record's size. Off, records have no headers.
    */
-  private readonly headers?: { traceparent: string };
+  private readonly headers?: { traceparent: Buffer };
   private readonly headerBytes: number = 0;
 
   private constructor(
@@ -59,7 +59,8 @@ export class PartitionedSender implements BatchSender {
     this.bytes = partitionMetadata.map(() => 0);
     const traceparent = traces?.traceparent();
     if (traceparent !== undefined) {
-      this.headers = { traceparent };
+      // As bytes once: kafkajs would encode a string again for every record.
+      this.headers = { traceparent: Buffer.from(traceparent) };
       this.headerBytes = 'traceparent'.length + traceparent.length + HEADER_OVERHEAD;
     }
   }

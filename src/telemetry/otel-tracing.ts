@@ -277,15 +277,22 @@ function failed(span: Span, error: unknown): void {
  */
 function producerContexts(piece: TracedMessage[]): Map<string, Link> {
   const seen = new Map<string, Link>();
+  let previous: TracedMessage['headers'][string];
   for (const message of piece) {
     const header = message.headers.traceparent;
-    if (header === undefined) continue;
+    // Runs of records from one producer run: compared as bytes, not decoded again.
+    if (header === undefined || sameBytes(header, previous)) continue;
+    previous = header;
     const traceparent = String(Array.isArray(header) ? header[0] : header);
     if (seen.has(traceparent)) continue;
     const spanContext = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, { traceparent }));
     if (spanContext && trace.isSpanContextValid(spanContext)) seen.set(traceparent, { context: spanContext });
   }
   return seen;
+}
+
+function sameBytes(a: TracedMessage['headers'][string], b: TracedMessage['headers'][string]): boolean {
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) ? a.equals(b) : a === b;
 }
 
 /**

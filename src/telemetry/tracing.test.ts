@@ -37,7 +37,7 @@ async function probe(endpoint?: string): Promise<Probe> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ['--import', 'tsx', '--input-type=module', '-e', PROBE, projectPath(), endpoint ?? ''],
-    { cwd: projectPath(), env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' } },
+    { cwd: projectPath() },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) as string) as Probe;
 }

@@ -55,7 +55,7 @@ export interface RunDependencies {
  * records the attempt in job_runs and in the job's own log. With traces on, the attempt is a span
  * (src/telemetry) and what the job does under it (Kafka, PostgreSQL) its children.
  */
-export function runJob(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
+export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
   const traces = tracing();
   if (!traces) return runAttempt(job, deps, signal);
   return traces.run(

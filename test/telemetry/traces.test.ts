@@ -22,7 +22,7 @@ afterEach(async () => {
 const PRODUCED = OFF_THREAD_MIN;
 
 describe('OpenTelemetry traces (real Kafka, Redis, PostgreSQL; a local OTLP/HTTP receiver)', () => {
-  it('follows transactions from the producer run, through their records’ traceparent, to the consumer run that stored them', async () => {
+  it('makes each run a span, and follows transactions from the producer run, through their records’ traceparent, to the consumer run that stored them', async () => {
     receiver = await OtlpReceiver.start();
     s = new SchedulerTest('otel', { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     const [tx, dlq, alerts] = [s.t.topic('tx'), s.t.topic('dlq'), s.t.topic('alerts')];
@@ -38,11 +38,17 @@ schedules:
     job: consumer-batch
     cron: "0 0 1 1 *"
     params: { topic: ${tx}, group: ${s.t.id}, dlqTopic: ${dlq}, alertsTopic: ${alerts}, batchSize: ${PRODUCED}, maxWait: 1000 }
+  failing:
+    job: sleep
+    cron: "0 0 1 1 *"
+    params: { ms: 1, failAttempts: 1 }
 `);
     const running = await s.start();
     let producerRunId: string;
+    let failedRunId: string;
     const consumerRunIds: string[] = [];
     try {
+      [failedRunId] = await runNow(running, 'failing', 'failed');
       [producerRunId] = await runNow(running, 'producer');
       // The group's first join can take a run or two; then it reads everything.
       for (let consumed = 0, runs = 0; consumed < PRODUCED && runs < 10; runs++) {
@@ -57,6 +63,14 @@ schedules:
     expect(receiver.refused).toEqual([]);
     const spans = receiver.spans;
     const childrenOf = (parent: ReceivedSpan) => spans.filter((span) => span.parentSpanId === parent.spanId);
+
+    // A failed attempt: its span says so, as an error with the job's message.
+    const failed = runSpan(spans, failedRunId);
+    expect(failed.attributes['tickflow.run.outcome']).toBe('failed');
+    expect(failed.status).toMatchObject({
+      code: 2,
+      message: expect.stringMatching(/failing attempt 1 on purpose/),
+    });
 
     // The producer run: a span with the run's identity, window and outcome, its Kafka sends under it.
     const producer = runSpan(spans, producerRunId);
@@ -131,13 +145,17 @@ schedules:
   });
 });
 
-/** Triggers a run of `schedule` and waits for it to complete: its run id and result. */
-async function runNow(running: SchedulerApp, schedule: string): Promise<[string, Record<string, unknown>]> {
+/** Triggers a run of `schedule` and waits for its attempt to end as `state`: its run id and result. */
+async function runNow(
+  running: SchedulerApp,
+  schedule: string,
+  state: 'completed' | 'failed' = 'completed',
+): Promise<[string, Record<string, unknown>]> {
   const finished = finishedRuns(running, schedule, 1, undefined, { timeoutMs: 45_000 });
   const { runId } = await triggerRun(running.control, schedule, { by: 'test:otel' });
   const [run] = await finished;
-  expect(run).toMatchObject({ runId, state: 'completed' });
-  return [runId, (run as { result: Record<string, unknown> }).result];
+  expect(run).toMatchObject({ runId, state });
+  return [runId, (run as { result?: Record<string, unknown> }).result ?? {}];
 }
 
 function runSpan(spans: ReceivedSpan[], runId: string): ReceivedSpan {

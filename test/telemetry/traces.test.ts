@@ -33,7 +33,7 @@ schedules:
   producer:
     job: producer-batch
     cron: "0 0 1 1 *"
-    params: { topic: ${tx}, count: ${PRODUCED} }
+    params: { topic: ${tx}, count: ${PRODUCED}, malformedRate: 0.01 }
   consumer:
     job: consumer-batch
     cron: "0 0 1 1 *"
@@ -45,11 +45,14 @@ schedules:
 `);
     const running = await s.start();
     let producerRunId: string;
+    let malformed: number;
     let failedRunId: string;
     const consumerRunIds: string[] = [];
     try {
       [failedRunId] = await runNow(running, 'failing', 'failed');
-      [producerRunId] = await runNow(running, 'producer');
+      const [runId, result] = await runNow(running, 'producer');
+      producerRunId = runId;
+      malformed = result.malformed as number;
       // The group's first join can take a run or two; then it reads everything.
       for (let consumed = 0, runs = 0; consumed < PRODUCED && runs < 10; runs++) {
         const [runId, result] = await runNow(running, 'consumer');
@@ -111,6 +114,14 @@ schedules:
     expect(sum(receives, 'messaging.batch.message_count')).toBe(PRODUCED);
     expect(receives.every((span) => contains(span.links, producerLink))).toBe(true);
     expect(receives[0]?.attributes['messaging.consumer.group.name']).toBe(s.t.id);
+    // Dead letters go out from the consumer run, and keep the producer run's traceparent.
+    const deadLetterSends = consumers.flatMap(childrenOf).filter((span) => span.name === `send ${dlq}`);
+    expect(malformed).toBeGreaterThan(0);
+    expect(sum(deadLetterSends, 'messaging.batch.message_count')).toBe(malformed);
+    const deadLetters = await readTopic(createKafka(s.config), dlq, malformed);
+    expect(new Set(deadLetters.map((record) => record.headers?.traceparent?.toString()))).toEqual(
+      new Set([traceparent]),
+    );
     const reading = consumers.filter((run) => receives.some((span) => span.parentSpanId === run.spanId));
     expect(reading.length).toBeGreaterThan(0);
     expect(reading.every((run) => contains(run.links, producerLink))).toBe(true);

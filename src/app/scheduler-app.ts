@@ -11,6 +11,7 @@ import { assertRedisReachable, bullConnection, QueueSet } from '../queues/queues
 import type { JobRegistry } from '../runtime/job-registry';
 import { Scheduler } from '../scheduler/scheduler';
 import { ScheduleSource } from '../schedules/source';
+import { startTracing } from '../telemetry/tracing';
 import { assertSafeToServe } from '../web/auth';
 import { BOARD_PATH, createBoard } from '../web/board';
 import { mountSchedulerUi } from '../web/scheduler-ui';
@@ -62,6 +63,12 @@ export async function startSchedulerApp(
   if (options.web) assertSafeToServe(config.web);
   const closers = new Closers();
   return closers.starting(async () => {
+    // Runs are traced where they run: a scheduler without workers makes no spans. Stopped last, so
+    // the spans of the runs the workers finish on the way out are exported.
+    if (options.workers)
+      closers.add(
+        await startTracing({ endpoint: config.tracesEndpoint, service: 'tickflow-scheduler', log }),
+      );
     await migrate(config, log);
     await assertRedisReachable(config.redisUrl);
     const jobs = options.jobs ?? defaultJobs;

@@ -5,6 +5,7 @@ import { Metrics } from '../metrics/metrics';
 import { assertRedisReachable, bullConnection } from '../queues/queues';
 import type { JobRegistry } from '../runtime/job-registry';
 import { ScheduleSource } from '../schedules/source';
+import { startTracing } from '../telemetry/tracing';
 import { assertSafeToServe } from '../web/auth';
 import { startWebServer, type WebServer } from '../web/server';
 import { startWorkers, type Workers, type WorkerTuning } from '../worker/process';
@@ -37,6 +38,8 @@ export async function startWorkerApp(
   if (options.web) assertSafeToServe(web, exposure.what, exposure.risk);
   const closers = new Closers();
   return closers.starting(async () => {
+    // First started, last stopped: the spans of the runs the workers finish on the way out are exported.
+    closers.add(await startTracing({ endpoint: config.tracesEndpoint, service: 'tickflow-worker', log }));
     await migrate(config, log);
     await assertRedisReachable(config.redisUrl);
     const jobs = options.jobs ?? defaultJobs;

@@ -10,6 +10,13 @@ describe('loadConfig', () => {
     expect(config.web.port).toBe(3000);
   });
 
+  it('turns traces on only with an OTLP endpoint', () => {
+    expect(loadConfig({}).tracesEndpoint).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracesEndpoint).toBe(
+      'http://collector:4318',
+    );
+  });
+
   it('splits a comma-separated broker list', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
@@ -25,6 +32,7 @@ describe('loadConfig', () => {
     ['DATABASE_SCHEMA', 'x; drop', 'SQL identifier'],
     ['QUEUE_PREFIX', 'a:b', 'letters, digits'],
     ['LOG_LEVEL', 'loud', 'info'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', '127.0.0.1:4318', 'http://127.0.0.1:4318'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

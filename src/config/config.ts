@@ -73,6 +73,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TICKFLOW_HOME: z.string().min(1).default('.tickflow'),
   TICKFLOW_CACHE: z.string().min(1).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: urlWithProtocol(HTTP, 'http://127.0.0.1:4318').optional(),
 });
 
 export interface Config {
@@ -92,6 +93,8 @@ export interface Config {
   home: string;
   /** Shared download cache (Kafka jars); survives fresh clones. */
   cacheDir: string;
+  /** OTLP/HTTP receiver of OpenTelemetry traces; traces are off without one (see src/telemetry). */
+  tracesEndpoint?: string;
 }
 
 export interface WebConfig {
@@ -181,5 +184,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheDir: path.resolve(
       e.TICKFLOW_CACHE ?? path.join(env.XDG_CACHE_HOME ?? path.join(env.HOME ?? home, '.cache'), 'tickflow'),
     ),
+    ...(e.OTEL_EXPORTER_OTLP_ENDPOINT ? { tracesEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT } : {}),
   };
 }

@@ -22,6 +22,7 @@ import type {
   StreamClient,
 } from '../kafka/stream-client';
 import type { Logger } from '../log/logger';
+import { tracing } from '../telemetry/tracing';
 import { IdLog } from './id-log';
 import { RecentProfiles } from './recent-profiles';
 import { RunProgress } from './run-progress';
@@ -43,6 +44,8 @@ export interface ScoringSettings {
   /** The consumer schedule and the topic it reads: whose progress (and watermark) the run records. */
   schedule: string;
   topic: string;
+  /** The consumer group it reads as (what its traces say). */
+  group: string;
   /**
    * The schedule's event-time watermark as read at the start of the run (null: none yet): the
    * transactions the run stores with an earlier event time are recorded as late arrivals.
@@ -72,6 +75,9 @@ export async function scoreAndStore(
   settings: ScoringSettings,
 ) {
   const run = new ScoringRun(deps, settings);
+  const traces = tracing();
+  // With traces on, each piece's wait is a span linked to the producer runs of its records.
+  const input = traces ? traces.kafkaReceive(settings.topic, settings.group, pieces) : pieces;
   const ahead: Promise<Checked>[] = [];
   // An aborted run stops whatever PostgreSQL is doing for it (see ScoringWrite.abort), then rolls back.
   const abort = () => run.abortWrites(deps.signal.reason);
@@ -79,7 +85,7 @@ export async function scoreAndStore(
   try {
     // Each piece's lookups go out while the pieces before it are scored: PostgreSQL answers them
     // meanwhile instead of Node waiting for them.
-    for await (const piece of pieces) {
+    for await (const piece of input) {
       const checked = run.check(piece);
       checked.catch(() => {});
       ahead.push(checked);

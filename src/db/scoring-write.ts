@@ -11,7 +11,7 @@ import {
 } from './copy-text';
 import { type Lookup, loadProfiles, storedTransactionIds } from './scoring-lookups';
 import type { ProfileWrites, ScoredTransaction } from './scoring-rows';
-import type { TransactionConnection } from './transaction-connection';
+import { type TransactionConnection, traced } from './transaction-connection';
 import {
   type LateSeconds,
   recordLateArrivals,
@@ -415,7 +415,7 @@ export class ScoringWrite {
   }
 
   private async begin(): Promise<TransactionConnection> {
-    const client = await this.connect();
+    const client = traced(await this.connect());
     try {
       await client.query('begin');
       const { rows } = await client.query<{ pid: number; since: string }>(

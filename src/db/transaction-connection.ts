@@ -4,6 +4,7 @@ import type { Transferable } from 'node:worker_threads';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { requester, startThread } from '../runtime/threads';
+import { tracing } from '../telemetry/tracing';
 
 /** What onThread sends the transaction thread (transaction-thread.ts) when it starts it. */
 export interface TransactionThreadData {
@@ -34,6 +35,27 @@ export interface TransactionConnection {
   copyFrom(sql: string, chunks: Buffer[]): Promise<void>;
   /** Gives the connection back: to the pool, or closes the thread and its connection. */
   release(): Promise<void>;
+}
+
+/**
+ * The connection with each statement as a span when traces are on (see src/telemetry), from when it
+ * is asked to when it ends: statements asked together wait their turn on the one connection. Off,
+ * the connection itself.
+ */
+export function traced(connection: TransactionConnection): TransactionConnection {
+  const traces = tracing();
+  if (!traces) return connection;
+  return {
+    query: <Row>(sql: string, params?: unknown[]) =>
+      traces.postgres(sql, () => connection.query<Row>(sql, params)),
+    copyFrom: (sql, chunks) => {
+      if (chunks.length === 0) return connection.copyFrom(sql, chunks);
+      // Counted before the COPY: a thread's takes the chunks' memory.
+      const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      return traces.postgres(sql, () => connection.copyFrom(sql, chunks), bytes);
+    },
+    release: () => connection.release(),
+  };
 }
 
 /** A connection checked out of the pool, used on this thread. */

@@ -1,6 +1,7 @@
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
+import { tracing } from '../telemetry/tracing';
 import { BoundedConsumer } from './bounded-consumer';
 import { createKafka } from './client';
 import { sendDeadLetters } from './dead-letter';
@@ -74,16 +75,25 @@ export class KafkaStreams implements StreamClient {
     for (const topic of missing) this.ensuredTopics.add(topic.name);
   }
 
+  /** With traces on, one span for the whole send, and each record carries its run's traceparent. */
   async send(topic: string, records: OutgoingRecord[], signal?: AbortSignal): Promise<Set<number>> {
-    return sendChunked(await this.producer(), topic, records, signal);
+    const traces = tracing();
+    if (!traces) return sendChunked(await this.producer(), topic, records, signal);
+    const traced = withTraceparent(records, traces.traceparent());
+    return traces.kafkaSend(topic, records.length, async () =>
+      sendChunked(await this.producer(), topic, traced, signal),
+    );
   }
 
+  /** Dead letters keep their original headers: a traceparent there is the producer run's. */
   async sendDeadLetters(topic: string, inputs: DeadLetterInput[], options?: SendDeadLettersOptions) {
-    return sendDeadLetters(await this.producer(), topic, inputs, options);
+    const send = async () => sendDeadLetters(await this.producer(), topic, inputs, options);
+    const traces = tracing();
+    return traces ? traces.kafkaSend(topic, inputs.length, send) : send();
   }
 
   async batchSender(topic: string, signal?: AbortSignal): Promise<PartitionedSender> {
-    return PartitionedSender.open(await this.producer(), await this.admin(), topic, signal);
+    return PartitionedSender.open(await this.producer(), await this.admin(), topic, signal, tracing());
   }
 
   async partitionLag(group: string, topic: string): Promise<PartitionLag[]> {
@@ -124,4 +134,14 @@ export class KafkaStreams implements StreamClient {
     const admin = await this.adminPromise?.catch(() => undefined);
     await admin?.disconnect().catch(() => {});
   }
+}
+
+/** Records as sent with traces on: each carries `traceparent` unless it has one of its own. */
+function withTraceparent(records: OutgoingRecord[], traceparent: string | undefined): OutgoingRecord[] {
+  if (traceparent === undefined) return records;
+  return records.map((record) =>
+    record.headers?.traceparent === undefined
+      ? { ...record, headers: { ...record.headers, traceparent } }
+      : record,
+  );
 }

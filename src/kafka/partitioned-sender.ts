@@ -1,4 +1,5 @@
 import type { Admin, Message, PartitionMetadata, Producer } from 'kafkajs';
+import type { Tracing } from '../telemetry/tracing';
 import { keyPartition } from './partitioner';
 import type { BatchSender } from './stream-client';
 
@@ -10,6 +11,8 @@ import type { BatchSender } from './stream-client';
 export const MAX_BATCH_BYTES = 512 * 1024;
 /** Per-record framing beyond key and value: length, attributes, deltas, key/value lengths, headers. */
 const RECORD_OVERHEAD = 16;
+/** Per header beyond its name and value: their two lengths and the header count. */
+const HEADER_OVERHEAD = 8;
 
 /**
  * A message as kafkajs will spread it: it encodes each record as `{ ...message, offsetDelta,
@@ -38,18 +41,31 @@ export class PartitionedSender implements BatchSender {
   private inFlight?: Promise<unknown>;
   readonly written = new Set<number>();
   requests = 0;
+  /**
+   * With traces on, every record's headers: the traceparent of the run that opened the sender (one
+   * object shared by all of them), and what it adds to a record's size. Off, records have no headers.
+   */
+  private readonly headers?: { traceparent: Buffer };
+  private readonly headerBytes: number = 0;
 
   private constructor(
     private readonly producer: Producer,
     readonly topic: string,
     private readonly partitionMetadata: PartitionMetadata[],
     private readonly signal?: AbortSignal,
+    private readonly traces?: Tracing,
   ) {
     this.batches = partitionMetadata.map(() => []);
     this.bytes = partitionMetadata.map(() => 0);
+    const traceparent = traces?.traceparent();
+    if (traceparent !== undefined) {
+      // As bytes once: kafkajs would encode a string again for every record.
+      this.headers = { traceparent: Buffer.from(traceparent) };
+      this.headerBytes = 'traceparent'.length + traceparent.length + HEADER_OVERHEAD;
+    }
   }
 
-  static async open(producer: Producer, admin: Admin, topic: string, signal?: AbortSignal) {
+  static async open(producer: Producer, admin: Admin, topic: string, signal?: AbortSignal, traces?: Tracing) {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     const partitions = topics[0]?.partitions ?? [];
     if (partitions.length === 0) throw new Error(`Kafka topic ${topic} has no partitions (does it exist?)`);
@@ -58,6 +74,7 @@ export class PartitionedSender implements BatchSender {
       topic,
       [...partitions].sort((a, b) => a.partitionId - b.partitionId),
       signal,
+      traces,
     );
   }
 
@@ -65,10 +82,14 @@ export class PartitionedSender implements BatchSender {
   add(key: string, value: string | Buffer): boolean {
     const partition = this.partitionOf(key);
     const batch = this.batches[partition] as OutgoingMessage[];
-    batch.push({ key, value, partition, offsetDelta: 0, timestampDelta: 0 });
     // A Buffer's length is its byte count. A string's is for ASCII-heavy JSON but for rare multi-byte
     // characters, which the headroom in MAX_BATCH_BYTES absorbs up to 3 bytes each on a few per cent of them.
-    const size = (this.bytes[partition] as number) + key.length + value.length + RECORD_OVERHEAD;
+    let size = (this.bytes[partition] as number) + key.length + value.length + RECORD_OVERHEAD;
+    // Traces off, one branch: the same record as before tracing existed, with no headers field.
+    if (this.headers) {
+      batch.push({ key, value, headers: this.headers, partition, offsetDelta: 0, timestampDelta: 0 });
+      size += this.headerBytes;
+    } else batch.push({ key, value, partition, offsetDelta: 0, timestampDelta: 0 });
     this.bytes[partition] = size;
     return size >= MAX_BATCH_BYTES * 0.95;
   }
@@ -82,9 +103,12 @@ export class PartitionedSender implements BatchSender {
     this.bytes = this.partitionMetadata.map(() => 0);
     if (messages.length === 0) return;
     this.requests++;
-    const request = this.producer.send({ topic: this.topic, messages }).then((records) => {
-      for (const record of records) this.written.add(record.partition);
-    });
+    const send = () => this.producer.send({ topic: this.topic, messages });
+    const request = (this.traces ? this.traces.kafkaSend(this.topic, messages.length, send) : send()).then(
+      (records) => {
+        for (const record of records) this.written.add(record.partition);
+      },
+    );
     // Handled when awaited by the next send() or finish(); this only keeps Node from calling it unhandled.
     request.catch(() => {});
     this.inFlight = request;

@@ -1,10 +1,12 @@
 import type { Job } from 'bullmq';
 import { describe, expect, it } from 'vitest';
+import { OtlpReceiver } from '../../test/otlp-receiver';
 import { createLogger } from '../log/logger';
 import type { FailureNotifier } from '../notify/failure-notifier';
 import { CancelledError } from '../queues/run-cancel';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
+import { startTracing } from '../telemetry/tracing';
 import type { HistoryWrite } from './job-runs';
 import type { RunHistory } from './run-history';
 import { type RunDependencies, runJob } from './run-job';
@@ -89,5 +91,39 @@ describe('runJob run events', () => {
     await expect(runJob(job(3), deps)).rejects.toThrow('cancelled by api:ops');
     expect(seen).toEqual(['recorded started', 'run:started', 'recorded finished', 'run:finished cancelled']);
     expect(events[1]).toMatchObject({ state: 'cancelled', error: 'cancelled by api:ops', by: 'api:ops' });
+  });
+});
+
+describe('runJob with traces on', () => {
+  it('makes each attempt a span whose outcome is the attempt’s: completed, failed, or cancelled (not an error)', async () => {
+    const receiver = await OtlpReceiver.start();
+    const stop = await startTracing({ endpoint: receiver.url, service: 'test', log: createLogger('silent') });
+    try {
+      await runJob(job(1), harness(async () => ({ produced: 3 })).deps);
+      const failing = harness(async () => {
+        throw new Error('broker away');
+      });
+      await runJob(job(1), failing.deps).catch(() => {});
+      const cancelled = harness(async () => {
+        throw new CancelledError('api:ops');
+      });
+      await runJob(job(1), cancelled.deps).catch(() => {});
+    } finally {
+      await stop();
+      await receiver.close();
+    }
+    const runs = receiver.spans.filter((span) => span.name === 'run tick');
+    expect(runs.map((span) => [span.attributes['tickflow.run.outcome'], span.status?.code ?? 0])).toEqual([
+      ['completed', 0],
+      ['failed', 2],
+      ['cancelled', 0],
+    ]);
+    expect(runs[0]?.attributes).toMatchObject({
+      'tickflow.schedule': 'tick',
+      'tickflow.run.id': 'repeat:tick:60000',
+      'tickflow.run.attempt': 1,
+      'tickflow.job.type': 'sleep',
+      'tickflow.run.scheduled_at': new Date(60_000).toISOString(),
+    });
   });
 });

@@ -12,6 +12,7 @@ import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import { formatDuration } from '../schedules/duration';
 import { SCHEDULE_DEFAULTS, type Schedule } from '../schedules/schedule';
+import { type RunFacts, tracing } from '../telemetry/tracing';
 import type { FailurePolicy, PolicyAttempt } from './failure-policy';
 import type { AttemptEnd, RunAttempt } from './job-runs';
 import type { RunFinished, RunStarted } from './run-events';
@@ -51,9 +52,33 @@ export interface RunDependencies {
 /**
  * Runs one attempt of a BullMQ job: finds the job type, validates the params again (the file was
  * validated, but a job may come from elsewhere or outlive an edit), runs it under its timeout and
- * records the attempt in job_runs and in the job's own log.
+ * records the attempt in job_runs and in the job's own log. With traces on, the attempt is a span
+ * (src/telemetry) and what the job does under it (Kafka, PostgreSQL) its children.
  */
 export async function runJob(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
+  const traces = tracing();
+  if (!traces) return runAttempt(job, deps, signal);
+  return traces.run(
+    runFacts(job, deps),
+    () => runAttempt(job, deps, signal),
+    (error) => (cancelledRuns.has(error as object) ? 'cancelled' : 'failed'),
+  );
+}
+
+/** What a run's span says of it: the same identity and window as the attempt records. */
+function runFacts(job: Job, deps: RunDependencies): RunFacts {
+  const due = scheduledAt(job);
+  return {
+    schedule: job.queueName,
+    runId: String(job.id),
+    attempt: job.attemptsStarted,
+    jobType: job.name,
+    window: runWindowOf(job, due, deps.scheduleOf(job.queueName)),
+    scheduledAt: due,
+  };
+}
+
+async function runAttempt(job: Job, deps: RunDependencies, signal?: AbortSignal): Promise<JobResult> {
   const schedule = job.queueName;
   const due = scheduledAt(job);
   const window = runWindowOf(job, due, deps.scheduleOf(schedule));

@@ -63,7 +63,7 @@ export async function startSchedulerApp(
   const closers = new Closers();
   return closers.starting(async () => {
     await migrate(config, log);
-    await assertRedisReachable(config.redisUrl);
+    await assertRedisReachable(config);
     const jobs = options.jobs ?? defaultJobs;
     const source = new ScheduleSource(config.schedulesFile, jobs, log);
     const file = await source.load();
@@ -73,7 +73,7 @@ export async function startSchedulerApp(
 
     const db = createPool(config, 4);
     closers.add(() => db.end());
-    const connection = bullConnection(config.redisUrl);
+    const connection = bullConnection(config);
     closers.add(() => connection.disconnect());
     const queues = new QueueSet(connection, config.queuePrefix);
     closers.add(() => queues.close());

@@ -14,6 +14,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
 
+  it('reads Sentinel addresses and the master name together', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380',
+      REDIS_SENTINEL_NAME: 'tickflow',
+    });
+    expect(config.redisSentinel).toEqual({
+      name: 'tickflow',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+    });
+    expect(loadConfig({}).redisSentinel).toBeUndefined();
+  });
+
+  it('refuses Sentinel addresses without the master name, saying to set both', () => {
+    expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379' })).toThrow(
+      /REDIS_SENTINEL_NAME go together: set both/,
+    );
+    expect(() => loadConfig({ REDIS_SENTINEL_NAME: 'tickflow' })).toThrow(/REDIS_SENTINELS and/);
+  });
+
   it.each([
     ['DATABASE_URL', 'localhost:5432/tickflow', 'postgres://'],
     ['DATABASE_URL', 'mysql://root@localhost/db', 'postgres://'],
@@ -25,6 +47,7 @@ describe('loadConfig', () => {
     ['DATABASE_SCHEMA', 'x; drop', 'SQL identifier'],
     ['QUEUE_PREFIX', 'a:b', 'letters, digits'],
     ['LOG_LEVEL', 'loud', 'info'],
+    ['REDIS_SENTINELS', 'a:26379,b', 'host:port'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

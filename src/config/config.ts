@@ -43,6 +43,15 @@ const envSchema = z.object({
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
   ),
+  REDIS_SENTINELS: z
+    .string()
+    .transform((value) => value.split(',').map((sentinel) => sentinel.trim()))
+    .pipe(z.array(hostPort).min(1, 'expected at least one sentinel'))
+    .optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected the master name the sentinels monitor, e.g. tickflow')
+    .optional(),
   DATABASE_URL: urlWithProtocol(
     ['postgres:', 'postgresql:'],
     'postgres://postgres@127.0.0.1:5432/tickflow',
@@ -78,6 +87,8 @@ const envSchema = z.object({
 export interface Config {
   kafka: { brokers: string[]; clientId: string };
   redisUrl: string;
+  /** Set: connect through these Sentinels to the master they name (REDIS_URL then gives only credentials and db). */
+  redisSentinel?: RedisSentinel;
   databaseUrl: string;
   databaseSchema: string;
   queuePrefix: string;
@@ -92,6 +103,11 @@ export interface Config {
   home: string;
   /** Shared download cache (Kafka jars); survives fresh clones. */
   cacheDir: string;
+}
+
+export interface RedisSentinel {
+  sentinels: { host: string; port: number }[];
+  name: string;
 }
 
 export interface WebConfig {
@@ -132,6 +148,24 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: Sentinel answers only for a master it knows by name. */
+function sentinelOf(sentinels: string[] | undefined, name: string | undefined): RedisSentinel | undefined {
+  if (!sentinels && !name) return undefined;
+  if (!sentinels || !name) {
+    throw new ConfigError(
+      'Configuration error: REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both ' +
+        '(e.g. REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379 REDIS_SENTINEL_NAME=tickflow) or neither (see .env.example)',
+    );
+  }
+  return {
+    name,
+    sentinels: sentinels.map((sentinel) => {
+      const at = sentinel.lastIndexOf(':');
+      return { host: sentinel.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(sentinel.slice(at + 1)) };
+    }),
+  };
+}
+
 /** Reads and validates the configuration; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -149,9 +183,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const home = path.resolve(e.TICKFLOW_HOME);
+  const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
     kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
     redisUrl: e.REDIS_URL,
+    ...(redisSentinel ? { redisSentinel } : {}),
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     queuePrefix: e.QUEUE_PREFIX,

@@ -1,6 +1,6 @@
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Config } from '../config/config';
+import { type RedisTarget, redisConnection } from '../config/redis-connection';
 import { createKafka } from '../kafka/client';
 
 /** Ready means the service answers a real request, not merely that its port is open. */
@@ -17,8 +17,8 @@ export async function kafkaReady(config: Pick<Config, 'kafka'>): Promise<boolean
   }
 }
 
-export async function redisReady(redisUrl: string): Promise<boolean> {
-  const redis = new Redis(redisUrl, {
+export async function redisReady(target: RedisTarget): Promise<boolean> {
+  const redis = redisConnection(target, {
     lazyConnect: true,
     connectTimeout: 1_000,
     maxRetriesPerRequest: 0,

@@ -17,7 +17,7 @@ export const redisService: LocalService = {
   commandMarker: 'redis-server',
   variable: 'REDIS_URL',
   address: (config) => urlHostPort(config.redisUrl, 6379),
-  ready: (config) => redisReady(config.redisUrl),
+  ready: (config) => redisReady({ redisUrl: config.redisUrl }),
 
   async start(config) {
     const binary = findExecutable('redis-server');
@@ -31,7 +31,13 @@ export const redisService: LocalService = {
     // Blocked-client timeouts (BullMQ's wait for the next due run) are checked hz times a second.
     args.push('--hz', String(REDIS_HZ));
     const pid = spawnDetached(binary, args, logFile);
-    await waitForServer(pid, () => redisReady(config.redisUrl), `Redis on ${host}:${port}`, logFile, 20_000);
+    await waitForServer(
+      pid,
+      () => redisReady({ redisUrl: config.redisUrl }),
+      `Redis on ${host}:${port}`,
+      logFile,
+      20_000,
+    );
     return { pid, address: `${host}:${port}`, dataDir, logFile, startedAt: new Date().toISOString() };
   },
 

@@ -265,7 +265,7 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
 
     // Producing stops; the consumer catches up (lag 0), then two more runs find nothing new.
     await producer.stop();
-    const connection = bullConnection(world.config.redisUrl);
+    const connection = bullConnection(world.config);
     const producerQueue = new Queue('producer', { connection, prefix: world.config.queuePrefix });
     let pending: Record<string, number> = {};
     await waitFor(

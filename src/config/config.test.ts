@@ -14,6 +14,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
 
+  it('puts a local cluster on its own ports, one broker per node, and refuses a list of another length', () => {
+    expect(loadConfig({ KAFKA_NODES: '3' }).kafka.brokers).toEqual([
+      '127.0.0.1:19092',
+      '127.0.0.1:19094',
+      '127.0.0.1:19096',
+    ]);
+    expect(() => loadConfig({ KAFKA_NODES: '3', KAFKA_BROKERS: 'a:9092' })).toThrow(
+      /KAFKA_NODES=3 .* lists 1: list 3/,
+    );
+  });
+
   it('reads Sentinel addresses and the master name together', () => {
     const config = loadConfig({
       REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380',

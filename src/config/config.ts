@@ -36,9 +36,10 @@ const sqlName = z
 const envSchema = z.object({
   KAFKA_BROKERS: z
     .string()
-    .default('127.0.0.1:9092')
     .transform((value) => value.split(',').map((broker) => broker.trim()))
-    .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
+    .pipe(z.array(hostPort).min(1, 'expected at least one broker'))
+    .optional(),
+  KAFKA_NODES: wholeNumber(1, 9, '3').default(1),
   KAFKA_CLIENT_ID: z.string().min(1).default('tickflow'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
@@ -85,7 +86,8 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string };
+  /** `nodes`: how many Kafka nodes `tickflow services up` starts here (KAFKA_NODES; one per broker listed). */
+  kafka: { brokers: string[]; clientId: string; nodes: number };
   redisUrl: string;
   /** Set: connect through these Sentinels to the master they name (REDIS_URL then gives only credentials and db). */
   redisSentinel?: RedisSentinel;
@@ -148,6 +150,36 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The single local broker listens on 9092; a local cluster (KAFKA_NODES > 1) on 19092, 19094, … (each
+ * node's controller on the next port), so that it never lands on a single broker already running.
+ */
+export const LOCAL_BROKER = '127.0.0.1:9092';
+export const localClusterBrokers = (nodes: number): string[] =>
+  Array.from({ length: nodes }, (_, index) => `127.0.0.1:${19092 + 2 * index}`);
+
+/**
+ * What `tickflow services up --redis-sentinel` starts when the variables are not set: a master and its
+ * replica on 16379/16380 and three Sentinels on 26379–26381, never onto a single Redis on 6379.
+ */
+export const LOCAL_SENTINEL_DEFAULTS = {
+  REDIS_URL: 'redis://127.0.0.1:16379',
+  REDIS_SENTINELS: '127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381',
+  REDIS_SENTINEL_NAME: 'tickflow',
+} as const;
+
+/** KAFKA_BROKERS as given; else the local broker, or the local cluster's nodes (one per KAFKA_NODES). */
+function brokersOf(brokers: string[] | undefined, nodes: number): string[] {
+  if (!brokers) return nodes > 1 ? localClusterBrokers(nodes) : [LOCAL_BROKER];
+  if (nodes > 1 && brokers.length !== nodes) {
+    throw new ConfigError(
+      `Configuration error: KAFKA_NODES=${nodes} starts ${nodes} nodes, one per broker in KAFKA_BROKERS, which lists ${brokers.length}: ` +
+        `list ${nodes} (e.g. ${localClusterBrokers(nodes).join(',')}) or leave KAFKA_BROKERS unset (see .env.example)`,
+    );
+  }
+  return brokers;
+}
+
 /** REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: Sentinel answers only for a master it knows by name. */
 function sentinelOf(sentinels: string[] | undefined, name: string | undefined): RedisSentinel | undefined {
   if (!sentinels && !name) return undefined;
@@ -185,7 +217,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const home = path.resolve(e.TICKFLOW_HOME);
   const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: {
+      brokers: brokersOf(e.KAFKA_BROKERS, e.KAFKA_NODES),
+      clientId: e.KAFKA_CLIENT_ID,
+      nodes: e.KAFKA_NODES,
+    },
     redisUrl: e.REDIS_URL,
     ...(redisSentinel ? { redisSentinel } : {}),
     databaseUrl: e.DATABASE_URL,

@@ -3,13 +3,16 @@ import type { Config } from '../config/config';
 import { type RedisTarget, redisConnection } from '../config/redis-connection';
 import { createKafka } from '../kafka/client';
 
-/** Ready means the service answers a real request, not merely that its port is open. */
-export async function kafkaReady(config: Pick<Config, 'kafka'>): Promise<boolean> {
+/**
+ * Ready means the service answers a real request, not merely that its port is open; for a cluster,
+ * that `brokers` of them have registered with the controller.
+ */
+export async function kafkaReady(config: Pick<Config, 'kafka'>, brokers = 1): Promise<boolean> {
   const admin = createKafka(config, { quick: true }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    return cluster.brokers.length >= brokers;
   } catch {
     return false;
   } finally {

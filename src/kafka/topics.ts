@@ -1,4 +1,5 @@
-import type { Kafka } from 'kafkajs';
+import { setTimeout } from 'node:timers/promises';
+import type { Admin, Kafka } from 'kafkajs';
 
 export interface TopicSpec {
   name: string;
@@ -40,7 +41,8 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
     const { brokers } = await admin.describeCluster();
     const replication = missing.map((topic) => replicationOf(topic, brokers.length));
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait fails when it asks a broker that has not heard of the topic yet (a cluster).
+      waitForLeaders: false,
       topics: missing.map((topic, index) => ({
         topic: topic.name,
         numPartitions: topic.partitions,
@@ -54,9 +56,35 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<s
         ],
       })),
     });
+    await waitForLeaders(
+      admin,
+      missing.map((topic) => topic.name),
+    );
     return missing.map((topic) => topic.name);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until every partition of `names` has a leader. On a cluster the brokers learn of a new topic
+ * one after another: until then the one asked answers "does not host this topic-partition", which is
+ * a wait here, not a failure.
+ */
+async function waitForLeaders(admin: Admin, names: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const led = await admin
+      .fetchTopicMetadata({ topics: names })
+      .then(({ topics }) => topics.every((topic) => topic.partitions.every((p) => p.leader >= 0)))
+      .catch((error: Error) => {
+        if (Date.now() > deadline) throw error;
+        return false;
+      });
+    if (led) return;
+    if (Date.now() > deadline)
+      throw new Error(`Kafka topics ${names.join(', ')} got no leaders within ${timeoutMs / 1000}s`);
+    await setTimeout(100);
   }
 }
 

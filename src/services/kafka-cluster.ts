@@ -5,7 +5,7 @@ import { kafkaReady } from '../health/probes';
 import type { Logger } from '../log/logger';
 import { type KafkaNode, type KafkaNodeStart, newClusterId, startKafkaNode } from './kafka';
 import { type LocalService, type StartedService, splitHostPort } from './local-service';
-import { terminate } from './process';
+import { ServiceUnavailableError, terminate } from './process';
 
 /** Three JVMs share a small machine: each gets a small heap (the single broker keeps 1 GB). */
 const NODE_HEAP = { initial: '128m', max: '384m' };
@@ -69,11 +69,14 @@ export const kafkaClusterService: LocalService = {
       ),
     );
     const up = started.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-    const failed = started.find((outcome) => outcome.status === 'rejected');
-    if (failed) {
+    const failed = started.flatMap((outcome) =>
+      outcome.status === 'rejected' ? [outcome.reason as Error] : [],
+    );
+    if (failed.length) {
       // A cluster without all its nodes is not what was asked for: stop the ones that came up.
       await Promise.all(up.map((node) => terminate(node.pid, 60_000)));
-      throw failed.reason;
+      // Every node's reason: the one that died at start explains why the others waited in vain.
+      throw new ServiceUnavailableError(failed.map((error) => error.message).join('\n\n'));
     }
     const [first, ...others] = up as [StartedService, ...StartedService[]];
     return { ...first, members: others };

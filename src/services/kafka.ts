@@ -188,7 +188,13 @@ export async function startKafkaNode(
   );
   const address = `${node.host}:${node.port}`;
   const answers = ready ?? (() => kafkaReady({ kafka: { ...config.kafka, brokers: [address] } }));
-  await waitForServer(pid, answers, `Kafka node ${node.id} on ${address}`, logFile, 90_000);
+  // A node that never answers is stopped, not left running unrecorded (`down` would not know it).
+  await waitForServer(pid, answers, `Kafka node ${node.id} on ${address}`, logFile, 90_000).catch(
+    async (error) => {
+      await terminate(pid, 10_000);
+      throw error;
+    },
+  );
   return { pid, address, dataDir: node.dataDir, logFile, startedAt: new Date().toISOString() };
 }
 

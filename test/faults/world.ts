@@ -116,7 +116,7 @@ function parseJson(raw: string): { json?: Record<string, unknown> } {
   }
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));

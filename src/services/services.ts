@@ -169,3 +169,16 @@ export async function servicesDown(
   writeState(config, state);
   return stopped;
 }
+
+/**
+ * Records a process started again for a service `up` started (a cluster node after it was killed), so
+ * that `down` stops it with the rest.
+ */
+export function recordRestart(config: Config, key: string, restarted: StartedService): void {
+  const state = readState(config);
+  const service = state[key];
+  if (!service)
+    throw new Error(`tickflow started no ${key} under ${config.home}; nothing to record a restart against`);
+  service.members = [...(service.members ?? []), restarted];
+  writeState(config, state);
+}

@@ -5,7 +5,9 @@
  * partition took 10,000 and one of 20,000 took 5,000 (each a few of its fetches).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kafkaReady } from '../../src/health/probes';
 import { KafkaStreams } from '../../src/kafka/kafka-streams';
+import { waitFor } from '../support';
 import { clusterTestEnv } from './cluster-env';
 
 const t = clusterTestEnv('caughtup');
@@ -14,6 +16,8 @@ const group = `${t.id}.group`;
 const streams = new KafkaStreams(t.config, t.log);
 
 beforeAll(async () => {
+  // All three nodes registered (the fault suite may have just started one again).
+  await waitFor(() => kafkaReady(t.config, 3), 'three Kafka brokers', 60_000);
   await streams.ensureTopics([{ name: topic, partitions: 3 }]);
 });
 

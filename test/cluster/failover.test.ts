@@ -10,12 +10,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redisConnection } from '../../src/config/redis-connection';
+import { bullConnection } from '../../src/queues/queues';
 import { startKafkaNode } from '../../src/services/kafka';
 import { clusterNodeStart } from '../../src/services/kafka-cluster';
 import type { StartedService } from '../../src/services/local-service';
-import { terminate } from '../../src/services/process';
+import { recordRestart } from '../../src/services/services';
 import { FaultRun } from '../faults/fault-run';
 import { ProducerLoop } from '../faults/producer-loop';
 import { withAdmin } from '../faults/topics';
@@ -35,7 +37,7 @@ const PAUSED_SCHEDULE = `  heartbeat:
 
 let world: FaultWorld;
 let producer: ProducerLoop | undefined;
-/** Kafka nodes this test started again after killing them (the launcher's record has the old pid). */
+/** Kafka nodes this test started again after killing them (also recorded for the launcher's `down`). */
 const restarted: StartedService[] = [];
 
 beforeAll(async () => {
@@ -46,7 +48,6 @@ afterAll(async () => {
   await producer?.stop();
   world?.writeLogs(logsDir);
   await world?.stop();
-  await Promise.all(restarted.map((node) => terminate(node.pid, 30_000)));
 }, 180_000);
 
 /** The broker leading most partitions of the consumed topic, by node id. */
@@ -89,6 +90,38 @@ async function sentinelMaster(): Promise<string> {
   }
 }
 
+/**
+ * After the failover, on the promoted master: the consumer's job scheduler still holds its next due
+ * time (the run after the newest), and every consumer run BullMQ completed since the kill has its row
+ * in PostgreSQL's history (written directly, or through the history outbox kept in Redis).
+ */
+async function expectDueTimeAndHistoryKept(since: number): Promise<void> {
+  const connection = bullConnection(world.config);
+  const queue = new Queue('consumer', { connection, prefix: world.config.queuePrefix });
+  try {
+    const [scheduler] = await queue.getJobSchedulers();
+    expect(scheduler?.next).toBeGreaterThan(since);
+    const completed = (await queue.getCompleted()).filter((job) => (job.finishedOn ?? 0) > since);
+    expect(completed.length).toBeGreaterThan(0);
+    const ids = completed.map((job) => String(job.id));
+    const stored = await waitFor(
+      async () => {
+        const rows = await world.query<{ run_id: string }>(
+          `select run_id from runs where schedule = 'consumer' and state = 'completed' and run_id = any($1)`,
+          [ids],
+        );
+        return rows.length === ids.length && rows;
+      },
+      'every completed consumer run since the failover in the run history',
+      30_000,
+    );
+    expect(stored).toHaveLength(ids.length);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
 async function kill(pid: number, what: string): Promise<void> {
   process.kill(pid, 'SIGKILL');
   await waitFor(async () => !processAlive(pid), `${what} (pid ${pid}) to die`, 10_000);
@@ -124,7 +157,9 @@ describe('cluster fault suite: 3 Kafka nodes, Redis with Sentinel', () => {
       await run.measureRecovery(record);
       record.notes.failedAttempts = await run.failedAttempts(record.startedAt, Date.now());
       // Back to three nodes for what follows (it rejoins as a follower and catches up).
-      restarted.push(await startKafkaNode(world.config, world.log, clusterNodeStart(world.config, leader)));
+      const node = await startKafkaNode(world.config, world.log, clusterNodeStart(world.config, leader));
+      recordRestart(world.config, 'kafka-cluster', node);
+      restarted.push(node);
     }
 
     // 2. The Redis master SIGKILLed during a write: the Sentinels promote the replica.
@@ -150,6 +185,7 @@ describe('cluster fault suite: 3 Kafka nodes, Redis with Sentinel', () => {
       record.notes.promoted = promoted;
       await run.measureRecovery(record);
       record.notes.failedAttempts = await run.failedAttempts(record.startedAt, Date.now());
+      await expectDueTimeAndHistoryKept(record.startedAt);
     }
 
     // 3. A worker SIGKILLed during a write; a new worker takes its place.

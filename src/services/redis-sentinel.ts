@@ -5,7 +5,14 @@ import { redisConnection } from '../config/redis-connection';
 import { redisReady } from '../health/probes';
 import type { LocalService, StartedService } from './local-service';
 import { urlHostPort } from './local-service';
-import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
+import {
+  findExecutable,
+  missingTool,
+  ServiceUnavailableError,
+  spawnDetached,
+  terminate,
+  waitForServer,
+} from './process';
 import { startRedisServer } from './redis';
 
 /** A master is declared down after this long without an answer (Sentinel's default is 30 s). */
@@ -98,6 +105,21 @@ async function failoverReady(config: Config): Promise<boolean> {
 }
 
 /**
+ * A Redis already answering where the master or its replica should start is someone else's (the
+ * single Redis on 6379, say): a replica of it and Sentinels watching it are the last thing wanted.
+ */
+async function refuseTaken(servers: { host: string; port: number }[]): Promise<void> {
+  for (const { host, port } of servers) {
+    if (await redisReady({ redisUrl: `redis://${host}:${port}` })) {
+      throw new ServiceUnavailableError(
+        `A Redis already answers at ${host}:${port}, where the Sentinel set's ${port === servers[0]?.port ? 'master' : 'replica'} should start. ` +
+          'Point REDIS_URL at a free port for the master (its replica takes the next one), e.g. redis://127.0.0.1:16379.',
+      );
+    }
+  }
+}
+
+/**
  * Redis as BullMQ documents high availability (REDIS_SENTINELS set, `--redis-sentinel`): a master at
  * REDIS_URL, one replica on the next port and the Sentinels, each with its own folder. When the
  * master dies, the Sentinels promote the replica and every tickflow process follows (redis-connection.ts).
@@ -112,6 +134,7 @@ export const redisSentinelService: LocalService = {
 
   async start(config) {
     const layout = sentinelLayout(config);
+    await refuseTaken([layout.master, layout.replica]);
     const master = await startRedisServer(layout.master);
     const members: StartedService[] = [];
     try {

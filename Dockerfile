@@ -3,7 +3,7 @@
 # Three stages: `build` bundles the CLI into dist/ (esbuild, a development tool), `deps` makes the
 # production dependency tree from the lock file, and the runtime stage gets only those and the files
 # that run, read-only, as the unprivileged `node` user.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

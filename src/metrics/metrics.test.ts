@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import type { MetricValue } from '@prometheus-io/client';
 import type { Queue } from 'bullmq';
-import type { MetricValue } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { defaultJobs as jobs } from '../app/jobs';
@@ -65,8 +65,8 @@ function sampleValue(
   )?.value;
 }
 
-/** Every tickflow_ metric name in a text (PromQL, descriptions). */
-const metricNames = (text: string) => new Set(text.match(/\btickflow_[a-z0-9_]+/g) ?? []);
+/** Every metric name of tickflow's own or of the standard process and Node.js ones in a text (PromQL, descriptions). */
+const metricNames = (text: string) => new Set(text.match(/\b(?:tickflow|process|nodejs)_[a-z0-9_]+/g) ?? []);
 
 describe('the metrics the operations kit names', () => {
   const dashboard = readFileSync(
@@ -89,10 +89,32 @@ describe('the metrics the operations kit names', () => {
     const exposition = await recordedMetrics().registry.metrics();
     // Families (`# TYPE name histogram`) and the samples exported (name_bucket, name_sum, name_count, …).
     const families = [...exposition.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
-    const samples = [...exposition.matchAll(/^(tickflow_[a-z0-9_]+)[{ ]/gm)].map((m) => m[1]);
+    const samples = [...exposition.matchAll(/^([a-z0-9_]+)[{ ]/gm)].map((m) => m[1]);
     const exported = new Set([...families, ...samples]);
     const missing = [...metricNames(text)].filter((name) => !exported.has(name));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the default metrics', () => {
+  // What stock Node.js dashboards (e.g. Grafana's "NodeJS Application Dashboard") query, unprefixed.
+  it.each([
+    'process_cpu_user_seconds_total',
+    'process_cpu_system_seconds_total',
+    'process_resident_memory_bytes',
+    'process_start_time_seconds',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_heap_size_used_bytes',
+    'nodejs_heap_size_total_bytes',
+    'nodejs_heap_space_size_used_bytes',
+    'nodejs_external_memory_bytes',
+    'nodejs_version_info',
+  ])('has the standard name %s', async (name) => {
+    const exposition = await new Metrics(() => []).registry.metrics();
+    expect(exposition).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });
 

@@ -1,5 +1,5 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from '@prometheus-io/client';
 import type { Queue } from 'bullmq';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type RepeatCadence, triggerOfRepeat } from '../schedules/schedule';
 import { slotGapMs } from '../schedules/window';
 
@@ -79,8 +79,9 @@ export class Metrics {
   private reading?: Promise<QueueReading[]>;
 
   constructor(queues: () => Queue[], watermarks?: ReadWatermarks) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'tickflow_' });
-    // prom-client collects every metric of a scrape at once: the first gauge starts the read.
+    // No prefix: the standard process_* and nodejs_* names, which stock Node.js dashboards query.
+    collectDefaultMetrics({ register: this.registry });
+    // The client collects every metric of a scrape at once: the first gauge starts the read.
     const read = () => {
       this.reading ??= Promise.all(queues().map(readQueue)).finally(() => {
         this.reading = undefined;

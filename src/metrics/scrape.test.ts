@@ -1,5 +1,5 @@
+import type { MetricValue } from '@prometheus-io/client';
 import { Queue, Worker } from 'bullmq';
-import type { MetricValue } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePrefix } from '../../test/scheduler/redis-keys';
 import { testEnv, waitFor } from '../../test/support';

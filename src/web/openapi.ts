@@ -150,7 +150,7 @@ function runActionPaths() {
     },
     '/schedules/{name}/runs/bulk': {
       post: {
-        operationId: 'bulkRuns',
+        operationId: 'rerunOrCancelRuns',
         summary: `Re-run or cancel every run of the schedule a filter takes (states, window range; at most ${MAX_BULK_RUNS}), oldest first: first with dryRun for the count, then with expect set to it`,
         parameters: [nameParam],
         requestBody: { ...body(apiInputs.bulk), required: true },
@@ -188,13 +188,14 @@ function buildDocument() {
     paths: {
       '/me': {
         get: {
-          operationId: 'session',
+          operationId: 'getSession',
           summary: 'Who the credentials name, their role (viewer, operator, admin) and what they may do',
           responses: { '200': json(sessionView, 'the caller'), ...errors },
         },
       },
       '/schedules': {
         get: {
+          operationId: 'listSchedules',
           summary: 'List schedules: switch, cadence, next run, last run; with ?window=, their recent runs',
           parameters: queryOf(apiInputs.listSchedules),
           responses: { '200': json(schedulesView, 'the schedules'), ...errors },
@@ -202,6 +203,7 @@ function buildDocument() {
       },
       '/schedules/{name}': {
         get: {
+          operationId: 'getSchedule',
           summary: 'One schedule',
           parameters: [nameParam],
           responses: { '200': json(scheduleView, 'the schedule'), ...errors },
@@ -209,6 +211,7 @@ function buildDocument() {
       },
       '/schedules/{name}/pause': {
         post: {
+          operationId: 'pauseSchedule',
           summary: 'Switch the schedule off (recorded in PostgreSQL; survives restarts and Redis loss)',
           parameters: [nameParam],
           requestBody: body(apiInputs.pause),
@@ -217,6 +220,7 @@ function buildDocument() {
       },
       '/schedules/{name}/resume': {
         post: {
+          operationId: 'resumeSchedule',
           summary:
             'Switch the schedule on: the run the pause held (or, per its catchup:, the missed windows), then its cadence',
           parameters: [nameParam],
@@ -226,11 +230,13 @@ function buildDocument() {
       },
       '/schedules/{name}/runs': {
         get: {
+          operationId: 'listRuns',
           summary: "A page of the schedule's runs, newest first",
           parameters: [nameParam, ...queryOf(apiInputs.listRuns)],
           responses: { '200': json(runPage, 'the runs'), ...errors },
         },
         post: {
+          operationId: 'triggerRun',
           summary:
             "Trigger a run now with the schedule's params and these overrides: only the params the schedule lets a caller override (its `overridable`, else its job's harmless ones), checked by the job's schema; at most MANUAL_RUNS_QUEUED_MAX queued per caller (429). Operator role",
           parameters: [nameParam],
@@ -240,6 +246,7 @@ function buildDocument() {
       },
       '/schedules/{name}/backfill': {
         post: {
+          operationId: 'backfillSchedule',
           summary:
             "Queue one run per window of the schedule's cadence in [from, to), oldest first, behind its live runs; with dryRun, only list them",
           parameters: [nameParam],
@@ -266,6 +273,7 @@ function buildDocument() {
       },
       '/schedules/{name}/runs/{runId}': {
         get: {
+          operationId: 'getRun',
           summary: 'One run: params, result, error, attempts, log lines',
           parameters: [nameParam, runIdParam],
           responses: { '200': json(runDetail, 'the run'), ...errors },
@@ -274,6 +282,7 @@ function buildDocument() {
       ...runActionPaths(),
       '/audit': {
         get: {
+          operationId: 'listAuditEntries',
           summary:
             'The audit log, newest first: every change with who, when and what (pauses, triggers, backfills, run actions, Bull Board actions, schedules.yaml edits with their diff)',
           parameters: queryOf(apiInputs.audit),
@@ -282,6 +291,7 @@ function buildDocument() {
       },
       '/operations': {
         get: {
+          operationId: 'getOperations',
           summary:
             'The operations page: throughput, fraud rate and volume by market from the rollups, consumer lag, recent alerts',
           parameters: queryOf(apiInputs.operations),

@@ -143,6 +143,15 @@ describe('Dockerfile', () => {
     expect(read('bin/tickflow')).toContain('dist/tickflow.js');
   });
 
+  it('runs on the Node that CI runs the suite on (.ci/run), which package.json allows', () => {
+    const image = instructions.find((line) => line.startsWith('ARG NODE_IMAGE='));
+    const ciMajor = read('.ci/run').match(/bash \.ci\/get-node (\d+)/)?.[1];
+    expect(ciMajor).toBeDefined();
+    expect(image).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${ciMajor}-`));
+    const minimum = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
+    expect(Number(ciMajor)).toBeGreaterThanOrEqual(Number(minimum.match(/>=(\d+)/)?.[1]));
+  });
+
   it('runs tickflow as a non-root user, serving on all interfaces', () => {
     const user = finalStage.filter((line) => line.startsWith('USER ')).at(-1);
     expect(user).toBeDefined();

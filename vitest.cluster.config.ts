@@ -13,7 +13,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 1,
-    minWorkers: 1,
     fileParallelism: false,
   },
 });

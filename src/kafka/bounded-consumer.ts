@@ -83,15 +83,15 @@ class RunFeed {
   }
 
   /**
-   * Called at each fetch of broker `nodeId`. kafkajs runs one fetch loop per broker (the leader of the
-   * partitions it fetches) and hands a fetch's batches over before that loop's next fetch; a broker's
-   * first fetch after resuming may have been issued while paused. So once every broker has fetched
-   * three times (every broker fetched from when the run opened, and any since), each has had a fetch
-   * issued after resuming and handed over; a partition that brought
-   * nothing then had nothing, and one that did says itself whether it reached its high watermark. The
-   * run is caught up when, after messages arrived, no partition is behind. (Counting fetches across
-   * brokers, as one loop's would be, let an idle broker's empty fetches end a run while another broker
-   * still held a backlog: found on a 3-node cluster, test/cluster/caught-up.test.ts.)
+   * Called at each fetch of broker `nodeId`. kafkajs runs one fetch loop per broker (the leader of
+   * the partitions it fetches) and hands a fetch's batches over before that loop's next fetch; a
+   * loop's first fetch after resuming may have been issued while paused. So once every broker (those
+   * fetched from when the run opened, and any since) has fetched three times, each has had a fetch
+   * issued after resuming and handed over: a partition that brought nothing then had nothing, and one
+   * that did says itself whether it reached its high watermark. The run is caught up when, after
+   * messages arrived, no partition is behind. (Counting fetches across brokers as if they were one
+   * loop's let two idle brokers' empty fetches end a run while another broker still held a backlog:
+   * found on a 3-node cluster, test/cluster/caught-up.test.ts.)
    */
   onFetch(nodeId: number): void {
     this.fetchesByNode.set(nodeId, (this.fetchesByNode.get(nodeId) ?? 0) + 1);

@@ -70,13 +70,15 @@ describe('bounded consumer on a 3-node cluster', () => {
     const admin = await streams.admin();
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     for (const partition of topics[0]?.partitions ?? []) expect(partition.replicas).toHaveLength(3);
-    const [config] = (
-      await admin.describeConfigs({
+    // Asked of any broker: one that has not heard of the new topic yet answers "does not host it".
+    const minInSync = await waitFor(async () => {
+      const { resources } = await admin.describeConfigs({
         includeSynonyms: false,
         resources: [{ type: 2, name: topic, configNames: ['min.insync.replicas'] }],
-      })
-    ).resources;
-    expect(config?.configEntries[0]?.configValue).toBe('2');
+      });
+      return resources[0]?.configEntries[0]?.configValue;
+    }, 'the topic config from the cluster');
+    expect(minInSync).toBe('2');
     expect(new Set(await leaders()).size).toBe(3);
   });
 

@@ -411,6 +411,16 @@ export class FaultWorld {
     return pid;
   }
 
+  /** Per process (label and pid) that printed any: how many of its lines `matches` takes. */
+  countLines(matches: (line: LogLine) => boolean): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const child of this.all) {
+      const n = child.lines.filter(matches).length;
+      if (n > 0) counts[`${child.label} (pid ${child.pid})`] = n;
+    }
+    return counts;
+  }
+
   /** Each process's output, one file per process, for reading after a failure. */
   writeLogs(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@
  * a row ended a run while another broker still held a backlog: before the fix, a run of 60,000 on one
  * partition took 10,000 and one of 20,000 took 5,000 (each a few of its fetches).
  */
+import type { PartitionMetadata } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaReady } from '../../src/health/probes';
 import { KafkaStreams } from '../../src/kafka/kafka-streams';
@@ -29,11 +30,16 @@ afterAll(async () => {
   await admin.disconnect();
 });
 
-/** The leader of each partition: the test means something only if they are three different brokers. */
-async function leaders(): Promise<number[]> {
+/**
+ * The topic's partitions as the cluster reports them. Any broker may be asked, and one that has not
+ * yet heard of the new topic (or just restarted) answers "does not host this topic-partition": ask again.
+ */
+async function partitions(): Promise<PartitionMetadata[]> {
   const admin = await streams.admin();
-  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-  return (topics[0]?.partitions ?? []).sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
+  return waitFor(async () => {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.sort((a, b) => a.partitionId - b.partitionId);
+  }, 'the topic metadata from the cluster');
 }
 
 /** `count` messages of ~100 bytes into one partition, in requests under the broker's 1 MB limit. */
@@ -68,8 +74,8 @@ async function oneRun(max: number, maxWaitMs: number): Promise<{ taken: number; 
 describe('bounded consumer on a 3-node cluster', () => {
   it('replicates the topic three ways, leaders spread over the brokers', async () => {
     const admin = await streams.admin();
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    for (const partition of topics[0]?.partitions ?? []) expect(partition.replicas).toHaveLength(3);
+    const metadata = await partitions();
+    for (const partition of metadata) expect(partition.replicas).toHaveLength(3);
     // Asked of any broker: one that has not heard of the new topic yet answers "does not host it".
     const minInSync = await waitFor(async () => {
       const { resources } = await admin.describeConfigs({
@@ -79,7 +85,8 @@ describe('bounded consumer on a 3-node cluster', () => {
       return resources[0]?.configEntries[0]?.configValue;
     }, 'the topic config from the cluster');
     expect(minInSync).toBe('2');
-    expect(new Set(await leaders()).size).toBe(3);
+    // The test below means something only if the leaders are three different brokers.
+    expect(new Set(metadata.map((p) => p.leader)).size).toBe(3);
   });
 
   it('takes a backlog on one partition whole in one run while the other brokers have nothing, then ends caught up', async () => {

@@ -76,6 +76,12 @@ async function startSentinel(
   return { pid, address: `${host}:${port}`, dataDir, logFile, startedAt: new Date().toISOString() };
 }
 
+/** A SENTINEL REPLICAS / SENTINELS entry (flat name, value pairs) that is not down or disconnected. */
+function isUp(entry: string[]): boolean {
+  const flags = entry[entry.indexOf('flags') + 1] ?? '';
+  return !/s_down|o_down|disconnected/.test(flags);
+}
+
 /**
  * Failover is possible once every Sentinel knows the replica and the other Sentinels (they learn both
  * within seconds: replicas from the master's INFO, peers from its hello channel), and the master answers.
@@ -91,9 +97,10 @@ async function failoverReady(config: Config): Promise<boolean> {
       sentinel.on('error', () => {});
       try {
         await sentinel.connect();
-        const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', layout.name)) as unknown[];
-        const peers = (await sentinel.call('SENTINEL', 'SENTINELS', layout.name)) as unknown[];
-        return replicas.length >= 1 && peers.length >= layout.sentinels.length - 1;
+        const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', layout.name)) as string[][];
+        const peers = (await sentinel.call('SENTINEL', 'SENTINELS', layout.name)) as string[][];
+        // After a failover the old master stays listed as a replica, down: only a live one counts.
+        return replicas.some(isUp) && peers.filter(isUp).length >= layout.sentinels.length - 1;
       } catch {
         return false;
       } finally {

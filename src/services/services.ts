@@ -73,12 +73,19 @@ export async function servicesUp(
       const address = `${host}:${port}`;
       if (await service.ready(config)) {
         const ours = state[stateKey(service)];
-        const owner = ours && isRunning(ours.pid, service.commandMarker) ? 'started' : 'external';
+        const owner = ours && runningOf(service, ours).length > 0 ? 'started' : 'external';
         log.info(
           { service: service.name, address },
           `${service.name} already running at ${address}; reusing it`,
         );
         return { name: service.name, address, ready: true, owner, pid: ours?.pid };
+      }
+      const partial = partlyRunning(service, state[stateKey(service)]);
+      if (partial) {
+        throw new ServiceUnavailableError(
+          `the ${service.name} set tickflow started under ${config.home} is only partly running (${partial}), ` +
+            'after a member was killed or a failover: `tickflow services down` stops the rest, then `tickflow services up` starts it afresh',
+        );
       }
       if (!LOCAL_HOSTS.has(host)) {
         throw new ServiceUnavailableError(
@@ -125,8 +132,7 @@ export async function servicesStatus(config: Config, only?: ServiceName[]): Prom
       const { host, port } = service.address(config);
       const ready = await service.ready(config);
       const ours = state[stateKey(service)];
-      const owner =
-        ours && isRunning(ours.pid, service.commandMarker) ? 'started' : ready ? 'external' : 'none';
+      const owner = ours && runningOf(service, ours).length > 0 ? 'started' : ready ? 'external' : 'none';
       return {
         name: service.name,
         address: `${host}:${port}`,
@@ -136,6 +142,20 @@ export async function servicesStatus(config: Config, only?: ServiceName[]): Prom
       } as ServiceStatus;
     }),
   );
+}
+
+/** The processes of what `up` started that still run (a set's members too: its first may have been killed). */
+function runningOf(service: LocalService, started: StartedService): StartedService[] {
+  return [started, ...(started.members ?? [])].filter((each) => isRunning(each.pid, service.commandMarker));
+}
+
+/** For a set (a cluster, Redis with Sentinel) recorded but not ready: which of its processes still run, if any. */
+function partlyRunning(service: LocalService, started: StartedService | undefined): string | undefined {
+  if (!started?.members?.length) return undefined;
+  const processes = [started, ...started.members];
+  const running = runningOf(service, started);
+  if (running.length === 0) return undefined;
+  return `${running.length} of ${processes.length} processes: ${running.map((each) => each.address).join(', ')}`;
 }
 
 /** Every kind of local service, for `down`: it stops what was started whatever the configuration says now. */
@@ -158,8 +178,7 @@ export async function servicesDown(
   for (const service of everyService.filter((each) => !only || only.includes(each.name))) {
     const started = state[stateKey(service)];
     if (!started) continue;
-    const processes = [started, ...(started.members ?? [])];
-    if (processes.some((each) => isRunning(each.pid, service.commandMarker))) {
+    if (runningOf(service, started).length > 0) {
       await service.stop(started);
       log.info({ service: service.name, address: started.address }, `stopped ${service.name}`);
       stopped.push(service.name);

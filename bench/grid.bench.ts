@@ -41,7 +41,7 @@ export default async function gridBench(): Promise<void> {
   const log = createLogger('warn', id);
   await migrate(config, log);
   const db = createPool(config, 4);
-  const connection = bullConnection(config.redisUrl);
+  const connection = bullConnection(config);
   const queues = new QueueSet(connection, config.queuePrefix);
   try {
     const started = Date.now();

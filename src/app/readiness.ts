@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import type { Config } from '../config/config';
+import { redisConnection } from '../config/redis-connection';
 import { createPool } from '../db/pool';
 import { createKafka } from '../kafka/client';
 import type { Readiness } from '../web/server';
@@ -22,9 +23,9 @@ export interface ReadinessProbe {
  * queues behind the runs' pool. The web server asks at most once a second (READY_TTL_MS).
  */
 export function readinessOf(
-  config: Pick<Config, 'kafka' | 'redisUrl' | 'databaseUrl' | 'databaseSchema'>,
+  config: Pick<Config, 'kafka' | 'redisUrl' | 'redisSentinel' | 'databaseUrl' | 'databaseSchema'>,
 ): ReadinessProbe {
-  const redis = new Redis(config.redisUrl, {
+  const redis = redisConnection(config, {
     lazyConnect: true,
     connectTimeout: 1_000,
     maxRetriesPerRequest: 0,

@@ -70,7 +70,7 @@ export async function startSchedulerApp(
         await startTracing({ endpoint: config.tracesEndpoint, service: 'tickflow-scheduler', log }),
       );
     await migrate(config, log);
-    await assertRedisReachable(config.redisUrl);
+    await assertRedisReachable(config);
     const jobs = options.jobs ?? defaultJobs;
     const source = new ScheduleSource(config.schedulesFile, jobs, log);
     const file = await source.load();
@@ -80,7 +80,7 @@ export async function startSchedulerApp(
 
     const db = createPool(config, 4);
     closers.add(() => db.end());
-    const connection = bullConnection(config.redisUrl);
+    const connection = bullConnection(config);
     closers.add(() => connection.disconnect());
     const queues = new QueueSet(connection, config.queuePrefix);
     closers.add(() => queues.close());

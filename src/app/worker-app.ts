@@ -41,13 +41,13 @@ export async function startWorkerApp(
     // First started, last stopped: the spans of the runs the workers finish on the way out are exported.
     closers.add(await startTracing({ endpoint: config.tracesEndpoint, service: 'tickflow-worker', log }));
     await migrate(config, log);
-    await assertRedisReachable(config.redisUrl);
+    await assertRedisReachable(config);
     const jobs = options.jobs ?? defaultJobs;
     const source = new ScheduleSource(config.schedulesFile, jobs, log);
     await source.load();
     source.watch();
     closers.add(() => source.close());
-    const connection = bullConnection(config.redisUrl);
+    const connection = bullConnection(config);
     closers.add(() => connection.disconnect());
     const metrics = options.web ? new Metrics(() => []) : undefined;
     const workers = await startWorkers(source, jobs, connection, config, log, {

@@ -16,14 +16,21 @@ export function explainUnreachable(error: Error, config: Config): string | undef
   const text = `${error.message} ${cause?.message ?? ''}`;
   const unreachable = isUnreachable(error) || (cause !== undefined && isUnreachable(cause));
   if (!unreachable && error.name !== 'KafkaJSNumberOfRetriesExceeded') return undefined;
+  const sentinels = config.redisSentinel?.sentinels.map(({ host, port }) => `${host}:${port}`);
   const services: [name: string, address: string[], variable: string][] = [
-    ['Redis', [addressOf(config.redisUrl, 6379)], 'REDIS_URL'],
+    sentinels
+      ? ['Redis Sentinel', sentinels, 'REDIS_SENTINELS']
+      : ['Redis', [addressOf(config.redisUrl, 6379)], 'REDIS_URL'],
     ['PostgreSQL', [addressOf(config.databaseUrl, 5432)], 'DATABASE_URL'],
     ['Kafka', config.kafka.brokers, 'KAFKA_BROKERS'],
   ];
   const isKafka = /KafkaJS/.test(error.name);
   const match = services.find(([name, addresses]) =>
-    isKafka ? name === 'Kafka' : addresses.some((address) => text.includes(address)),
+    isKafka
+      ? name === 'Kafka'
+      : addresses.some((address) => text.includes(address)) ||
+        // ioredis names no address when every Sentinel failed.
+        (name === 'Redis Sentinel' && text.includes('sentinels are unreachable')),
   );
   if (!match) return undefined;
   const [name, addresses, variable] = match;

@@ -21,6 +21,39 @@ describe('loadConfig', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
 
+  it('puts a local cluster on its own ports, one broker per node, and refuses a list of another length', () => {
+    expect(loadConfig({ KAFKA_NODES: '3' }).kafka.brokers).toEqual([
+      '127.0.0.1:19092',
+      '127.0.0.1:19094',
+      '127.0.0.1:19096',
+    ]);
+    expect(() => loadConfig({ KAFKA_NODES: '3', KAFKA_BROKERS: 'a:9092' })).toThrow(
+      /KAFKA_NODES=3 .* lists 1: list 3/,
+    );
+  });
+
+  it('reads Sentinel addresses and the master name together', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380',
+      REDIS_SENTINEL_NAME: 'tickflow',
+    });
+    expect(config.redisSentinel).toEqual({
+      name: 'tickflow',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+    });
+    expect(loadConfig({}).redisSentinel).toBeUndefined();
+  });
+
+  it('refuses Sentinel addresses without the master name, saying to set both', () => {
+    expect(() => loadConfig({ REDIS_SENTINELS: 'a:26379' })).toThrow(
+      /REDIS_SENTINEL_NAME go together: set both/,
+    );
+    expect(() => loadConfig({ REDIS_SENTINEL_NAME: 'tickflow' })).toThrow(/REDIS_SENTINELS and/);
+  });
+
   it.each([
     ['DATABASE_URL', 'localhost:5432/tickflow', 'postgres://'],
     ['DATABASE_URL', 'mysql://root@localhost/db', 'postgres://'],
@@ -33,6 +66,7 @@ describe('loadConfig', () => {
     ['QUEUE_PREFIX', 'a:b', 'letters, digits'],
     ['LOG_LEVEL', 'loud', 'info'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', '127.0.0.1:4318', 'http://127.0.0.1:4318'],
+    ['REDIS_SENTINELS', 'a:26379,b', 'host:port'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

@@ -36,13 +36,23 @@ const sqlName = z
 const envSchema = z.object({
   KAFKA_BROKERS: z
     .string()
-    .default('127.0.0.1:9092')
     .transform((value) => value.split(',').map((broker) => broker.trim()))
-    .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
+    .pipe(z.array(hostPort).min(1, 'expected at least one broker'))
+    .optional(),
+  KAFKA_NODES: wholeNumber(1, 9, '3').default(1),
   KAFKA_CLIENT_ID: z.string().min(1).default('tickflow'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
   ),
+  REDIS_SENTINELS: z
+    .string()
+    .transform((value) => value.split(',').map((sentinel) => sentinel.trim()))
+    .pipe(z.array(hostPort).min(1, 'expected at least one sentinel'))
+    .optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'expected the master name the sentinels monitor, e.g. tickflow')
+    .optional(),
   DATABASE_URL: urlWithProtocol(
     ['postgres:', 'postgresql:'],
     'postgres://postgres@127.0.0.1:5432/tickflow',
@@ -77,8 +87,11 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string };
+  /** `nodes`: how many Kafka nodes `tickflow services up` starts here (KAFKA_NODES; one per broker listed). */
+  kafka: { brokers: string[]; clientId: string; nodes: number };
   redisUrl: string;
+  /** Set: connect through these Sentinels to the master they name (REDIS_URL then gives only credentials and db). */
+  redisSentinel?: RedisSentinel;
   databaseUrl: string;
   databaseSchema: string;
   queuePrefix: string;
@@ -95,6 +108,11 @@ export interface Config {
   cacheDir: string;
   /** OTLP/HTTP receiver of OpenTelemetry traces; traces are off without one (see src/telemetry). */
   tracesEndpoint?: string;
+}
+
+export interface RedisSentinel {
+  sentinels: { host: string; port: number }[];
+  name: string;
 }
 
 export interface WebConfig {
@@ -135,6 +153,54 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The single local broker listens on 9092; a local cluster (KAFKA_NODES > 1) on 19092, 19094, … (each
+ * node's controller on the next port), so that it never lands on a single broker already running.
+ */
+export const LOCAL_BROKER = '127.0.0.1:9092';
+export const localClusterBrokers = (nodes: number): string[] =>
+  Array.from({ length: nodes }, (_, index) => `127.0.0.1:${19092 + 2 * index}`);
+
+/**
+ * What `tickflow services up --redis-sentinel` starts when the variables are not set: a master and its
+ * replica on 16379/16380 and three Sentinels on 26379–26381, never onto a single Redis on 6379.
+ */
+export const LOCAL_SENTINEL_DEFAULTS = {
+  REDIS_URL: 'redis://127.0.0.1:16379',
+  REDIS_SENTINELS: '127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381',
+  REDIS_SENTINEL_NAME: 'tickflow',
+} as const;
+
+/** KAFKA_BROKERS as given; else the local broker, or the local cluster's nodes (one per KAFKA_NODES). */
+function brokersOf(brokers: string[] | undefined, nodes: number): string[] {
+  if (!brokers) return nodes > 1 ? localClusterBrokers(nodes) : [LOCAL_BROKER];
+  if (nodes > 1 && brokers.length !== nodes) {
+    throw new ConfigError(
+      `Configuration error: KAFKA_NODES=${nodes} starts ${nodes} nodes, one per broker in KAFKA_BROKERS, which lists ${brokers.length}: ` +
+        `list ${nodes} (e.g. ${localClusterBrokers(nodes).join(',')}) or leave KAFKA_BROKERS unset (see .env.example)`,
+    );
+  }
+  return brokers;
+}
+
+/** REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: Sentinel answers only for a master it knows by name. */
+function sentinelOf(sentinels: string[] | undefined, name: string | undefined): RedisSentinel | undefined {
+  if (!sentinels && !name) return undefined;
+  if (!sentinels || !name) {
+    throw new ConfigError(
+      'Configuration error: REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both ' +
+        '(e.g. REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379 REDIS_SENTINEL_NAME=tickflow) or neither (see .env.example)',
+    );
+  }
+  return {
+    name,
+    sentinels: sentinels.map((sentinel) => {
+      const at = sentinel.lastIndexOf(':');
+      return { host: sentinel.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(sentinel.slice(at + 1)) };
+    }),
+  };
+}
+
 /** Reads and validates the configuration; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(env);
@@ -152,9 +218,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const home = path.resolve(e.TICKFLOW_HOME);
+  const redisSentinel = sentinelOf(e.REDIS_SENTINELS, e.REDIS_SENTINEL_NAME);
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: {
+      brokers: brokersOf(e.KAFKA_BROKERS, e.KAFKA_NODES),
+      clientId: e.KAFKA_CLIENT_ID,
+      nodes: e.KAFKA_NODES,
+    },
     redisUrl: e.REDIS_URL,
+    ...(redisSentinel ? { redisSentinel } : {}),
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     queuePrefix: e.QUEUE_PREFIX,

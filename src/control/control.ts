@@ -38,7 +38,7 @@ export interface Control {
 async function openControl(config: Config, jobs: JobRegistry): Promise<Control & { close(): Promise<void> }> {
   const file = await readFileState(config.schedulesFile, jobs);
   const db = createPool(config, 2);
-  const connection = oneShotRedis(config.redisUrl);
+  const connection = oneShotRedis(config);
   const queues = new QueueSet(connection, config.queuePrefix);
   return {
     db,

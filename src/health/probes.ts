@@ -1,15 +1,18 @@
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Config } from '../config/config';
+import { type RedisTarget, redisConnection } from '../config/redis-connection';
 import { createKafka } from '../kafka/client';
 
-/** Ready means the service answers a real request, not merely that its port is open. */
-export async function kafkaReady(config: Pick<Config, 'kafka'>): Promise<boolean> {
+/**
+ * Ready means the service answers a real request, not merely that its port is open; for a cluster,
+ * that `brokers` of them have registered with the controller.
+ */
+export async function kafkaReady(config: Pick<Config, 'kafka'>, brokers = 1): Promise<boolean> {
   const admin = createKafka(config, { quick: true }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    return cluster.brokers.length >= brokers;
   } catch {
     return false;
   } finally {
@@ -17,8 +20,8 @@ export async function kafkaReady(config: Pick<Config, 'kafka'>): Promise<boolean
   }
 }
 
-export async function redisReady(redisUrl: string): Promise<boolean> {
-  const redis = new Redis(redisUrl, {
+export async function redisReady(target: RedisTarget): Promise<boolean> {
+  const redis = redisConnection(target, {
     lazyConnect: true,
     connectTimeout: 1_000,
     maxRetriesPerRequest: 0,

@@ -8,6 +8,9 @@ import type { ConsumedMessage, RunConsumer, TakeOptions } from './stream-client'
  */
 const PIECES_AHEAD = 2;
 
+/** A fetch loop that started no fetch for this long is gone (kafkajs replaced it, or its broker left). */
+const FETCH_LOOP_GONE_MS = 5_000;
+
 /**
  * One run's messages, fed by the fetch loop and read piece by piece by the run's work while fetching
  * goes on. Keeps only the first and last offset taken per partition (to rewind or commit), not the
@@ -24,8 +27,10 @@ class RunFeed {
   private yielded = 0;
   /** When the last message was taken (performance.now()); the idle limit counts from it. */
   private lastArrival = performance.now();
-  private fetchesSeen = 0;
-  private countAtLastFetch = 0;
+  /** Broker (node id) → fetches it completed since the run opened: kafkajs runs one fetch loop per broker. */
+  private readonly fetchesByNode = new Map<number, number>();
+  /** Partitions whose last batch left messages behind (the run's share, or the broker's fetch size). */
+  private readonly behind = new Set<number>();
   private done = false;
   private wakeReader?: () => void;
   private wakeFetcher?: () => void;
@@ -39,7 +44,11 @@ class RunFeed {
     /** Per partition per fetch: a partition with a backlog cannot crowd out the others. */
     private readonly share: number,
     private readonly pieceSize: number,
-  ) {}
+    /** The brokers this member was fetching from when the run opened: each must report before "caught up". */
+    fetchingFrom: number[],
+  ) {
+    for (const nodeId of fetchingFrom) this.fetchesByNode.set(nodeId, 0);
+  }
 
   /** Takes what fits of a fetched batch; returns the offset of the last message taken, if any. */
   add(batch: EachBatchPayload['batch']): string | undefined {
@@ -59,6 +68,10 @@ class RunFeed {
     }
     const last = taken.at(-1)?.offset;
     if (last === undefined) return undefined;
+    // Caught up on this partition when the whole batch was taken and it reached the high watermark.
+    if (taken.length === batch.messages.length && Number(batch.offsetLag()) <= 0)
+      this.behind.delete(batch.partition);
+    else this.behind.add(batch.partition);
     if (!this.first.has(batch.partition)) this.first.set(batch.partition, taken[0]?.offset as string);
     this.last.set(batch.partition, last);
     this.taken += taken.length;
@@ -70,17 +83,21 @@ class RunFeed {
   }
 
   /**
-   * Called at each fetch. kafkajs hands a fetch's batches over before starting the next fetch, so a
-   * fetch that added nothing, after messages arrived, means every assigned partition is caught up.
-   * The first fetch after resuming may have been issued while paused, hence `fetchesSeen >= 2`.
+   * Called at each fetch of broker `nodeId`. kafkajs runs one fetch loop per broker (the leader of
+   * the partitions it fetches) and hands a fetch's batches over before that loop's next fetch; a
+   * loop's first fetch after resuming may have been issued while paused. So once every broker (those
+   * fetched from when the run opened, and any since) has fetched three times, each has had a fetch
+   * issued after resuming and handed over: a partition that brought nothing then had nothing, and one
+   * that did says itself whether it reached its high watermark. The run is caught up when, after
+   * messages arrived, no partition is behind. (Counting fetches across brokers as if they were one
+   * loop's let two idle brokers' empty fetches end a run while another broker still held a backlog:
+   * found on a 3-node cluster, test/cluster/caught-up.test.ts.)
    */
-  onFetch(): void {
-    // While a batch waits for room the fetch loop is held, not caught up (and with several brokers,
-    // another broker's empty fetches say nothing of the held one's backlog).
-    if (this.backpressured) return;
-    if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch) this.stop();
-    this.countAtLastFetch = this.taken;
-    this.fetchesSeen++;
+  onFetch(nodeId: number): void {
+    this.fetchesByNode.set(nodeId, (this.fetchesByNode.get(nodeId) ?? 0) + 1);
+    // While a batch waits for room the fetch loop is held, not caught up.
+    if (this.backpressured || this.taken === 0 || this.behind.size > 0) return;
+    if ([...this.fetchesByNode.values()].every((fetches) => fetches >= 3)) this.stop();
   }
 
   /**
@@ -176,6 +193,8 @@ class RunFeed {
 export class BoundedConsumer implements RunConsumer {
   private feed?: RunFeed;
   private assigned: number[] = [];
+  /** Broker (node id) → when its fetch loop last started a fetch (it does every maxWaitTimeInMs, paused or not). */
+  private readonly fetchStarts = new Map<number, number>();
   private failure?: Error;
   /** Runs of the same consumer take turns: a batch is one run's until committed or rewound. */
   private turn: Promise<unknown> = Promise.resolve();
@@ -208,7 +227,10 @@ export class BoundedConsumer implements RunConsumer {
       self.assigned = payload.memberAssignment[topic] ?? [];
       log.info({ topic, group, partitions: self.assigned }, 'consumer group joined');
     });
-    consumer.on(consumer.events.FETCH, () => self.feed?.onFetch());
+    consumer.on(consumer.events.FETCH_START, ({ payload }) =>
+      self.fetchStarts.set(payload.nodeId, Date.now()),
+    );
+    consumer.on(consumer.events.FETCH, ({ payload }) => self.feed?.onFetch(payload.nodeId));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
       self.failure = payload.error;
@@ -295,7 +317,8 @@ export class BoundedConsumer implements RunConsumer {
   private open({ max, maxWaitMs, signal, pieceSize }: TakeOptions): RunFeed {
     if (this.failure) throw new Error(`Kafka consumer for ${this.topic} stopped: ${this.failure.message}`);
     signal.throwIfAborted();
-    const feed = new RunFeed(max, Math.ceil(max / Math.max(1, this.assigned.length)), pieceSize);
+    const share = Math.ceil(max / Math.max(1, this.assigned.length));
+    const feed = new RunFeed(max, share, pieceSize, this.fetchingFrom());
     const stop = () => feed.stop();
     feed.stopWhenIdle(maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
@@ -319,6 +342,16 @@ export class BoundedConsumer implements RunConsumer {
       throw error;
     }
     return feed;
+  }
+
+  /**
+   * The brokers with a live fetch loop: one that started a fetch lately. A broker that died stays in
+   * for a while, so a run then ends by its time limit rather than call itself caught up too early.
+   */
+  private fetchingFrom(): number[] {
+    const since = Date.now() - FETCH_LOOP_GONE_MS;
+    for (const [nodeId, at] of this.fetchStarts) if (at < since) this.fetchStarts.delete(nodeId);
+    return [...this.fetchStarts.keys()];
   }
 
   private async commit(last: Map<number, string>): Promise<void> {

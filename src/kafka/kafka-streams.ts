@@ -53,9 +53,38 @@ export class KafkaStreams implements StreamClient {
         createPartitioner: keyedPartitioner,
       });
       await producer.connect();
-      return producer;
+      return this.retiredOnLostSequence(producer);
     })();
     return this.producerPromise;
+  }
+
+  /**
+   * kafkajs cannot put an idempotent producer back in step once the brokers refuse its sequence
+   * numbers: after a partition leader died mid-send, every later send to that partition failed with
+   * OUT_OF_ORDER_SEQUENCE_NUMBER for as long as the process lived (the cluster fault suite; each failed
+   * producer run was retried elsewhere and its records written twice). Only a new producer id starts
+   * the sequences afresh, so such an error retires this producer: the send fails (its run is retried)
+   * and the next send gets a new one.
+   */
+  private retiredOnLostSequence(producer: Producer): Producer {
+    const mine = this.producerPromise;
+    const send = producer.send.bind(producer);
+    producer.send = async (record) => {
+      try {
+        return await send(record);
+      } catch (error) {
+        if (lostSequence(error) && this.producerPromise === mine) {
+          this.producerPromise = undefined;
+          this.log.warn(
+            { err: error, topic: record.topic },
+            'Kafka refused the producer’s sequence numbers: starting a new producer',
+          );
+          void producer.disconnect().catch(() => {});
+        }
+        throw error;
+      }
+    };
+    return producer;
   }
 
   admin(): Promise<Admin> {
@@ -144,4 +173,20 @@ function withTraceparent(records: OutgoingRecord[], traceparent: string | undefi
       ? { ...record, headers: { ...record.headers, traceparent } }
       : record,
   );
+}
+
+/** Errors after which the brokers no longer accept this producer id's sequence numbers. */
+const LOST_SEQUENCE = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** The error or its cause (kafkajs wraps the broker's error when its retries run out). */
+export function lostSequence(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if (LOST_SEQUENCE.has(String((current as { type?: unknown }).type))) return true;
+  }
+  return false;
 }

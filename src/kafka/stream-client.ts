@@ -83,7 +83,8 @@ export interface TakeOptions {
   max: number;
   /**
    * Waits at most this long for a message: an empty run ends after it, and so does a run whose messages
-   * stop coming. A run also ends when full, or at once when caught up (a fetch brought nothing new).
+   * stop coming. A run also ends when full, or at once when caught up (every partition at its high watermark,
+   * as every broker's fetch after the run began showed).
    */
   maxWaitMs: number;
   signal: AbortSignal;

@@ -19,7 +19,7 @@ const bySchedule = (values: MetricValue<string>[]) =>
 describe('the scrape reads the queues from BullMQ (real Redis)', () => {
   it("gives each schedule's depths, pause flag, interval and newest finished run", async () => {
     const { id: prefix, config } = testEnv('scrape');
-    const redis = bullConnection(config.redisUrl);
+    const redis = bullConnection(config);
     closers.push(async () => {
       await deletePrefix(redis, prefix);
       redis.disconnect();

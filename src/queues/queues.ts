@@ -1,17 +1,18 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { type RedisTarget, redisConnection } from '../config/redis-connection';
 
 /** BullMQ needs `maxRetriesPerRequest: null` so that a Redis restart pauses work instead of failing it. */
-export function bullConnection(redisUrl: string): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: null });
+export function bullConnection(redis: RedisTarget): Redis {
+  return redisConnection(redis, { maxRetriesPerRequest: null });
 }
 
 /**
  * For a command that should answer or fail fast: a Redis that is down is an error within about a
  * second (a few reconnects), not a wait for ever; its errors surface through the commands.
  */
-export function oneShotRedis(redisUrl: string): Redis {
-  const redis = new Redis(redisUrl, {
+export function oneShotRedis(target: RedisTarget): Redis {
+  const redis = redisConnection(target, {
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (times) => (times > 3 ? null : 200),
@@ -24,8 +25,8 @@ export function oneShotRedis(redisUrl: string): Redis {
  * Fails fast, with the driver's own error, when Redis cannot be reached at start: a long-lived
  * connection would otherwise wait (and retry) for ever before the first command.
  */
-export async function assertRedisReachable(redisUrl: string): Promise<void> {
-  const probe = oneShotRedis(redisUrl);
+export async function assertRedisReachable(redis: RedisTarget): Promise<void> {
+  const probe = oneShotRedis(redis);
   let cause: Error | undefined;
   probe.on('error', (error: Error) => {
     cause = error;

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../config/config';
+import { redisConnection } from '../config/redis-connection';
 import { createPool } from '../db/pool';
 import { KafkaStreams } from '../kafka/kafka-streams';
 import { createLogger, type Logger } from '../log/logger';
@@ -29,7 +30,7 @@ export class Resources {
   }
 
   get redis(): Redis {
-    this.redisClient ??= new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    this.redisClient ??= redisConnection(this.config, { maxRetriesPerRequest: null });
     return this.redisClient;
   }
 

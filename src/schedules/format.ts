@@ -166,6 +166,12 @@ export const topicSchema = z.strictObject({
     .default(1),
   retention: duration.optional(),
   compact: z.boolean({ error: 'expected true or false' }).default(false),
+  /** Copies of each partition; left out: min(3, brokers), with min.insync.replicas one fewer. */
+  replicas: z
+    .number({ error: 'expected a whole number of replicas, e.g. 3' })
+    .int('expected a whole number of replicas')
+    .min(1, 'expected at least 1 replica')
+    .optional(),
 });
 
 /** The top level; each schedule and topic is parsed on its own so that every problem is reported. */

@@ -36,7 +36,7 @@ describe('parseSchedules: a valid file', () => {
   keep: { failed: 50 }
 topics:
   fraud-detection-transactions: { partitions: 3, retention: 7d }
-  alerts: { compact: true }
+  alerts: { compact: true, replicas: 2 }
 schedules:
   heartbeat:
     job: sleep
@@ -91,7 +91,7 @@ schedules:
     ]);
     expect(file.topics).toEqual([
       { name: 'fraud-detection-transactions', partitions: 3, compact: false, retentionMs: 604_800_000 },
-      { name: 'alerts', partitions: 1, compact: true },
+      { name: 'alerts', partitions: 1, compact: true, replicas: 2 },
     ]);
   });
 

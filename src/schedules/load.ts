@@ -326,8 +326,16 @@ function parseTopic(name: string, raw: unknown, problems: ProblemList): TopicSpe
     reportZodIssues(parsed.error, at, problems, 'field', allowedFields(Object.keys(topicSchema.shape)));
     return [];
   }
-  const { partitions, retention, compact } = parsed.data;
-  return [{ name, partitions, compact, ...(retention === undefined ? {} : { retentionMs: retention }) }];
+  const { partitions, retention, compact, replicas } = parsed.data;
+  return [
+    {
+      name,
+      partitions,
+      compact,
+      ...(retention === undefined ? {} : { retentionMs: retention }),
+      ...(replicas === undefined ? {} : { replicas }),
+    },
+  ];
 }
 
 /** A schedule's own notify replaces the defaults' whole; none at all leaves the field out, as do URLs not given. */

@@ -5,7 +5,7 @@ import type { Config } from '../config/config';
 import { kafkaReady } from '../health/probes';
 import type { Logger } from '../log/logger';
 import { projectPath } from '../paths';
-import { type LocalService, splitHostPort } from './local-service';
+import { type LocalService, type StartedService, splitHostPort } from './local-service';
 import { findExecutable, missingTool, runChecked, spawnDetached, terminate, waitForServer } from './process';
 
 /** Keep in step with docker-compose.yml (apache/kafka image tag). */
@@ -49,29 +49,55 @@ export async function ensureKafkaJars(
   return jarsDir;
 }
 
-/** Single-node KRaft settings; the controller listens on the broker port + 1. */
-function serverProperties(host: string, port: number, dataDir: string): string {
+/** One KRaft node of `voters` (node ids 1…n, each broker and controller); the controller listens on its broker port + 1. */
+export interface KafkaNode {
+  id: number;
+  host: string;
+  port: number;
+  dataDir: string;
+}
+
+/** Each node is broker and controller; with several, internal topics are replicated like the file's (min ISR n − 1). */
+export function serverProperties(node: KafkaNode, voters: KafkaNode[]): string {
+  const replicas = Math.min(3, voters.length);
+  const minInSync = Math.max(1, replicas - 1);
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${port + 1}`,
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${port + 1}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    `node.id=${node.id}`,
+    `controller.quorum.voters=${voters.map((voter) => `${voter.id}@${voter.host}:${voter.port + 1}`).join(',')}`,
+    `listeners=PLAINTEXT://${node.host}:${node.port},CONTROLLER://${node.host}:${node.port + 1}`,
+    `advertised.listeners=PLAINTEXT://${node.host}:${node.port}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    `log.dirs=${dataDir}`,
+    `log.dirs=${node.dataDir}`,
     'num.partitions=3',
     // Topics are declared in schedules.yaml; a typo must fail, not create a topic.
     'auto.create.topics.enable=false',
-    'offsets.topic.replication.factor=1',
+    `offsets.topic.replication.factor=${replicas}`,
     'offsets.topic.num.partitions=10',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minInSync}`,
     // Group joins in tests and short runs should not wait the default 3 s.
     'group.initial.rebalance.delay.ms=0',
+    ...(voters.length > 1 ? clusterProperties(replicas, minInSync) : []),
     '',
   ].join('\n');
+}
+
+/** A cluster on one small machine: few threads per node, and a dead node noticed in seconds. */
+function clusterProperties(replicas: number, minInSync: number): string[] {
+  return [
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minInSync}`,
+    'num.network.threads=2',
+    'num.io.threads=2',
+    'num.replica.fetchers=1',
+    'background.threads=2',
+    // The controller fences a broker that stops heartbeating after this long (default 9 s).
+    'broker.session.timeout.ms=6000',
+    'broker.heartbeat.interval.ms=1000',
+  ];
 }
 
 const log4jProperties = (logsDir: string) =>
@@ -96,47 +122,81 @@ export const kafkaService: LocalService = {
   ready: (config) => kafkaReady(config),
 
   async start(config, log) {
-    const java = findExecutable('java');
-    if (!java) throw missingTool('Kafka', 'java', 'apt-get install openjdk-17-jre-headless');
-    const jarsDir = await ensureKafkaJars(config, log);
     const { host, port } = this.address(config);
-    const home = path.join(config.home, 'kafka');
-    const dataDir = path.join(home, 'data');
-    const logsDir = path.join(home, 'logs');
-    const propsFile = path.join(home, 'server.properties');
-    const log4jFile = path.join(home, 'log4j.properties');
-    const logFile = path.join(logsDir, 'server.log');
-    fs.mkdirSync(logsDir, { recursive: true });
-    fs.writeFileSync(propsFile, serverProperties(host, port, dataDir));
-    fs.writeFileSync(log4jFile, log4jProperties(logsDir));
-
-    const classpath = ['-cp', path.join(jarsDir, '*'), `-Dlog4j.configuration=file:${log4jFile}`];
-    if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-      const clusterId = newClusterId();
-      await runChecked(
-        java,
-        [...classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
-        'Formatting Kafka storage',
-      );
-    }
-    const jvm = [
-      '-Xms256m',
-      '-Xmx1g',
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dkafka.logs.dir=${logsDir}`,
-    ];
-    const pid = spawnDetached(
-      java,
-      [...jvm, ...classpath, 'kafka.Kafka', propsFile],
-      path.join(logsDir, 'stdout.log'),
-    );
-    await waitForServer(pid, () => kafkaReady(config), `Kafka on ${host}:${port}`, logFile, 90_000);
-    return { pid, address: `${host}:${port}`, dataDir, logFile, startedAt: new Date().toISOString() };
+    const node = { id: 1, host, port, dataDir: path.join(config.home, 'kafka', 'data') };
+    const clusterId = newClusterId();
+    return startKafkaNode(config, log, {
+      node,
+      voters: [node],
+      clusterId,
+      home: path.join(config.home, 'kafka'),
+    });
   },
 
   stop: (started) => terminate(started.pid, 60_000),
 };
+
+export interface KafkaNodeStart {
+  node: KafkaNode;
+  voters: KafkaNode[];
+  /** Used to format a fresh data folder; every node of a cluster must share it. */
+  clusterId: string;
+  /** The node's folder: its properties, logs and (as node.dataDir) data. */
+  home: string;
+  /** JVM heap; a cluster's nodes get less so that three fit on a small machine. */
+  heap?: { initial: string; max: string };
+  /** What answers once the node is up (the cluster's readiness waits for every node). */
+  ready?: () => Promise<boolean>;
+}
+
+/** Formats the node's storage on first use, starts it detached, and waits until `ready`. */
+export async function startKafkaNode(
+  config: Config,
+  log: Logger,
+  { node, voters, clusterId, home, heap = { initial: '256m', max: '1g' }, ready }: KafkaNodeStart,
+): Promise<StartedService> {
+  const java = findExecutable('java');
+  if (!java) throw missingTool('Kafka', 'java', 'apt-get install openjdk-17-jre-headless');
+  const jarsDir = await ensureKafkaJars(config, log);
+  const logsDir = path.join(home, 'logs');
+  const propsFile = path.join(home, 'server.properties');
+  const log4jFile = path.join(home, 'log4j.properties');
+  const logFile = path.join(logsDir, 'server.log');
+  fs.mkdirSync(logsDir, { recursive: true });
+  fs.writeFileSync(propsFile, serverProperties(node, voters));
+  fs.writeFileSync(log4jFile, log4jProperties(logsDir));
+
+  const classpath = ['-cp', path.join(jarsDir, '*'), `-Dlog4j.configuration=file:${log4jFile}`];
+  if (!fs.existsSync(path.join(node.dataDir, 'meta.properties'))) {
+    await runChecked(
+      java,
+      [...classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile],
+      'Formatting Kafka storage',
+    );
+  }
+  const jvm = [
+    `-Xms${heap.initial}`,
+    `-Xmx${heap.max}`,
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dkafka.logs.dir=${logsDir}`,
+  ];
+  const pid = spawnDetached(
+    java,
+    [...jvm, ...classpath, 'kafka.Kafka', propsFile],
+    path.join(logsDir, 'stdout.log'),
+  );
+  const address = `${node.host}:${node.port}`;
+  const answers = ready ?? (() => kafkaReady({ kafka: { ...config.kafka, brokers: [address] } }));
+  // A node that never answers is stopped, not left running unrecorded (`down` would not know it).
+  await waitForServer(pid, answers, `Kafka node ${node.id} on ${address}`, logFile, 90_000).catch(
+    async (error) => {
+      await terminate(pid, 10_000);
+      throw error;
+    },
+  );
+  return { pid, address, dataDir: node.dataDir, logFile, startedAt: new Date().toISOString() };
+}
 
 /**
  * A KRaft cluster id as Kafka makes them: 16 random bytes in base64url, but never starting with

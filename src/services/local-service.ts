@@ -10,11 +10,15 @@ export interface StartedService {
   dataDir: string;
   logFile: string;
   startedAt: string;
+  /** The service's other processes (a cluster's other nodes, a replica and Sentinels): stopped with it. */
+  members?: StartedService[];
 }
 
 /** One implementation per server; `services.ts` drives all three the same way. */
 export interface LocalService {
   name: ServiceName;
+  /** Where services.json records it; a cluster's differs from the single server's, so both can be known. */
+  stateKey?: string;
   /** The environment variable that configures its address (for error messages). */
   variable: string;
   /** Part of the server's command line, to tell our process from a recycled pid. */

@@ -3,12 +3,21 @@ import path from 'node:path';
 import type { Config } from '../config/config';
 import type { Logger } from '../log/logger';
 import { kafkaService } from './kafka';
+import { kafkaClusterService } from './kafka-cluster';
 import type { LocalService, ServiceName, StartedService } from './local-service';
 import { postgresService } from './postgres';
 import { isRunning, ServiceUnavailableError } from './process';
 import { redisService } from './redis';
+import { redisSentinelService } from './redis-sentinel';
 
-const localServices: LocalService[] = [redisService, postgresService, kafkaService];
+/** What the configuration describes: a single Kafka or a cluster (KAFKA_NODES), Redis alone or with Sentinel. */
+function localServices(config: Config): LocalService[] {
+  return [
+    config.redisSentinel ? redisSentinelService : redisService,
+    postgresService,
+    config.kafka.nodes > 1 ? kafkaClusterService : kafkaService,
+  ];
+}
 
 export interface ServiceStatus {
   name: ServiceName;
@@ -21,7 +30,10 @@ export interface ServiceStatus {
   startedNow?: boolean;
 }
 
-type StateFile = Partial<Record<ServiceName, StartedService>>;
+/** By stateKey: the single servers and a cluster or Sentinel set are recorded apart. */
+type StateFile = Partial<Record<string, StartedService>>;
+
+const stateKey = (service: LocalService): string => service.stateKey ?? service.name;
 
 const stateFile = (config: Config) => path.join(config.home, 'services.json');
 
@@ -40,8 +52,9 @@ function writeState(config: Config, state: StateFile): void {
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0']);
 
-function pick(only?: ServiceName[]): LocalService[] {
-  return only ? localServices.filter((service) => only.includes(service.name)) : localServices;
+function pick(config: Config, only?: ServiceName[]): LocalService[] {
+  const services = localServices(config);
+  return only ? services.filter((service) => only.includes(service.name)) : services;
 }
 
 /**
@@ -55,17 +68,24 @@ export async function servicesUp(
 ): Promise<ServiceStatus[]> {
   const state = readState(config);
   const outcomes = await Promise.allSettled(
-    pick(only).map(async (service): Promise<ServiceStatus> => {
+    pick(config, only).map(async (service): Promise<ServiceStatus> => {
       const { host, port } = service.address(config);
       const address = `${host}:${port}`;
       if (await service.ready(config)) {
-        const ours = state[service.name];
-        const owner = ours && isRunning(ours.pid, service.commandMarker) ? 'started' : 'external';
+        const ours = state[stateKey(service)];
+        const owner = ours && runningOf(service, ours).length > 0 ? 'started' : 'external';
         log.info(
           { service: service.name, address },
           `${service.name} already running at ${address}; reusing it`,
         );
         return { name: service.name, address, ready: true, owner, pid: ours?.pid };
+      }
+      const partial = partlyRunning(service, state[stateKey(service)]);
+      if (partial) {
+        throw new ServiceUnavailableError(
+          `the ${service.name} set tickflow started under ${config.home} is only partly running (${partial}), ` +
+            'after a member was killed or a failover: `tickflow services down` stops the rest, then `tickflow services up` starts it afresh',
+        );
       }
       if (!LOCAL_HOSTS.has(host)) {
         throw new ServiceUnavailableError(
@@ -75,7 +95,7 @@ export async function servicesUp(
       }
       const begun = Date.now();
       const started = await service.start(config, log);
-      state[service.name] = started;
+      state[stateKey(service)] = started;
       const seconds = ((Date.now() - begun) / 1000).toFixed(1);
       log.info(
         {
@@ -108,12 +128,11 @@ export async function servicesUp(
 export async function servicesStatus(config: Config, only?: ServiceName[]): Promise<ServiceStatus[]> {
   const state = readState(config);
   return Promise.all(
-    pick(only).map(async (service) => {
+    pick(config, only).map(async (service) => {
       const { host, port } = service.address(config);
       const ready = await service.ready(config);
-      const ours = state[service.name];
-      const owner =
-        ours && isRunning(ours.pid, service.commandMarker) ? 'started' : ready ? 'external' : 'none';
+      const ours = state[stateKey(service)];
+      const owner = ours && runningOf(service, ours).length > 0 ? 'started' : ready ? 'external' : 'none';
       return {
         name: service.name,
         address: `${host}:${port}`,
@@ -125,7 +144,30 @@ export async function servicesStatus(config: Config, only?: ServiceName[]): Prom
   );
 }
 
-/** Stops only what `servicesUp` started; external services are left alone. */
+/** The processes of what `up` started that still run (a set's members too: its first may have been killed). */
+function runningOf(service: LocalService, started: StartedService): StartedService[] {
+  return [started, ...(started.members ?? [])].filter((each) => isRunning(each.pid, service.commandMarker));
+}
+
+/** For a set (a cluster, Redis with Sentinel) recorded but not ready: which of its processes still run, if any. */
+function partlyRunning(service: LocalService, started: StartedService | undefined): string | undefined {
+  if (!started?.members?.length) return undefined;
+  const processes = [started, ...started.members];
+  const running = runningOf(service, started);
+  if (running.length === 0) return undefined;
+  return `${running.length} of ${processes.length} processes: ${running.map((each) => each.address).join(', ')}`;
+}
+
+/** Every kind of local service, for `down`: it stops what was started whatever the configuration says now. */
+const everyService: LocalService[] = [
+  redisService,
+  redisSentinelService,
+  postgresService,
+  kafkaService,
+  kafkaClusterService,
+];
+
+/** Stops only what `servicesUp` started (a cluster or Sentinel set whole, even with a member killed); external services are left alone. */
 export async function servicesDown(
   config: Config,
   log: Logger,
@@ -133,16 +175,29 @@ export async function servicesDown(
 ): Promise<ServiceName[]> {
   const state = readState(config);
   const stopped: ServiceName[] = [];
-  for (const service of pick(only)) {
-    const started = state[service.name];
+  for (const service of everyService.filter((each) => !only || only.includes(each.name))) {
+    const started = state[stateKey(service)];
     if (!started) continue;
-    if (isRunning(started.pid, service.commandMarker)) {
+    if (runningOf(service, started).length > 0) {
       await service.stop(started);
       log.info({ service: service.name, address: started.address }, `stopped ${service.name}`);
       stopped.push(service.name);
     }
-    delete state[service.name];
+    delete state[stateKey(service)];
   }
   writeState(config, state);
   return stopped;
+}
+
+/**
+ * Records a process started again for a service `up` started (a cluster node after it was killed), so
+ * that `down` stops it with the rest.
+ */
+export function recordRestart(config: Config, key: string, restarted: StartedService): void {
+  const state = readState(config);
+  const service = state[key];
+  if (!service)
+    throw new Error(`tickflow started no ${key} under ${config.home}; nothing to record a restart against`);
+  service.members = [...(service.members ?? []), restarted];
+  writeState(config, state);
 }

@@ -14,7 +14,7 @@ afterEach(async () => {
 /** Two RunCancels on one prefix, as two worker processes would have, and a connection to ask with. */
 function setUp() {
   const { id: prefix, config, log } = testEnv('cancels');
-  const redis = bullConnection(config.redisUrl);
+  const redis = bullConnection(config);
   const pools = [new RunCancels(redis, prefix, log), new RunCancels(redis.duplicate(), prefix, log)];
   closers.push(async () => {
     for (const pool of pools) await pool.close();

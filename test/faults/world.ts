@@ -4,9 +4,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Config, loadConfig } from '../../src/config/config';
+import { redisConnection } from '../../src/config/redis-connection';
 import { createLogger, type Logger } from '../../src/log/logger';
 import type { ServiceName, StartedService } from '../../src/services/local-service';
 import { servicesDown, servicesUp } from '../../src/services/services';
@@ -116,7 +117,7 @@ function parseJson(raw: string): { json?: Record<string, unknown> } {
   }
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+export async function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
     server.once('error', () => resolve(false));
@@ -225,7 +226,32 @@ export class FaultWorld {
     readonly env: NodeJS.ProcessEnv,
     readonly config: Config,
     readonly log: Logger,
+    /** False when the services are someone else's (the cluster suite's): `stop` leaves them running. */
+    private readonly ownsServices = true,
   ) {}
+
+  /**
+   * The same world on services already running (the cluster suite's Kafka cluster and Redis with
+   * Sentinel, given as variables; PostgreSQL the shared one, in a schema of its own), with
+   * `extraSchedules` after the suite's two.
+   */
+  static async on(services: Record<string, string>, id: string, extraSchedules = ''): Promise<FaultWorld> {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-cluster-world-'));
+    const schedulesFile = path.join(home, 'schedules.yaml');
+    fs.writeFileSync(schedulesFile, SCHEDULES + extraSchedules);
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...services,
+      DATABASE_SCHEMA: id,
+      QUEUE_PREFIX: id,
+      SCHEDULES_FILE: schedulesFile,
+      WEB_PORT: '0',
+      WORKER_PORT: '0',
+      LOG_LEVEL: 'debug',
+    };
+    const config = loadConfig(env);
+    return new FaultWorld(home, env, config, createLogger('warn', 'cluster'), false);
+  }
 
   static async start(): Promise<FaultWorld> {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-faults-'));
@@ -345,18 +371,17 @@ export class FaultWorld {
   }
 
   redis(): Redis {
-    const redis = new Redis(this.config.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
+    const redis = redisConnection(this.config, { maxRetriesPerRequest: 1, lazyConnect: true });
     redis.on('error', () => {});
     return redis;
   }
 
-  /** What the launcher recorded about a service it started (pid, data folder). */
-  started(name: ServiceName): StartedService {
-    const state = JSON.parse(fs.readFileSync(path.join(this.home, 'services.json'), 'utf8')) as Partial<
-      Record<ServiceName, StartedService>
-    >;
-    const service = state[name];
-    if (!service) throw new Error(`the launcher has no record of ${name} in ${this.home}`);
+  /** What the launcher recorded about a service it started (pid, data folder), by its services.json key. */
+  started(key: ServiceName | 'kafka-cluster' | 'redis-sentinel'): StartedService {
+    const file = path.join(this.config.home, 'services.json');
+    const state = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Record<string, StartedService>>;
+    const service = state[key];
+    if (!service) throw new Error(`the launcher has no record of ${key} in ${file}`);
     return service;
   }
 
@@ -386,6 +411,16 @@ export class FaultWorld {
     return pid;
   }
 
+  /** Per process (label and pid) that printed any: how many of its lines `matches` takes. */
+  countLines(matches: (line: LogLine) => boolean): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const child of this.all) {
+      const n = child.lines.filter(matches).length;
+      if (n > 0) counts[`${child.label} (pid ${child.pid})`] = n;
+    }
+    return counts;
+  }
+
   /** Each process's output, one file per process, for reading after a failure. */
   writeLogs(dir: string): void {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -401,7 +436,7 @@ export class FaultWorld {
     for (const child of this.children) child.kill('SIGTERM');
     await Promise.race([Promise.all([...this.children].map((child) => child.exited)), sleep(10_000)]);
     for (const child of this.children) child.kill('SIGKILL');
-    await servicesDown(this.config, this.log);
+    if (this.ownsServices) await servicesDown(this.config, this.log);
     if (!process.env.FAULTS_KEEP_HOME) fs.rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -30,7 +30,7 @@ async function twoProcesses(t: TestEnv) {
   const away = new URL(t.config.databaseUrl);
   away.port = String(await closedPort());
   const unreachable = createPool({ ...t.config, databaseUrl: away.toString() }, 1);
-  const redis = bullConnection(t.config.redisUrl);
+  const redis = bullConnection(t.config);
   closers.push(
     () => t.cleanup(),
     () => db.end(),
@@ -109,7 +109,7 @@ describe('run history order across worker processes (real Redis and PostgreSQL)'
   it("an attempt's end queues behind its own queued start when PostgreSQL is back in between", async () => {
     const t = testEnv('order');
     const { db } = await twoProcesses(t);
-    const redis = bullConnection(t.config.redisUrl);
+    const redis = bullConnection(t.config);
     closers.push(async () => redis.disconnect());
     // PostgreSQL refuses the start, then is back for the end.
     const log = new JobRunsLog(db);

@@ -60,7 +60,7 @@ export class SchedulerTest {
     this.env = { ...this.t.env, SCHEDULES_FILE: this.file, WEB_PORT: '0', WORKER_PORT: '0', ...env };
     this.config = loadConfig(this.env);
     this.db = createPool(this.config, 2);
-    this.redis = bullConnection(this.config.redisUrl);
+    this.redis = bullConnection(this.config);
   }
 
   /** Writes the file the way editors do (new file, then rename), so a watcher never sees half of it. */

@@ -1,5 +1,6 @@
 import type { QueueEvents } from 'bullmq';
 import { type Command, InvalidArgumentError } from 'commander';
+import { redisConnectionOptions } from '../../config/redis-connection';
 import type { Control } from '../../control/control';
 import { parseDuration } from '../../schedules/duration';
 import { action } from '../action';
@@ -74,7 +75,10 @@ export function registerTrigger(program: Command): void {
           return withControl(config, defaultJobs, async (control) => {
             // Listen before adding, so a run that finishes at once is not missed.
             const events = options.wait
-              ? new QueueEvents(name, { connection: { url: config.redisUrl }, prefix: config.queuePrefix })
+              ? new QueueEvents(name, {
+                  connection: redisConnectionOptions(config),
+                  prefix: config.queuePrefix,
+                })
               : undefined;
             try {
               await events?.waitUntilReady();

@@ -10,6 +10,11 @@ describe('loadConfig', () => {
     expect(config.web.port).toBe(3000);
   });
 
+  it('runs on kafkajs unless KAFKA_CLIENT names platformatic', () => {
+    expect(loadConfig({}).kafka.client).toBe('kafkajs');
+    expect(loadConfig({ KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+  });
+
   it('splits a comma-separated broker list', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
@@ -25,6 +30,7 @@ describe('loadConfig', () => {
     ['DATABASE_SCHEMA', 'x; drop', 'SQL identifier'],
     ['QUEUE_PREFIX', 'a:b', 'letters, digits'],
     ['LOG_LEVEL', 'loud', 'info'],
+    ['KAFKA_CLIENT', 'librdkafka', 'kafkajs, platformatic'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

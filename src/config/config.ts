@@ -29,6 +29,10 @@ const sqlName = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier, e.g. tickflow');
 
+/** The Kafka client libraries tickflow can run on (KAFKA_CLIENT). */
+export const kafkaClients = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientName = (typeof kafkaClients)[number];
+
 /**
  * Every environment variable tickflow reads, with its local default.
  * `.env.example` documents the same list; keep the two in step.
@@ -40,6 +44,9 @@ const envSchema = z.object({
     .transform((value) => value.split(',').map((broker) => broker.trim()))
     .pipe(z.array(hostPort).min(1, 'expected at least one broker')),
   KAFKA_CLIENT_ID: z.string().min(1).default('tickflow'),
+  KAFKA_CLIENT: z
+    .enum(kafkaClients, { error: `expected one of ${kafkaClients.join(', ')} (the Kafka client library)` })
+    .default('kafkajs'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
   ),
@@ -76,7 +83,8 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  kafka: { brokers: string[]; clientId: string };
+  /** `client`: which library implements the StreamClient (docs/streaming.md, "Choosing the client"). */
+  kafka: { brokers: string[]; clientId: string; client: KafkaClientName };
   redisUrl: string;
   databaseUrl: string;
   databaseSchema: string;
@@ -150,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const home = path.resolve(e.TICKFLOW_HOME);
   return {
-    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID },
+    kafka: { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID, client: e.KAFKA_CLIENT },
     redisUrl: e.REDIS_URL,
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,

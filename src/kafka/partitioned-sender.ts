@@ -9,7 +9,9 @@ import type { BatchSender } from './stream-client';
  */
 export const MAX_BATCH_BYTES = 512 * 1024;
 /** Per-record framing beyond key and value: length, attributes, deltas, key/value lengths, headers. */
-const RECORD_OVERHEAD = 16;
+export const RECORD_OVERHEAD = 16;
+/** A partition's batch this full goes in the next request (`add` says so): another record might not fit. */
+export const FULL_BATCH_BYTES = MAX_BATCH_BYTES * 0.95;
 
 /**
  * A message as kafkajs will spread it: it encodes each record as `{ ...message, offsetDelta,
@@ -70,7 +72,7 @@ export class PartitionedSender implements BatchSender {
     // characters, which the headroom in MAX_BATCH_BYTES absorbs up to 3 bytes each on a few per cent of them.
     const size = (this.bytes[partition] as number) + key.length + value.length + RECORD_OVERHEAD;
     this.bytes[partition] = size;
-    return size >= MAX_BATCH_BYTES * 0.95;
+    return size >= FULL_BATCH_BYTES;
   }
 
   /** Waits for the request in flight, then sends everything queued as the next one (not awaited). */

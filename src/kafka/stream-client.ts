@@ -56,6 +56,8 @@ export interface BatchSender {
 }
 
 export interface RunConsumer {
+  /** The partitions this member owns now (changes on rebalance). */
+  readonly partitions: number[];
   /**
    * Takes ≤ `max` messages and hands them to `work` piece by piece as they are fetched; commits the
    * offsets only if `work` succeeds, else rewinds so the next run gets the same messages.

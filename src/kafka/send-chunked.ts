@@ -52,8 +52,9 @@ export function chunkBySize<T = Message>(
 
 /**
  * Sends any number of messages in bounded requests, IN_FLIGHT at a time, through `sendChunk` (one
- * client's request, resolving to the partitions it wrote); returns the partitions written. The
- * idempotent producer's sequence numbers keep each partition in order with several requests in flight.
+ * client's request, resolving to the partitions it wrote); returns the partitions written. Requests
+ * in flight together may land in either order (the contract suite saw it with kafkajs): a caller that
+ * needs each partition in order uses the batch sender, one request at a time.
  */
 export async function sendInChunks<M extends Message>(
   messages: M[],

@@ -9,7 +9,10 @@ import type { TopicSpec } from './topics';
 export interface StreamClient {
   /** Creates the topics that do not exist yet (once per process per topic). */
   ensureTopics(topics: TopicSpec[]): Promise<void>;
-  /** Sends any number of records in bounded requests (acks from all in-sync replicas); returns the partitions written. */
+  /**
+   * Sends any number of records in bounded requests (acks from all in-sync replicas); returns the
+   * partitions written. Several requests go at once, so records keep no order (batchSender does).
+   */
   send(topic: string, records: OutgoingRecord[], signal?: AbortSignal): Promise<Set<number>>;
   /** Sends dead letters so that no input can fail the send for its size (see dead-letter.ts). */
   sendDeadLetters(

@@ -6,12 +6,14 @@
  * (immediate mode) for 10 s, the Kafka broker's JVM SIGKILLed and restarted, Redis FLUSHALL.
  * At the end, everything the topic holds is compared with PostgreSQL and the alerts and DLQ
  * topics; a table of lost / duplicated rows and recovery times per fault is printed and written
- * to test-artifacts/faults.json.
+ * to test-artifacts/faults-<client>.json. It runs on the Kafka client KAFKA_CLIENT names (the workers
+ * inherit it): `KAFKA_CLIENT=platformatic npm run test:faults`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config';
 import { parseTransaction } from '../../src/domain/transaction';
 import { bullConnection } from '../../src/queues/queues';
 import { sleep, waitFor } from '../scheduler/support';
@@ -19,7 +21,8 @@ import { ProducerLoop } from './producer-loop';
 import { caughtUp, endOffsets, lag, type Offsets, readWholeTopic, type TopicMessage } from './topics';
 import { type Child, FaultWorld, GROUP, type LogLine, TOPICS } from './world';
 
-const artifact = path.resolve(import.meta.dirname, '../../test-artifacts/faults.json');
+const kafkaClient = loadConfig(process.env).kafka.client;
+const artifact = path.resolve(import.meta.dirname, `../../test-artifacts/faults-${kafkaClient}.json`);
 /** Every tickflow process's output, one file each (git-ignored, like the rest of test-artifacts). */
 const logsDir = path.resolve(import.meta.dirname, '../../test-artifacts/faults-logs');
 /** PostgreSQL stays down this long (the one deliberate wait of the suite). */
@@ -469,6 +472,7 @@ describe('fault suite: the product on its own Kafka, Redis and PostgreSQL', () =
     const report = {
       finishedAt: new Date().toISOString(),
       durationMs: Date.now() - suiteStart,
+      kafkaClient,
       services: {
         kafka: world.config.kafka.brokers[0],
         redis: world.config.redisUrl,
@@ -540,7 +544,7 @@ function printTable(
     ]),
     '',
     `totals: ${JSON.stringify(totals)}`,
-    `duration: ${(durationMs / 1000).toFixed(1)} s`,
+    `duration: ${(durationMs / 1000).toFixed(1)} s; Kafka client: ${kafkaClient}`,
     '',
   ];
   console.log(out.join('\n'));

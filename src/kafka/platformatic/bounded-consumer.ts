@@ -30,7 +30,10 @@ interface Position {
 /**
  * One run's messages, fed by the stream's 'data' events and read piece by piece by the run's work
  * while fetching goes on. Keeps per partition only the last message taken (what a successful run
- * commits); a piece is gone once the work has finished with it.
+ * commits); a piece is gone once the work has finished with it. Like kafkajs's BoundedConsumer, a run
+ * takes at most a share of its `max` from each partition per fetch, so a partition with a backlog
+ * cannot crowd out the others; a partition's messages past its share are dropped for the rest of the
+ * run (`dropped`), and fetched again by the next run from the committed offset.
  */
 class RunFeed {
   private readonly ready: ConsumedMessage[][] = [];
@@ -39,6 +42,10 @@ class RunFeed {
   readonly last = new Map<number, Position>();
   private taken = 0;
   private yielded = 0;
+  /** Partition → messages taken since the last fetch response. */
+  private takenThisFetch = new Map<number, number>();
+  /** Partitions past their share: nothing more of theirs this run (it would leave a gap). */
+  readonly dropped = new Set<number>();
   /** When the last message was taken (performance.now()); the idle limit counts from it. */
   private lastArrival = performance.now();
   private fetchesSeen = 0;
@@ -52,14 +59,23 @@ class RunFeed {
 
   constructor(
     private readonly max: number,
+    /** Per partition per fetch. */
+    private readonly share: number,
     private readonly pieceSize: number,
     /** Called with true when the work is behind (stop fetching), false when it caught up. */
     private readonly hold: (held: boolean) => void,
   ) {}
 
-  /** Takes one message; false once the run is over (the caller keeps it for the next run). */
+  /** Takes (or drops) one message; false once the run is over (the caller keeps it for the next run). */
   add(message: Received): boolean {
     if (this.done) return false;
+    const { partition } = message;
+    const thisFetch = this.takenThisFetch.get(partition) ?? 0;
+    if (this.dropped.has(partition) || thisFetch >= this.share) {
+      this.dropped.add(partition);
+      return true;
+    }
+    this.takenThisFetch.set(partition, thisFetch + 1);
     this.current.push(toConsumed(message));
     this.last.set(message.partition, { offset: message.offset, leaderEpoch: message.leaderEpoch });
     this.taken++;
@@ -77,6 +93,7 @@ class RunFeed {
    */
   onFetch(buffered: number): void {
     if (this.done) return;
+    this.takenThisFetch.clear();
     // A partial piece goes now rather than wait for more: the work starts on it meanwhile.
     this.handOver();
     if (this.backpressured || buffered > 0) return;
@@ -297,13 +314,16 @@ export class PlatformaticBoundedConsumer implements RunConsumer {
     signal.throwIfAborted();
     if (this.stale) await this.replaceStream();
     const stream = this.stream;
-    const feed = new RunFeed(max, pieceSize, (held) => (held ? stream.pause() : stream.resume()));
+    const share = Math.ceil(max / Math.max(1, this.partitions.length));
+    const feed = new RunFeed(max, share, pieceSize, (held) => (held ? stream.pause() : stream.resume()));
     const stop = () => feed.stop();
     feed.stopWhenIdle(maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
     this.feed = feed;
     void feed.finished.then(() => {
       if (this.feed === feed) this.feed = undefined;
+      // The stream moved past the dropped messages: the next run starts again from the committed offsets.
+      if (feed.dropped.size > 0) this.stale = true;
       signal.removeEventListener('abort', stop);
       stream.pause();
     });

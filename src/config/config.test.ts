@@ -10,9 +10,9 @@ describe('loadConfig', () => {
     expect(config.web.port).toBe(3000);
   });
 
-  it('runs on kafkajs unless KAFKA_CLIENT names platformatic', () => {
-    expect(loadConfig({}).kafka.client).toBe('kafkajs');
-    expect(loadConfig({ KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+  it('runs on @platformatic/kafka unless KAFKA_CLIENT names kafkajs', () => {
+    expect(loadConfig({}).kafka.client).toBe('platformatic');
+    expect(loadConfig({ KAFKA_CLIENT: 'kafkajs' }).kafka.client).toBe('kafkajs');
   });
 
   it('splits a comma-separated broker list', () => {

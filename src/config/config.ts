@@ -46,7 +46,7 @@ const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('tickflow'),
   KAFKA_CLIENT: z
     .enum(kafkaClients, { error: `expected one of ${kafkaClients.join(', ')} (the Kafka client library)` })
-    .default('kafkajs'),
+    .default('platformatic'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
   ),

@@ -9,7 +9,7 @@ export type ClosableStreamClient = StreamClient & { close(): Promise<void> };
 
 /** The StreamClient on the library KAFKA_CLIENT names (docs/streaming.md, "Choosing the client"). */
 export function createStreamClient(config: Pick<Config, 'kafka'>, log: Logger): ClosableStreamClient {
-  return config.kafka.client === 'platformatic'
-    ? new PlatformaticStreams(config, log)
-    : new KafkaStreams(config, log);
+  return config.kafka.client === 'kafkajs'
+    ? new KafkaStreams(config, log)
+    : new PlatformaticStreams(config, log);
 }

@@ -3,8 +3,9 @@ import type { TopicSpec } from './topics';
 
 /**
  * What jobs may do with Kafka: the one seam between tickflow and its Kafka client. Jobs, the scoring
- * pipeline and the rollups see only these types, so changing the client (kafkajs today) changes
- * src/kafka and nothing else.
+ * pipeline and the rollups see only these types, so changing the client changes src/kafka and
+ * nothing else: KAFKA_CLIENT picks @platformatic/kafka (platformatic/) or kafkajs (kafka-streams.ts),
+ * and test/kafka-contract holds both to this contract.
  */
 export interface StreamClient {
   /** Creates the topics that do not exist yet (once per process per topic). */

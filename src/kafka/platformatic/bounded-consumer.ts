@@ -50,6 +50,8 @@ class RunFeed {
   private lastArrival = performance.now();
   private fetchesSeen = 0;
   private countAtLastFetch = 0;
+  /** A caught-up check is in flight: no second one meanwhile. */
+  private confirming = false;
   private done = false;
   private wakeReader?: () => void;
   private finish!: () => void;
@@ -64,6 +66,8 @@ class RunFeed {
     private readonly pieceSize: number,
     /** Called with true when the work is behind (stop fetching), false when it caught up. */
     private readonly hold: (held: boolean) => void,
+    /** Whether every owned partition has been fetched to its end (asks the brokers). */
+    private readonly fetchedToEnd: () => Promise<boolean>,
   ) {}
 
   /** Takes (or drops) one message; false once the run is over (the caller keeps it for the next run). */
@@ -87,9 +91,12 @@ class RunFeed {
 
   /**
    * Called at each fetch response, before its messages are pushed: the previous fetch's messages have
-   * all been taken unless some still wait in the stream's buffer (`buffered`). So a fetch that added
-   * nothing, after messages arrived, means every assigned partition is caught up. The first fetch
-   * after resuming may have been issued before the run, hence `fetchesSeen >= 2`.
+   * all been taken unless some still wait in the stream's buffer (`buffered`). A fetch that added
+   * nothing, after messages arrived, suggests every owned partition is caught up; the first fetch
+   * after resuming may have been issued before the run, hence `fetchesSeen >= 2`. With several brokers
+   * one broker's empty fetch says nothing of another's backlog (the stream fetches from each at once
+   * and its 'fetch' event does not name the broker), so the run ends only once the brokers confirm
+   * that every owned partition was fetched to its end.
    */
   onFetch(buffered: number): void {
     if (this.done) return;
@@ -97,9 +104,25 @@ class RunFeed {
     // A partial piece goes now rather than wait for more: the work starts on it meanwhile.
     this.handOver();
     if (this.backpressured || buffered > 0) return;
-    if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch) this.stop();
+    if (this.fetchesSeen >= 2 && this.taken > 0 && this.taken === this.countAtLastFetch)
+      this.confirmCaughtUp();
     this.countAtLastFetch = this.taken;
     this.fetchesSeen++;
+  }
+
+  private confirmCaughtUp(): void {
+    if (this.confirming) return;
+    this.confirming = true;
+    this.fetchedToEnd().then(
+      (caughtUp) => {
+        this.confirming = false;
+        if (caughtUp) this.stop();
+      },
+      // Not confirmed: the run goes on, and ends when full or idle at the latest.
+      () => {
+        this.confirming = false;
+      },
+    );
   }
 
   /** Ends the run once `maxWaitMs` passed without a new message (a busy run is not idle). */
@@ -315,7 +338,13 @@ export class PlatformaticBoundedConsumer implements RunConsumer {
     if (this.stale) await this.replaceStream();
     const stream = this.stream;
     const share = Math.ceil(max / Math.max(1, this.partitions.length));
-    const feed = new RunFeed(max, share, pieceSize, (held) => (held ? stream.pause() : stream.resume()));
+    const feed = new RunFeed(
+      max,
+      share,
+      pieceSize,
+      (held) => (held ? stream.pause() : stream.resume()),
+      () => this.fetchedToEnd(stream),
+    );
     const stop = () => feed.stop();
     feed.stopWhenIdle(maxWaitMs);
     signal.addEventListener('abort', stop, { once: true });
@@ -329,6 +358,15 @@ export class PlatformaticBoundedConsumer implements RunConsumer {
     });
     stream.resume();
     return feed;
+  }
+
+  /** True when the stream's next offset of every owned partition is at the partition's end or past it. */
+  private async fetchedToEnd(stream: Stream): Promise<boolean> {
+    const ends = (await this.consumer.listOffsets({ topics: [this.topic] })).get(this.topic) ?? [];
+    return this.partitions.every(
+      (partition) =>
+        (stream.offsetsToFetch.get(`${this.topic}:${partition}`) ?? -1n) >= (ends[partition] ?? 0n),
+    );
   }
 
   private async commit(last: Map<number, Position>): Promise<void> {

@@ -73,7 +73,7 @@ schedules:
 `);
     const scheduler = await world.start({ workers: false });
     workers = await world.spawnReady(workerCount, ['worker', '--no-web'], 'workers started');
-    const admin = await resources.kafka.admin();
+    const admin = await resources.kafkajs.admin();
     const owners = await waitFor(
       async () => everyMemberOwnsPartitions(admin, group, topics.topic, workerCount),
       `${workerCount} worker(s) to join group ${group} and each own a partition`,
@@ -136,7 +136,7 @@ async function committedByPartition(admin: Admin, group: string, topic: string):
 
 /** The backlog, through the producer job itself; returns how many messages went to each partition. */
 async function produceBacklog(resources: Resources, world: SchedulerTest, topic: string): Promise<number[]> {
-  const admin = await resources.kafka.admin();
+  const admin = await resources.kafkajs.admin();
   const highWatermarks = async () =>
     (await admin.fetchTopicOffsets(topic))
       .sort((a, b) => a.partition - b.partition)
@@ -206,9 +206,9 @@ async function stopGracefully(workers: Child[]): Promise<void> {
 async function cleanUpKafka(world: SchedulerTest, topics: string[], group: string): Promise<void> {
   const resources = new Resources(world.config, world.t.log);
   try {
-    const admin = await resources.kafka.admin();
+    const admin = await resources.kafkajs.admin();
     await admin.deleteGroups([group]).catch(() => {});
-    await deleteTopics(resources.kafka.client, topics).catch(() => {});
+    await deleteTopics(resources.kafkajs.client, topics).catch(() => {});
   } finally {
     await resources.close();
   }

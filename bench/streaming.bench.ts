@@ -228,8 +228,8 @@ function benchQuality(): void {
 
 /** Everything the run made is its own (random id): topics, groups, the schema. */
 async function cleanUp(run: BenchRun): Promise<void> {
-  await deleteTopics(run.resources.kafka.client, Object.values(run.topics)).catch(() => {});
-  const admin = await run.resources.kafka.admin();
+  await deleteTopics(run.resources.kafkajs.client, Object.values(run.topics)).catch(() => {});
+  const admin = await run.resources.kafkajs.admin();
   await admin.deleteGroups(Object.values(run.groups)).catch(() => {});
   await run.resources.close();
   await run.cleanup();

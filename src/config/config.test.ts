@@ -17,6 +17,11 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs on kafkajs unless KAFKA_CLIENT names platformatic', () => {
+    expect(loadConfig({}).kafka.client).toBe('kafkajs');
+    expect(loadConfig({ KAFKA_CLIENT: 'platformatic' }).kafka.client).toBe('platformatic');
+  });
+
   it('splits a comma-separated broker list', () => {
     expect(loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093' }).kafka.brokers).toEqual(['a:9092', 'b:9093']);
   });
@@ -67,6 +72,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud', 'info'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', '127.0.0.1:4318', 'http://127.0.0.1:4318'],
     ['REDIS_SENTINELS', 'a:26379,b', 'host:port'],
+    ['KAFKA_CLIENT', 'librdkafka', 'kafkajs, platformatic'],
   ])('rejects %s=%s in one line naming the variable and the expected form', (variable, value, expected) => {
     const attempt = () => loadConfig({ [variable]: value });
     expect(attempt).toThrow(ConfigError);

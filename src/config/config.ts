@@ -29,6 +29,10 @@ const sqlName = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case SQL identifier, e.g. tickflow');
 
+/** The Kafka client libraries tickflow can run on (KAFKA_CLIENT). */
+export const kafkaClients = ['kafkajs', 'platformatic'] as const;
+export type KafkaClientName = (typeof kafkaClients)[number];
+
 /**
  * Every environment variable tickflow reads, with its local default.
  * `.env.example` documents the same list; keep the two in step.
@@ -41,6 +45,9 @@ const envSchema = z.object({
     .optional(),
   KAFKA_NODES: wholeNumber(1, 9, '3').default(1),
   KAFKA_CLIENT_ID: z.string().min(1).default('tickflow'),
+  KAFKA_CLIENT: z
+    .enum(kafkaClients, { error: `expected one of ${kafkaClients.join(', ')} (the Kafka client library)` })
+    .default('kafkajs'),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').default(
     'redis://127.0.0.1:6379',
   ),
@@ -87,8 +94,11 @@ const envSchema = z.object({
 });
 
 export interface Config {
-  /** `nodes`: how many Kafka nodes `tickflow services up` starts here (KAFKA_NODES; one per broker listed). */
-  kafka: { brokers: string[]; clientId: string; nodes: number };
+  /**
+   * `nodes`: how many Kafka nodes `tickflow services up` starts here (KAFKA_NODES; one per broker listed).
+   * `client`: which library implements the StreamClient (docs/streaming.md, "Choosing the client").
+   */
+  kafka: { brokers: string[]; clientId: string; nodes: number; client: KafkaClientName };
   redisUrl: string;
   /** Set: connect through these Sentinels to the master they name (REDIS_URL then gives only credentials and db). */
   redisSentinel?: RedisSentinel;
@@ -224,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       brokers: brokersOf(e.KAFKA_BROKERS, e.KAFKA_NODES),
       clientId: e.KAFKA_CLIENT_ID,
       nodes: e.KAFKA_NODES,
+      client: e.KAFKA_CLIENT,
     },
     redisUrl: e.REDIS_URL,
     ...(redisSentinel ? { redisSentinel } : {}),

@@ -1,3 +1,4 @@
+import { MultipleErrors, ProtocolError } from '@platformatic/kafka';
 import type { Message, Producer, ProducerRecord } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -131,6 +132,18 @@ describe('refusedForSize', () => {
     expect(refusedForSize(new Error('wrapped', { cause: tooLarge() }))).toBe(true);
     expect(refusedForSize(Object.assign(new Error('x'), { type: 'NOT_LEADER_FOR_PARTITION' }))).toBe(false);
     expect(refusedForSize('MESSAGE_TOO_LARGE')).toBe(false);
+  });
+
+  it('recognises them as @platformatic/kafka reports them: a protocol error inside aggregated errors', () => {
+    const refused = (id: string) =>
+      new MultipleErrors('Producing messages failed.', [
+        new MultipleErrors('Received response with error while executing API Produce(v11)', [
+          new ProtocolError(id),
+        ]),
+      ]);
+    expect(refusedForSize(refused('MESSAGE_TOO_LARGE'))).toBe(true);
+    expect(refusedForSize(refused('RECORD_LIST_TOO_LARGE'))).toBe(true);
+    expect(refusedForSize(refused('NOT_LEADER_OR_FOLLOWER'))).toBe(false);
   });
 });
 

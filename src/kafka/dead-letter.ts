@@ -1,4 +1,5 @@
 import type { Message, Producer } from 'kafkajs';
+import { isKafkaError } from './kafka-errors';
 import { chunkBySize, IN_FLIGHT, sizeOf } from './send-chunked';
 import type {
   DeadLetterForm,
@@ -96,16 +97,10 @@ function prefix(value: Buffer | null, bytes: number): Buffer | null {
 
 /**
  * True when Kafka refused a record or request for its size: MESSAGE_TOO_LARGE (over the topic's
- * max.message.bytes) or RECORD_LIST_TOO_LARGE. kafkajs may wrap the protocol error in a cause chain.
+ * max.message.bytes) or RECORD_LIST_TOO_LARGE.
  */
 export function refusedForSize(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const type = (current as { type?: unknown }).type;
-    if (type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE') return true;
-    current = current.cause;
-  }
-  return false;
+  return isKafkaError(error, 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE');
 }
 
 interface Letter {
@@ -127,6 +122,16 @@ export async function sendDeadLetters(
   inputs: DeadLetterInput[],
   options: SendDeadLettersOptions = {},
 ): Promise<Record<DeadLetterForm, number>> {
+  return sendDeadLettersWith((messages) => producer.send({ topic, messages }), topic, inputs, options);
+}
+
+/** sendDeadLetters through any client: `sendRecords` sends one request to the dead-letter topic. */
+export async function sendDeadLettersWith(
+  sendRecords: (records: Message[]) => Promise<unknown>,
+  topic: string,
+  inputs: DeadLetterInput[],
+  options: SendDeadLettersOptions = {},
+): Promise<Record<DeadLetterForm, number>> {
   const { signal, log, failedAt = new Date() } = options;
   const sent: Record<DeadLetterForm, number> = { whole: 0, truncated: 0, minimal: 0 };
   const letters = inputs.map((input) => ({ input, ...fitting(input, failedAt) }));
@@ -138,7 +143,7 @@ export async function sendDeadLetters(
     for (;;) {
       signal?.throwIfAborted();
       try {
-        await producer.send({ topic, messages: [current] });
+        await sendRecords([current]);
         sent[form]++;
         return;
       } catch (error) {
@@ -158,7 +163,7 @@ export async function sendDeadLetters(
     signal?.throwIfAborted();
     const group = chunks.slice(start, start + IN_FLIGHT);
     const results = await Promise.allSettled(
-      group.map((chunk) => producer.send({ topic, messages: chunk.map((item) => item.record) })),
+      group.map((chunk) => sendRecords(chunk.map((item) => item.record))),
     );
     for (const [i, result] of results.entries()) {
       const chunk = group[i] as Letter[];

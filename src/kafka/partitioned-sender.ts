@@ -10,9 +10,11 @@ import type { BatchSender } from './stream-client';
  */
 export const MAX_BATCH_BYTES = 512 * 1024;
 /** Per-record framing beyond key and value: length, attributes, deltas, key/value lengths, headers. */
-const RECORD_OVERHEAD = 16;
+export const RECORD_OVERHEAD = 16;
 /** Per header beyond its name and value: their two lengths and the header count. */
 const HEADER_OVERHEAD = 8;
+/** A partition's batch this full goes in the next request (`add` says so): another record might not fit. */
+export const FULL_BATCH_BYTES = MAX_BATCH_BYTES * 0.95;
 
 /**
  * A message as kafkajs will spread it: it encodes each record as `{ ...message, offsetDelta,
@@ -91,7 +93,7 @@ export class PartitionedSender implements BatchSender {
       size += this.headerBytes;
     } else batch.push({ key, value, partition, offsetDelta: 0, timestampDelta: 0 });
     this.bytes[partition] = size;
-    return size >= MAX_BATCH_BYTES * 0.95;
+    return size >= FULL_BATCH_BYTES;
   }
 
   /** Waits for the request in flight, then sends everything queued as the next one (not awaited). */

@@ -51,23 +51,37 @@ export function chunkBySize<T = Message>(
 }
 
 /**
- * Sends any number of messages in bounded requests; returns the partitions written. The idempotent
- * producer's sequence numbers keep each partition in order with several requests in flight.
+ * Sends any number of messages in bounded requests, IN_FLIGHT at a time, through `sendChunk` (one
+ * client's request, resolving to the partitions it wrote); returns the partitions written. Requests
+ * in flight together may land in either order (the contract suite saw it with kafkajs): a caller that
+ * needs each partition in order uses the batch sender, one request at a time.
  */
-export async function sendChunked(
-  producer: Producer,
-  topic: string,
-  messages: Message[],
+export async function sendInChunks<M extends Message>(
+  messages: M[],
+  sendChunk: (chunk: M[]) => Promise<Iterable<number>>,
   signal?: AbortSignal,
 ): Promise<Set<number>> {
   const partitions = new Set<number>();
   const chunks = chunkBySize(messages);
   for (let start = 0; start < chunks.length; start += IN_FLIGHT) {
     signal?.throwIfAborted();
-    const sends = chunks
-      .slice(start, start + IN_FLIGHT)
-      .map((chunk) => producer.send({ topic, messages: chunk }));
-    for (const record of (await Promise.all(sends)).flat()) partitions.add(record.partition);
+    const sends = chunks.slice(start, start + IN_FLIGHT).map(sendChunk);
+    for (const written of await Promise.all(sends))
+      for (const partition of written) partitions.add(partition);
   }
   return partitions;
+}
+
+/** sendInChunks through a kafkajs producer. */
+export async function sendChunked(
+  producer: Producer,
+  topic: string,
+  messages: Message[],
+  signal?: AbortSignal,
+): Promise<Set<number>> {
+  return sendInChunks(
+    messages,
+    async (chunk) => (await producer.send({ topic, messages: chunk })).map((record) => record.partition),
+    signal,
+  );
 }

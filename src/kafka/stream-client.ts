@@ -3,13 +3,17 @@ import type { TopicSpec } from './topics';
 
 /**
  * What jobs may do with Kafka: the one seam between tickflow and its Kafka client. Jobs, the scoring
- * pipeline and the rollups see only these types, so changing the client (kafkajs today) changes
- * src/kafka and nothing else.
+ * pipeline and the rollups see only these types, so changing the client changes src/kafka and
+ * nothing else: KAFKA_CLIENT picks @platformatic/kafka (platformatic/) or kafkajs (kafka-streams.ts),
+ * and test/kafka-contract holds both to this contract.
  */
 export interface StreamClient {
   /** Creates the topics that do not exist yet (once per process per topic). */
   ensureTopics(topics: TopicSpec[]): Promise<void>;
-  /** Sends any number of records in bounded requests (acks from all in-sync replicas); returns the partitions written. */
+  /**
+   * Sends any number of records in bounded requests (acks from all in-sync replicas); returns the
+   * partitions written. Several requests go at once, so records keep no order (batchSender does).
+   */
   send(topic: string, records: OutgoingRecord[], signal?: AbortSignal): Promise<Set<number>>;
   /** Sends dead letters so that no input can fail the send for its size (see dead-letter.ts). */
   sendDeadLetters(
@@ -56,6 +60,8 @@ export interface BatchSender {
 }
 
 export interface RunConsumer {
+  /** The partitions this member owns now (changes on rebalance). */
+  readonly partitions: number[];
   /**
    * Takes ≤ `max` messages and hands them to `work` piece by piece as they are fetched; commits the
    * offsets only if `work` succeeds, else rewinds so the next run gets the same messages.

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Config } from '../config/config';
 import { redisConnection } from '../config/redis-connection';
 import { createPool } from '../db/pool';
+import { type ClosableStreamClient, createStreamClient } from '../kafka/create-stream-client';
 import { KafkaStreams } from '../kafka/kafka-streams';
 import { createLogger, type Logger } from '../log/logger';
 
@@ -14,14 +15,27 @@ export class Resources {
   private pool?: pg.Pool;
   private redisClient?: Redis;
   private readonly sharedObjects = new Map<string, unknown>();
-  /** Kafka through tickflow's client module; jobs see it as a StreamClient. */
-  readonly kafka: KafkaStreams;
+  /** Kafka through the client KAFKA_CLIENT names; jobs see it as a StreamClient. */
+  readonly kafka: ClosableStreamClient;
+  private kafkajsTools?: KafkaStreams;
+  private readonly log: Logger;
 
   constructor(
     readonly config: Config,
     log?: Logger,
   ) {
-    this.kafka = new KafkaStreams(config, log ?? createLogger(config.logLevel, 'resources'));
+    this.log = log ?? createLogger(config.logLevel, 'resources');
+    this.kafka = createStreamClient(config, this.log);
+  }
+
+  /**
+   * kafkajs's client, producer and admin for tools and tests (reading a topic back, creating one with
+   * odd settings), whichever client runs the jobs: the same instance when that is kafkajs.
+   */
+  get kafkajs(): KafkaStreams {
+    if (this.kafka instanceof KafkaStreams) return this.kafka;
+    this.kafkajsTools ??= new KafkaStreams(this.config, this.log);
+    return this.kafkajsTools;
   }
 
   get db(): pg.Pool {
@@ -42,6 +56,7 @@ export class Resources {
 
   async close(): Promise<void> {
     await this.kafka.close();
+    await this.kafkajsTools?.close();
     await this.pool?.end().catch(() => {});
     this.redisClient?.disconnect();
   }

@@ -383,6 +383,7 @@ export class FaultRun {
     const report = {
       finishedAt: new Date().toISOString(),
       durationMs: Date.now() - suiteStart,
+      kafkaClient: world.config.kafka.client,
       services: {
         kafka: world.config.kafka.brokers[0],
         redis: world.config.redisUrl,
@@ -394,7 +395,7 @@ export class FaultRun {
     };
     fs.mkdirSync(path.dirname(artifact), { recursive: true });
     fs.writeFileSync(artifact, `${JSON.stringify(report, null, 2)}\n`);
-    printTable(report.faults, totals, report.durationMs);
+    printTable(report.faults, totals, report.durationMs, report.kafkaClient);
 
     expect({ lost: lost.slice(0, 5), extra: extra.slice(0, 5) }).toEqual({ lost: [], extra: [] });
     // No tickflow process may die of a fault it should ride out (the supervisor restarted it meanwhile).
@@ -425,6 +426,7 @@ function printTable(
   rows: Array<Record<string, unknown> & PhaseCounts>,
   totals: Record<string, unknown>,
   durationMs: number,
+  kafkaClient: string,
 ): void {
   const columns: Array<[string, (row: Record<string, unknown>) => string]> = [
     ['fault', (r) => String(r.fault)],
@@ -454,7 +456,7 @@ function printTable(
     ]),
     '',
     `totals: ${JSON.stringify(totals)}`,
-    `duration: ${(durationMs / 1000).toFixed(1)} s`,
+    `duration: ${(durationMs / 1000).toFixed(1)} s; Kafka client: ${kafkaClient}`,
     '',
   ];
   console.log(out.join('\n'));

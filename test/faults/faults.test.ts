@@ -6,17 +6,20 @@
  * (immediate mode) for 10 s, the Kafka broker's JVM SIGKILLed and restarted, Redis FLUSHALL.
  * At the end, everything the topic holds is compared with PostgreSQL and the alerts and DLQ
  * topics; a table of lost / duplicated rows and recovery times per fault is printed and written
- * to test-artifacts/faults.json.
+ * to test-artifacts/faults-<client>.json. It runs on the Kafka client KAFKA_CLIENT names (the workers
+ * inherit it): `KAFKA_CLIENT=platformatic npm run test:faults`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config';
 import { sleep, waitFor } from '../scheduler/support';
 import { FaultRun } from './fault-run';
 import { ProducerLoop } from './producer-loop';
 import { FaultWorld } from './world';
 
-const artifact = path.resolve(import.meta.dirname, '../../test-artifacts/faults.json');
+const kafkaClient = loadConfig(process.env).kafka.client;
+const artifact = path.resolve(import.meta.dirname, `../../test-artifacts/faults-${kafkaClient}.json`);
 /** Every tickflow process's output, one file each (git-ignored, like the rest of test-artifacts). */
 const logsDir = path.resolve(import.meta.dirname, '../../test-artifacts/faults-logs');
 /** PostgreSQL stays down this long (the one deliberate wait of the suite). */

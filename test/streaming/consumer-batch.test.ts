@@ -37,7 +37,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await env.count('predictions')).toBe(1_200);
     expect(await env.count('fraud_alerts')).toBe(sum(runs, 'flagged'));
     expect(await profileTransactionCount(env)).toBe(1_200);
-    const alerts = await readTopic(env.resources.kafka.client, env.topics.alerts, sum(runs, 'alerts'));
+    const alerts = await readTopic(env.resources.kafkajs.client, env.topics.alerts, sum(runs, 'alerts'));
     expect(new Set(alerts.map((m) => m.key?.toString())).size).toBe(sum(runs, 'flagged'));
   });
 
@@ -51,7 +51,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(await env.count('predictions')).toBe(300 - malformed);
     expect(runs.at(-1)?.lagAfter).toBe(0);
 
-    const dead = await readTopic(env.resources.kafka.client, env.topics.dlq, malformed);
+    const dead = await readTopic(env.resources.kafkajs.client, env.topics.dlq, malformed);
     const reasons = dead.map((m) => m.headers?.['dlq-reason']?.toString() ?? '');
     expect(reasons.every((reason) => reason.length > 0)).toBe(true);
     expect(reasons.some((reason) => reason.startsWith('not_json: '))).toBe(true);
@@ -231,7 +231,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     await env.produce({ count: 300, fraudRate: 0.2, seed: 13 });
     const runs = await drain(env, { predictionsTopic, maxWait: 300 });
     expect(sum(runs, 'predictions')).toBe(300);
-    const published = await readTopic(env.resources.kafka.client, predictionsTopic, 300);
+    const published = await readTopic(env.resources.kafkajs.client, predictionsTopic, 300);
     const stored = await env.resources.db.query<{ id: string; score: number }>(
       'select transaction_id as id, score from predictions',
     );
@@ -249,7 +249,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     expect(sum(again, 'scored')).toBe(0);
     expect(sum(again, 'predictions')).toBe(300);
     const timesSent = new Map<string, number>();
-    for (const message of await readTopic(env.resources.kafka.client, predictionsTopic, 600)) {
+    for (const message of await readTopic(env.resources.kafkajs.client, predictionsTopic, 600)) {
       const key = message.key?.toString() ?? '';
       timesSent.set(key, (timesSent.get(key) ?? 0) + 1);
     }
@@ -280,7 +280,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
   it('keeps a transaction met twice in one run once, whether the first is still in memory or already queued', async () => {
     await env.produce({ count: 20_000, seed: 19 });
     const [first, last] = await firstAndLastMessages(env, 20_000);
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     // Each after its partition's ~6,700 (more than a piece): the first's piece is long queued for
     // COPY, the last's not yet.
     await producer.send({ topic: env.topics.transactions, messages: [first, last] });
@@ -305,10 +305,10 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
       await env.produce({ count: 12_000, seed: 23, ratePerSecond: 0.2 });
       // One message from each partition's middle (not in the run's first piece), again at the end of
       // its partition, several pieces later.
-      const read = await readTopic(env.resources.kafka.client, env.topics.transactions, 12_000);
+      const read = await readTopic(env.resources.kafkajs.client, env.topics.transactions, 12_000);
       const middles = read.filter((m) => m.offset === '2000').map((m) => ({ key: m.key, value: m.value }));
       expect(middles).toHaveLength(3);
-      const producer = await env.resources.kafka.producer();
+      const producer = await env.resources.kafkajs.producer();
       await producer.send({ topic: env.topics.transactions, messages: middles });
       // The run's first write holds the connection for 1.5 s: the pieces scored meanwhile wait in the
       // next write, which the lookups of the repeats and of evicted accounts must not miss.
@@ -342,7 +342,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     await env.produce({ count: 300, fraudRate: 0.5, seed: 31 });
     const [stored] = await firstAndLastMessages(env, 300);
     await drain(env, { batchSize: 1_000, maxWait: 300 });
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     // The second copy comes ~6,700 of its partition's messages after the first, whose piece is long
     // queued by then: only the Bloom filter's lookup, which finds the stored row, meets it again.
     await producer.send({ topic: env.topics.transactions, messages: [stored] });
@@ -363,7 +363,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
     const [transaction] = simulate({ count: 1, fraudRate: 0, seed: 21 });
     const merchant = 'Tab\there \\ back\nslash\r end';
     await env.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(env.topics.transactions)]);
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     await producer.send({
       topic: env.topics.transactions,
       messages: [{ key: transaction?.accountId, value: JSON.stringify({ ...transaction, merchant }) }],
@@ -378,7 +378,7 @@ describe('consumer-batch against real Kafka and PostgreSQL', () => {
 async function replayFromEarliest(env: StreamingEnv): Promise<void> {
   await env.resources.close();
   env.resources = new Resources(env.config, env.log);
-  const admin = await env.resources.kafka.admin();
+  const admin = await env.resources.kafkajs.admin();
   await admin.resetOffsets({ groupId: env.group, topic: env.topics.transactions, earliest: true });
 }
 
@@ -398,7 +398,7 @@ async function scoredState(env: StreamingEnv) {
 
 /** The first and last messages read (each the first or last of its partition), to send again. */
 async function firstAndLastMessages(env: StreamingEnv, count: number) {
-  const read = await readTopic(env.resources.kafka.client, env.topics.transactions, count);
+  const read = await readTopic(env.resources.kafkajs.client, env.topics.transactions, count);
   const asSent = (m: (typeof read)[number]) => ({ key: m.key, value: m.value });
   return [asSent(read[0] as (typeof read)[number]), asSent(read.at(-1) as (typeof read)[number])] as const;
 }

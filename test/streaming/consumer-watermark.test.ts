@@ -45,7 +45,7 @@ describe("a consumer schedule's event-time watermark (real Kafka and PostgreSQL)
       fraudRate: 0,
       seed: Math.floor(Math.random() * 1e9),
     });
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     await producer.send({
       topic: env.topics.transactions,
       messages: messages.map(({ partition, at }, i) => {
@@ -127,7 +127,7 @@ describe("a consumer schedule's event-time watermark (real Kafka and PostgreSQL)
 
   it('a partition with only invalid messages records the offset its run commits, and no event time', async () => {
     await env.resources.kafka.ensureTopics([streamingTopicDefaults.transactions(env.topics.transactions)]);
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     await producer.send({
       topic: env.topics.transactions,
       messages: [

@@ -126,7 +126,7 @@ describe('dead letters through the real consumer against real Kafka', () => {
   }
 
   async function createTopic(topic: string, numPartitions: number, maxMessageBytes: number): Promise<void> {
-    const admin = await env.resources.kafka.admin();
+    const admin = await env.resources.kafkajs.admin();
     await admin.createTopics({
       waitForLeaders: true,
       topics: [
@@ -142,7 +142,7 @@ describe('dead letters through the real consumer against real Kafka', () => {
 
   /** Sends a valid transaction, the bad message, another valid one, all to partition 0, in order. */
   async function sendAround(bad: { key: Buffer | null; value: Buffer | null }, valid: Transaction[]) {
-    const producer = await env.resources.kafka.producer();
+    const producer = await env.resources.kafkajs.producer();
     const [before, after] = valid as [Transaction, Transaction];
     await producer.send({
       topic: env.topics.transactions,
@@ -165,7 +165,7 @@ describe('dead letters through the real consumer against real Kafka', () => {
     expect(runs.find((run) => (run.consumed as number) > 0)?.lagAfter).toBe(0);
 
     // The group's committed offset is past all three messages.
-    const admin = await env.resources.kafka.admin();
+    const admin = await env.resources.kafkajs.admin();
     const [committed] = await admin.fetchOffsets({ groupId: env.group, topics: [env.topics.transactions] });
     expect(committed?.partitions.find((p) => p.partition === 0)?.offset).toBe('3');
 
@@ -177,7 +177,7 @@ describe('dead letters through the real consumer against real Kafka', () => {
     expect(await env.count('predictions')).toBe(2);
 
     // Exactly one dead letter.
-    const [dead] = await readTopic(env.resources.kafka.client, env.topics.dlq, 1);
+    const [dead] = await readTopic(env.resources.kafkajs.client, env.topics.dlq, 1);
     const ends = await admin.fetchTopicOffsets(env.topics.dlq);
     expect(ends.map((p) => p.high)).toEqual(['1']);
     return dead as KafkaMessage;

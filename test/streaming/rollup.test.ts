@@ -95,7 +95,7 @@ describe('stream-rollup against real PostgreSQL and Kafka', () => {
     expect(again).toMatchObject({ rows: first.rows, totals: first.totals });
 
     // Each run published one message per row under the same keys: compaction keeps one per key.
-    const messages = await readTopic(env.resources.kafka.client, topic, expected.length * 2);
+    const messages = await readTopic(env.resources.kafkajs.client, topic, expected.length * 2);
     const byKey = new Map<string, unknown[]>();
     for (const message of messages) {
       const key = String(message.key);

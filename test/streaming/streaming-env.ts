@@ -91,7 +91,7 @@ export async function drain(env: StreamingEnv, overrides: Partial<ConsumerParams
 
 /** The group's committed offset per partition of the env's transactions topic ('-1': none yet). */
 export async function committedOffsets(env: StreamingEnv): Promise<string[]> {
-  const admin = await env.resources.kafka.admin();
+  const admin = await env.resources.kafkajs.admin();
   const [topic] = await admin.fetchOffsets({ groupId: env.group, topics: [env.topics.transactions] });
   return (topic?.partitions ?? []).map((p) => p.offset);
 }

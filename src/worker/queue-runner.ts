@@ -1,0 +1,147 @@
+import { createRedisBackend, type Job, type Processor, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DueQueue } from './due-fetcher';
+
+export interface QueueRunnerOptions {
+  /** The process's shared, non-blocking connection: the runner opens none of its own. */
+  connection: Redis;
+  prefix: string;
+  /** Runs of this queue one process takes at once. */
+  concurrency: number;
+  lockDuration: number;
+  stalledInterval: number;
+  /** Told when the runner took a run or ended one: the fetcher looks at the queue again. */
+  changed(): void;
+}
+
+/**
+ * One schedule's queue, run by a BullMQ Worker that BullMQ itself never drives: no main loop, so no
+ * blocking connection, no stalled-check timer and no lock-renewal timer per queue. The DueFetcher
+ * says when to fetch (BullMQ's non-blocking getNextJob), the Worker runs each run as it would in
+ * its own loop (processJob: locks, completed/failed, retries and backoff, the job scheduler's next
+ * run, its events), the WorkerPool renews the locks of all runs held in one timer, and the stalled
+ * check runs only for queues that have active runs. Pausing the queue (Bull Board) still stops it.
+ */
+export class QueueRunner implements DueQueue {
+  readonly worker: Worker;
+  readonly keyPrefix: string;
+  concurrency: number;
+  /** The runs this runner holds: their lock tokens, by job id (what lock renewal sends). */
+  readonly held = new Map<string, string>();
+  private readonly chains = new Set<Promise<void>>();
+  private fetching = false;
+  private fetchAgain = false;
+  private closing = false;
+  private tokens = 0;
+
+  constructor(
+    name: string,
+    processor: Processor,
+    private readonly options: QueueRunnerOptions,
+  ) {
+    this.concurrency = options.concurrency;
+    this.worker = new Worker(
+      name,
+      processor,
+      {
+        connection: options.connection,
+        prefix: options.prefix,
+        autorun: false,
+        concurrency: options.concurrency,
+        lockDuration: options.lockDuration,
+        stalledInterval: options.stalledInterval,
+        skipLockRenewal: true,
+        skipStalledCheck: true,
+        // The shared connection was checked when the process started: no INFO per queue.
+        skipVersionCheck: true,
+      },
+      // BullMQ's Redis backend without the blocking connection a Worker otherwise duplicates.
+      (queue, opts) => createRedisBackend(queue, opts),
+    );
+    this.keyPrefix = this.worker.toKey('');
+  }
+
+  /** Takes runs while the queue has some and this process has room for them. */
+  fetch(): void {
+    if (this.closing) return;
+    if (this.fetching) {
+      this.fetchAgain = true;
+      return;
+    }
+    this.fetching = true;
+    void this.fetchWhileRoom().finally(() => {
+      this.fetching = false;
+      if (this.fetchAgain) {
+        this.fetchAgain = false;
+        this.fetch();
+      }
+    });
+  }
+
+  /** BullMQ's stalled check of this queue: runs whose lock expired (a worker killed) go back to wait. */
+  checkStalled(): void {
+    if (this.closing) return;
+    // Private in BullMQ's typings, public in its code: the check its own timer would run.
+    const worker = this.worker as unknown as { moveStalledJobsToWait(): Promise<void> };
+    worker
+      .moveStalledJobsToWait()
+      .then(() => this.options.changed())
+      .catch((error: unknown) => this.worker.emit('error', error as Error));
+  }
+
+  /** Renews the locks of the runs held: one call for the queue, however many. */
+  async renewLocks(): Promise<void> {
+    if (this.held.size === 0) return;
+    const ids = [...this.held.keys()];
+    const failed = await this.worker.extendJobLocks(ids, [...this.held.values()], this.options.lockDuration);
+    for (const id of failed) this.worker.emit('error', new Error(`could not renew the lock of run ${id}`));
+  }
+
+  /** Stops taking runs, waits for the ones held (their timeout bounds them), then closes the worker. */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (this.chains.size > 0) await Promise.all(this.chains);
+    await this.worker.close();
+  }
+
+  private async fetchWhileRoom(): Promise<void> {
+    let took = false;
+    while (!this.closing && this.chains.size < this.concurrency) {
+      const token = `${this.worker.id}:${this.tokens++}`;
+      const job = await this.worker.getNextJob(token, { block: false }).catch((error: unknown) => {
+        this.worker.emit('error', error as Error);
+        return undefined;
+      });
+      if (!job) break;
+      took = true;
+      this.startChain(job, token);
+    }
+    // Taking a job scheduler's run made its next one: the fetcher arms that due time.
+    if (took) this.options.changed();
+  }
+
+  /** Runs `job`, then each run BullMQ hands back as it finishes one (its fetch-next), as its own loop does. */
+  private startChain(first: Job, token: string): void {
+    const chain = (async () => {
+      let job: Job | undefined = first;
+      while (job?.id) {
+        this.held.set(job.id, token);
+        const current: Job = job;
+        try {
+          job = (await this.worker.processJob(current, token, () => !this.closing)) || undefined;
+        } finally {
+          this.held.delete(current.id ?? '');
+        }
+      }
+    })()
+      .catch((error: unknown) => {
+        this.worker.emit('error', error as Error);
+      })
+      .finally(() => {
+        this.chains.delete(chain);
+        // A retry's backoff, the next waiting run: the fetcher looks again.
+        this.options.changed();
+      });
+    this.chains.add(chain);
+  }
+}

@@ -26,8 +26,8 @@ export class QueueRunner implements DueQueue {
   readonly worker: Worker;
   readonly keyPrefix: string;
   concurrency: number;
-  /** The runs this runner holds: their lock tokens, by job id (what lock renewal sends). */
-  readonly held = new Map<string, string>();
+  /** The runs this runner holds, by job id: their lock token and since when (what lock renewal needs). */
+  private readonly held = new Map<string, { token: string; since: number }>();
   private readonly chains = new Set<Promise<void>>();
   private fetching = false;
   private fetchAgain = false;
@@ -89,12 +89,20 @@ export class QueueRunner implements DueQueue {
       .catch((error: unknown) => this.worker.emit('error', error as Error));
   }
 
-  /** Renews the locks of the runs held: one call for the queue, however many. */
+  /**
+   * Renews the locks of the runs held for a quarter of the lock's life or more (BullMQ's own rule: a
+   * run of a few milliseconds never needs it), in one call for the queue however many they are.
+   */
   async renewLocks(): Promise<void> {
-    if (this.held.size === 0) return;
-    const ids = [...this.held.keys()];
-    const failed = await this.worker.extendJobLocks(ids, [...this.held.values()], this.options.lockDuration);
-    for (const id of failed) this.worker.emit('error', new Error(`could not renew the lock of run ${id}`));
+    const due = Date.now() - this.options.lockDuration / 4;
+    const runs = [...this.held].filter(([, run]) => run.since <= due);
+    if (runs.length === 0) return;
+    const ids = runs.map(([id]) => id);
+    const tokens = runs.map(([, run]) => run.token);
+    const failed = await this.worker.extendJobLocks(ids, tokens, this.options.lockDuration);
+    // A run that ended meanwhile has no lock left to renew: only one still held is worth a word.
+    for (const id of failed.filter((id) => this.held.has(id)))
+      this.worker.emit('error', new Error(`could not renew the lock of run ${id}`));
   }
 
   /** Stops taking runs, waits for the ones held (their timeout bounds them), then closes the worker. */
@@ -125,7 +133,7 @@ export class QueueRunner implements DueQueue {
     const chain = (async () => {
       let job: Job | undefined = first;
       while (job?.id) {
-        this.held.set(job.id, token);
+        this.held.set(job.id, { token, since: Date.now() });
         const current: Job = job;
         try {
           job = (await this.worker.processJob(current, token, () => !this.closing)) || undefined;

@@ -106,7 +106,10 @@ export class DueFetcher {
       .subscribe(queuedChannel(this.prefix))
       .catch((error: unknown) => this.log.warn({ err: error }, 'queued-runs listener: could not subscribe'));
     this.subscriber = subscriber;
-    this.scanTimer = setInterval(() => void this.scan([...this.watched.keys()]), SCAN_EVERY_MS);
+    this.scanTimer = setInterval(
+      () => void this.scan([...this.watched.keys()], { everyQueue: true }),
+      SCAN_EVERY_MS,
+    );
     this.scanTimer.unref();
   }
 
@@ -132,7 +135,7 @@ export class DueFetcher {
       this.checkScheduled = false;
       const names = [...this.asked];
       this.asked.clear();
-      void this.scan(names);
+      void this.scan(names, { everyQueue: false });
     });
   }
 
@@ -143,7 +146,11 @@ export class DueFetcher {
     for (const name of [...this.watched.keys()]) this.unwatch(name);
   }
 
-  private async scan(names: string[]): Promise<void> {
+  /**
+   * `everyQueue`: the scan of the second, the only one that looks for stalled runs (a run seen active
+   * just after it was taken is no sign of a stall, and would cost a check per run).
+   */
+  private async scan(names: string[], { everyQueue }: { everyQueue: boolean }): Promise<void> {
     for (let from = 0; from < names.length && !this.closed; from += QUEUES_PER_CALL) {
       const chunk = names.slice(from, from + QUEUES_PER_CALL).flatMap((name) => {
         const watched = this.watched.get(name);
@@ -163,7 +170,7 @@ export class DueFetcher {
           this.act(hit.watched, {
             ready: found[i + 1] === 1,
             due: Number(found[i + 2]),
-            busy: Number(found[i + 3]) > 0,
+            busy: everyQueue && Number(found[i + 3]) > 0,
           });
         }
       } catch (error) {

@@ -1,0 +1,177 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { startSchedulerApp } from '../src/app/scheduler-app';
+import { loadConfig } from '../src/config/config';
+import { createPool } from '../src/db/pool';
+import { createLogger } from '../src/log/logger';
+import { startScratchRedis } from '../test/scratch-redis';
+import { sleep } from '../test/support';
+
+/**
+ * One size of `npm run bench -- schedules`, in a process of its own (so that its RSS and CPU are
+ * that size's alone): `schedules-child.ts <schedules> <every ms> <measured ms>`; sends its Figures
+ * to the parent over IPC.
+ */
+const [size, every, measureMs] = process.argv.slice(2).map(Number);
+if (!size || !every || !measureMs || !process.send) throw new Error('run by bench/schedules.bench.ts');
+const figures = await benchSize(size, every, measureMs);
+process.send(figures, () => process.exit(0));
+
+export interface Figures {
+  size: number;
+  every: number;
+  runs: number;
+  missed: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpu: number;
+  commitsPerSecond: number;
+  redisClients: number;
+  redisCpu: number;
+  rss: number;
+  /** The process's RSS before the scheduler started (node, tsx and the modules). */
+  rssAtStart: number;
+}
+
+async function benchSize(size: number, every: number, measureMs: number): Promise<Figures> {
+  const id = `bench_${Date.now().toString(36)}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-bench-'));
+  const file = path.join(dir, 'schedules.yaml');
+  fs.writeFileSync(file, schedulesYaml(size, every));
+  const redis = await startScratchRedis({ hz: 10 });
+  const base = loadConfig(process.env);
+  const admin = createPool(base, 1);
+  // A database of its own: pg_stat_database then counts this process's commits only.
+  await admin.query(`create database ${pg.escapeIdentifier(id)}`);
+  const databaseUrl = new URL(base.databaseUrl);
+  databaseUrl.pathname = `/${id}`;
+  const config = loadConfig({
+    ...process.env,
+    QUEUE_PREFIX: id,
+    DATABASE_URL: databaseUrl.toString(),
+    SCHEDULES_FILE: file,
+    REDIS_URL: redis.url,
+  });
+  const db = createPool(config, 1);
+  const probe = new Redis(redis.url);
+  try {
+    const rssAtStart = process.memoryUsage().rss;
+    const app = await startSchedulerApp(config, createLogger('error', id), { workers: true, web: false });
+    try {
+      // Every schedule made and run once, before anything is counted.
+      await sleep(every + 2_000);
+      const before = await readings(db, probe, id);
+      await sleep(measureMs);
+      const after = await readings(db, probe, id);
+      const wall = after.at - before.at;
+      const runs = await runsBetween(db, before.at, after.at - 1_000);
+      const delays = runs.map((run) => run.started - run.scheduled);
+      return {
+        size,
+        every,
+        runs: runs.length,
+        missed: missedSlots(runs, { size, every }, before.at, after.at - 1_000),
+        seconds: wall / 1000,
+        p50: percentile(delays, 50),
+        p99: percentile(delays, 99),
+        cpu: (100 * (after.cpu - before.cpu)) / wall,
+        commitsPerSecond: (after.commits - before.commits) / (wall / 1000),
+        // Less the probe's own.
+        redisClients: after.redisClients - 1,
+        redisCpu: (100 * (after.redisCpu - before.redisCpu)) / wall,
+        rss: process.memoryUsage().rss,
+        rssAtStart,
+      };
+    } finally {
+      await app.stop();
+    }
+  } finally {
+    probe.disconnect();
+    await db.end();
+    await redis.stop();
+    await admin.query(`drop database if exists ${pg.escapeIdentifier(id)} with (force)`);
+    await admin.end();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const schedulesYaml = (size: number, every: number) =>
+  `schedules:\n${Array.from(
+    { length: size },
+    (_, i) => `  s${i}:\n    job: sleep\n    every: ${every}ms\n    params: { ms: 1 }\n    keep: 5\n`,
+  ).join('')}`;
+
+interface Readings {
+  at: number;
+  /** This process's CPU time, ms. */
+  cpu: number;
+  commits: number;
+  redisClients: number;
+  /** The Redis server's CPU time, ms. */
+  redisCpu: number;
+}
+
+async function readings(db: pg.Pool, redis: Redis, database: string): Promise<Readings> {
+  const usage = process.cpuUsage();
+  const { rows } = await db.query<{ commits: string }>(
+    'select xact_commit as commits from pg_stat_database where datname = $1',
+    [database],
+  );
+  const info = await redis.info('cpu');
+  const cpuOf = (field: string) => Number(info.match(new RegExp(`${field}:([\\d.]+)`))?.[1] ?? 0) * 1000;
+  return {
+    at: Date.now(),
+    cpu: (usage.user + usage.system) / 1000,
+    commits: Number(rows[0]?.commits ?? 0),
+    redisClients: String(await redis.client('LIST'))
+      .trim()
+      .split('\n').length,
+    redisCpu: cpuOf('used_cpu_sys') + cpuOf('used_cpu_user'),
+  };
+}
+
+interface Run {
+  schedule: string;
+  scheduled: number;
+  started: number;
+}
+
+/** First attempts due in [from, to): a run due just before `to` has had a second to start. */
+async function runsBetween(db: pg.Pool, from: number, to: number): Promise<Run[]> {
+  const { rows } = await db.query<{ schedule: string; scheduled: Date; started: Date }>(
+    `select schedule, scheduled_at as scheduled, started_at as started from job_runs
+      where attempt = 1 and scheduled_at >= $1 and scheduled_at < $2`,
+    [new Date(from), new Date(to)],
+  );
+  return rows.map((r) => ({
+    schedule: r.schedule,
+    scheduled: r.scheduled.getTime(),
+    started: r.started.getTime(),
+  }));
+}
+
+/**
+ * The slots of [from, to) that got no run: on each schedule's grid (anchored at one of its runs'
+ * due time), and every slot of a schedule that ran not at all.
+ */
+function missedSlots(
+  runs: Run[],
+  { size, every }: { size: number; every: number },
+  from: number,
+  to: number,
+): number {
+  const anchors = new Map(runs.map((run) => [run.schedule, run.scheduled]));
+  let expected = (size - anchors.size) * Math.floor((to - from) / every);
+  for (const anchor of anchors.values())
+    expected += Math.ceil((to - anchor) / every) - Math.ceil((from - anchor) / every);
+  return expected - runs.length;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}

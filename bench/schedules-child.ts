@@ -15,10 +15,6 @@ import { sleep } from '../test/support';
  * that size's alone): `schedules-child.ts <schedules> <every ms> <measured ms>`; sends its Figures
  * to the parent over IPC.
  */
-const [size, every, measureMs] = process.argv.slice(2).map(Number);
-if (!size || !every || !measureMs || !process.send) throw new Error('run by bench/schedules.bench.ts');
-const figures = await benchSize(size, every, measureMs);
-process.send(figures, () => process.exit(0));
 
 export interface Figures {
   size: number;
@@ -33,7 +29,7 @@ export interface Figures {
   redisClients: number;
   redisCpu: number;
   rss: number;
-  /** The process's RSS before the scheduler started (node, tsx and the modules). */
+  /** The process's RSS before the scheduler started (node and the modules). */
   rssAtStart: number;
 }
 
@@ -175,3 +171,9 @@ function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
+
+// Last: the helpers above are defined by the time it runs.
+const [size, every, measureMs] = process.argv.slice(2).map(Number);
+if (!size || !every || !measureMs || !process.send) throw new Error('run by bench/schedules.bench.ts');
+const figures = await benchSize(size, every, measureMs);
+process.send(figures, () => process.exit(0));

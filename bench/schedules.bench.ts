@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
-import path from 'node:path';
 import { parseDuration } from '../src/schedules/duration';
 import { benchOption, fmt, megabytes } from './format';
+import { bundledChild } from './job-child';
 import type { Figures } from './schedules-child';
 
 /**
@@ -10,7 +10,8 @@ import type { Figures } from './schedules-child';
  * this process's). After a warm-up of one cadence, it measures for a while: runs and the slots
  * that got none, start delay (start − due) p50/p99, the process's CPU (% of one core), PostgreSQL
  * commits/s, Redis connections and the server's CPU, the process's RSS (at the end, and before the
- * scheduler started: node, tsx and the modules). Each size runs in a process of its own.
+ * scheduler started: node and the modules). Each size runs in a process of its own, bundled with
+ * esbuild like the CLI (bench/job-child.ts), so its RSS is a built scheduler's, not tsx's.
  *
  * Options: --sizes=100,1000,5000 (the schedule counts), --every=5s (one cadence for every size;
  * else 5s up to 1,000 schedules, 60s above), --seconds=N (the measured time; else two cadences,
@@ -38,14 +39,11 @@ export default async function schedulesBench(): Promise<void> {
   }
 }
 
-function inChild(size: number, every: number, measureMs: number): Promise<Figures> {
-  const child = fork(
-    path.join(import.meta.dirname, 'schedules-child.ts'),
-    [size, every, measureMs].map(String),
-    {
-      execArgv: ['--import', 'tsx'],
-    },
-  );
+/** One size in a process of its own, run as built JavaScript (not under tsx), as a built scheduler runs. */
+async function inChild(size: number, every: number, measureMs: number): Promise<Figures> {
+  const child = fork(await bundledChild('schedules-child'), [size, every, measureMs].map(String), {
+    execArgv: [],
+  });
   return new Promise((resolve, reject) => {
     child.once('message', (figures) => resolve(figures as Figures));
     child.once('exit', (code) =>

@@ -31,6 +31,14 @@ export interface Figures {
   rss: number;
   /** The process's RSS before the scheduler started (node and the modules). */
   rssAtStart: number;
+  /** What the heap holds after a full collection: the rest of the RSS is V8's headroom and native memory. */
+  liveHeap: number;
+}
+
+/** The heap in use after a full collection (the child runs with --expose-gc). */
+function liveHeap(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
 }
 
 async function benchSize(size: number, every: number, measureMs: number): Promise<Figures> {
@@ -81,6 +89,7 @@ async function benchSize(size: number, every: number, measureMs: number): Promis
         redisCpu: (100 * (after.redisCpu - before.redisCpu)) / wall,
         rss: process.memoryUsage().rss,
         rssAtStart,
+        liveHeap: liveHeap(),
       };
     } finally {
       await app.stop();

@@ -9,7 +9,8 @@ import type { Figures } from './schedules-child';
  * on a Redis of its own at hz 10 and a PostgreSQL database of its own (so that its commit count is
  * this process's). After a warm-up of one cadence, it measures for a while: runs and the slots
  * that got none, start delay (start − due) p50/p99, the process's CPU (% of one core), PostgreSQL
- * commits/s, Redis connections and the server's CPU, the process's RSS (at the end, and before the
+ * commits/s, Redis connections and the server's CPU, the process's RSS (at the end, its live heap
+ * after a full collection, and its RSS before the
  * scheduler started: node and the modules). Each size runs in a process of its own, bundled with
  * esbuild like the CLI (bench/job-child.ts), so its RSS is a built scheduler's, not tsx's.
  *
@@ -23,7 +24,7 @@ const SIZES = (benchOption('sizes') ?? '100,1000,5000').split(',').map(Number);
 export default async function schedulesBench(): Promise<void> {
   console.log(
     'schedules  cadence   runs (missed slots)   runs/s   start delay p50 / p99   process CPU   ' +
-      'PostgreSQL commits/s   Redis conns   Redis CPU   RSS (at start)',
+      'PostgreSQL commits/s   Redis conns   Redis CPU   RSS (at start, live heap after a full GC)',
   );
   for (const size of SIZES) {
     if (!Number.isInteger(size) || size < 1)
@@ -42,7 +43,7 @@ export default async function schedulesBench(): Promise<void> {
 /** One size in a process of its own, run as built JavaScript (not under tsx), as a built scheduler runs. */
 async function inChild(size: number, every: number, measureMs: number): Promise<Figures> {
   const child = fork(await bundledChild('schedules-child'), [size, every, measureMs].map(String), {
-    execArgv: [],
+    execArgv: ['--expose-gc'],
   });
   return new Promise((resolve, reject) => {
     child.once('message', (figures) => resolve(figures as Figures));
@@ -63,6 +64,8 @@ function formatRow(f: Figures): string {
     fmt(f.commitsPerSecond, 1).padStart(22),
     fmt(f.redisClients).padStart(13),
     `${fmt(f.redisCpu, 1)} %`.padStart(11),
-    `${megabytes(f.rss)} (${megabytes(f.rssAtStart)} at start)`.padStart(24),
+    `${megabytes(f.rss)} (${megabytes(f.rssAtStart)} at start, ${megabytes(f.liveHeap)} live heap)`.padStart(
+      40,
+    ),
   ].join(' ');
 }

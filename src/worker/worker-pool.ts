@@ -26,7 +26,7 @@ export const ALLOW_CONCURRENCY = 10;
 export interface WorkerPoolOptions {
   /**
    * A BullMQ-ready connection (see bullConnection), shared by every schedule's queue: the pool opens
-   * only a cancel subscriber of its own, however many schedules there are.
+   * only two subscribers of its own (run cancels, queued runs), however many schedules there are.
    */
   connection: Redis;
   prefix: string;

@@ -56,8 +56,9 @@ export async function jobsInRedis(redis: Redis, jobs: { queue: Queue; id: string
 
 /**
  * The channel where whoever queues runs (a trigger, a resume, a catch-up, a run `after:` another)
- * says in which queues, so that every worker process looks at those queues at once instead of at
- * its next scan (worker/due-fetcher.ts). A message lost costs at most a scan's wait.
+ * or takes one (its job scheduler's next run is then made) says in which queues, so that every
+ * worker process looks at those queues at once instead of at its next scan (worker/due-fetcher.ts).
+ * A message lost costs at most a scan's wait.
  */
 export const queuedChannel = (prefix: string) => `${prefix}:_tickflow:queued`;
 

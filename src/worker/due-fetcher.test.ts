@@ -44,6 +44,7 @@ class Queue implements DueQueue {
   fetch(): void {
     this.fetches++;
   }
+  prepare(): void {}
   checkStalled(): void {
     this.stalledChecks++;
   }

@@ -15,6 +15,8 @@ export interface DueQueue {
   readonly keyPrefix: string;
   /** Takes what the queue has ready (as many runs as its concurrency allows). */
   fetch(): void;
+  /** A run is due within the next two seconds: whatever fetching it needs is made ready now. */
+  prepare(): void;
   /** The queue holds active runs: look for stalled ones (BullMQ's own check, at most every stalledInterval). */
   checkStalled(): void;
 }
@@ -22,7 +24,8 @@ export interface DueQueue {
 /**
  * What each queue holds, in one script call per QUEUES_PER_CALL queues: index, ready now (a run
  * waiting and the queue neither paused nor at its global concurrency), the next delayed run's due
- * time within the horizon (or -1), busy (runs active). Only the queues with something to say are
+ * time within the horizon (or -1; also when at its global concurrency: the run active now may end
+ * before then, on any process), busy (runs active). Only the queues with something to say are
  * answered, so the reply follows the work, not the number of queues. The keys are BullMQ's own
  * (queue-keys.ts); a delayed job's score is its due time × 0x1000 plus a counter (addDelayedJob.lua).
  */
@@ -35,8 +38,11 @@ for i = 3, #ARGV do
   local meta = redis.call('HMGET', q .. 'meta', 'paused', 'concurrency')
   local active = redis.call('LLEN', q .. 'active')
   local ready, due = 0, -1
-  if not meta[1] and not (meta[2] and active >= tonumber(meta[2])) then
-    if redis.call('LLEN', q .. 'wait') > 0 or redis.call('ZCARD', q .. 'prioritized') > 0 then ready = 1 end
+  if not meta[1] then
+    local maxed = meta[2] and active >= tonumber(meta[2])
+    if not maxed and (redis.call('LLEN', q .. 'wait') > 0 or redis.call('ZCARD', q .. 'prioritized') > 0) then
+      ready = 1
+    end
     local first = redis.call('ZRANGE', q .. 'delayed', 0, 0, 'WITHSCORES')
     if first[2] then
       local at = math.floor(tonumber(first[2]) / 4096)
@@ -72,9 +78,10 @@ interface Watched {
  * except for the runs due in the next two seconds. Once a second one scan reads every queue
  * (QUEUES_PER_CALL queues a call); a queue with a run waiting is fetched at once, a delayed run
  * due soon gets a timer at its due time, which fetches it then (BullMQ promotes a delayed job that
- * is due as it fetches). Between scans, `check` looks at a few queues at once: after this process
- * took a run (the job scheduler has just made the next one), after a run ended (a retry's backoff),
- * and when any process announces runs it queued (QueueSet.announce: a trigger, a resume, catch-up). Several processes doing the same is harmless: fetching is one
+ * is due as it fetches). Between scans, `check` looks at a few queues at once: after a run ended
+ * here (a retry's backoff), and when any process announces a queue (QueueSet.announce): runs it
+ * queued (a trigger, a resume, catch-up) or a run it took (the job scheduler has just made the next
+ * one, which every process then arms, so whichever is free at its due time takes it). Several processes doing the same is harmless: fetching is one
  * atomic BullMQ script, and who finds nothing has lost nothing.
  */
 export class DueFetcher {
@@ -191,6 +198,7 @@ export class DueFetcher {
 
   private armAt(watched: Watched, due: number): void {
     if (watched.armedFor === due) return;
+    watched.queue.prepare();
     clearTimeout(watched.timer);
     watched.armedFor = due;
     watched.timer = setTimeout(

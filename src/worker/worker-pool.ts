@@ -23,6 +23,9 @@ import { cancelledRuns, type RunDependencies, recordedFailures, runJob } from '.
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
 
+/** A queue with no run held, fetched or due soon for this long gives its BullMQ Worker up. */
+const WORKER_IDLE_MS = 10_000;
+
 export interface WorkerPoolOptions {
   /**
    * A BullMQ-ready connection (see bullConnection), shared by every schedule's queue: the pool opens
@@ -71,7 +74,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly runs: RunHistory;
   /** The runs this process holds, and the cancels of them asked for anywhere. */
   private readonly cancels: RunCancels;
-  /** The queues of schedules that run `after:` another, which this pool's completed runs feed. */
+  /**
+   * The queues of schedules that run `after:` another, which this pool's completed runs feed; its
+   * announce tells every worker process of runs queued or taken.
+   */
   private readonly downstreamQueues: QueueSet;
   /** pauseAfter, deadline, recovery notices and skipped slots (its pause uses downstreamQueues' connection). */
   private readonly policy: FailurePolicy;
@@ -164,12 +170,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.options.stalledInterval ?? 5_000;
   }
 
-  /** One timer for every run this process holds, one call per queue holding any. */
+  /**
+   * One timer for every run this process holds, one call per queue holding any; and the Workers of
+   * queues idle for a while go (their runner makes one again for the next run).
+   */
   private async renewLocks(): Promise<void> {
     await Promise.all(
-      [...this.runners.values()].map((runner) =>
-        runner.renewLocks().catch((error: unknown) => runner.worker.emit('error', error as Error)),
-      ),
+      [...this.runners.entries()].map(async ([name, runner]) => {
+        try {
+          await runner.renewLocks();
+          await runner.closeIfIdle(WORKER_IDLE_MS);
+        } catch (error) {
+          this.options.log.error({ err: error, schedule: name }, 'worker error');
+        }
+      }),
     );
   }
 
@@ -187,9 +201,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         lockDuration: this.lockDuration,
         stalledInterval: this.stalledInterval,
         changed: () => this.fetcher.check([schedule.name]),
+        // Every worker process (this one too) arms the next run's due time now, not at its next scan:
+        // whichever process is free then takes it.
+        took: () => void this.downstreamQueues.announce([schedule.name]),
+        started: (worker) => this.listen(worker, schedule),
+        failed: (error) => this.options.log.error({ err: error, schedule: schedule.name }, 'worker error'),
       },
     );
-    this.listen(runner.worker, schedule);
     this.fetcher.watch(schedule.name, runner);
     return runner;
   }

@@ -1,19 +1,16 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import { startSchedulerApp } from '../src/app/scheduler-app';
 import { loadConfig } from '../src/config/config';
 import { createPool } from '../src/db/pool';
 import { createLogger } from '../src/log/logger';
-import { startScratchRedis } from '../test/scratch-redis';
 import { sleep } from '../test/support';
 
 /**
  * One size of `npm run bench -- schedules`, in a process of its own (so that its RSS and CPU are
- * that size's alone): `schedules-child.ts <schedules> <every ms> <measured ms>`; sends its Figures
- * to the parent over IPC.
+ * that size's alone): `schedules-child.ts setup|measure <schedules> <every ms> <measured ms>`, with
+ * the bench's world (its Redis, database, queue prefix and schedules file) in its environment;
+ * sends its Figures (or `ready`) to the parent over IPC.
  */
 
 export interface Figures {
@@ -41,36 +38,36 @@ function liveHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function benchSize(size: number, every: number, measureMs: number): Promise<Figures> {
-  const id = `bench_${Date.now().toString(36)}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-bench-'));
-  const file = path.join(dir, 'schedules.yaml');
-  fs.writeFileSync(file, schedulesYaml(size, every));
-  const redis = await startScratchRedis({ hz: 10 });
-  const base = loadConfig(process.env);
-  const admin = createPool(base, 1);
-  // A database of its own: pg_stat_database then counts this process's commits only.
-  await admin.query(`create database ${pg.escapeIdentifier(id)}`);
-  const databaseUrl = new URL(base.databaseUrl);
-  databaseUrl.pathname = `/${id}`;
-  const config = loadConfig({
-    ...process.env,
-    QUEUE_PREFIX: id,
-    DATABASE_URL: databaseUrl.toString(),
-    SCHEDULES_FILE: file,
-    REDIS_URL: redis.url,
-  });
+/**
+ * `setup`: sets the schedules up in Redis and PostgreSQL (the first pass makes every one, and each
+ * runs at once) and lets their first runs pass. `measure`: a scheduler (re)started on schedules
+ * that exist, as in operation, measured after a short warm-up.
+ */
+async function benchSize(
+  mode: string,
+  size: number,
+  every: number,
+  measureMs: number,
+): Promise<Figures | undefined> {
+  const config = loadConfig(process.env);
+  const log = createLogger('error', config.queuePrefix);
+  if (mode === 'setup') {
+    const app = await startSchedulerApp(config, log, { workers: true, web: false });
+    await sleep(every + 2_000);
+    await app.stop();
+    return undefined;
+  }
+  const database = new URL(config.databaseUrl).pathname.slice(1);
   const db = createPool(config, 1);
-  const probe = new Redis(redis.url);
+  const probe = new Redis(config.redisUrl);
   try {
     const rssAtStart = process.memoryUsage().rss;
-    const app = await startSchedulerApp(config, createLogger('error', id), { workers: true, web: false });
+    const app = await startSchedulerApp(config, log, { workers: true, web: false });
     try {
-      // Every schedule made and run once, before anything is counted.
-      await sleep(every + 2_000);
-      const before = await readings(db, probe, id);
+      await sleep(WARM_UP_MS);
+      const before = await readings(db, probe, database);
       await sleep(measureMs);
-      const after = await readings(db, probe, id);
+      const after = await readings(db, probe, database);
       const wall = after.at - before.at;
       const runs = await runsBetween(db, before.at, after.at - 1_000);
       const delays = runs.map((run) => run.started - run.scheduled);
@@ -97,18 +94,11 @@ async function benchSize(size: number, every: number, measureMs: number): Promis
   } finally {
     probe.disconnect();
     await db.end();
-    await redis.stop();
-    await admin.query(`drop database if exists ${pg.escapeIdentifier(id)} with (force)`);
-    await admin.end();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const schedulesYaml = (size: number, every: number) =>
-  `schedules:\n${Array.from(
-    { length: size },
-    (_, i) => `  s${i}:\n    job: sleep\n    every: ${every}ms\n    params: { ms: 1 }\n    keep: 5\n`,
-  ).join('')}`;
+/** After a restart on existing schedules: the first pass finds them in line, the workers scan at once. */
+const WARM_UP_MS = 5_000;
 
 interface Readings {
   at: number;
@@ -182,7 +172,8 @@ function percentile(values: number[], p: number): number {
 }
 
 // Last: the helpers above are defined by the time it runs.
-const [size, every, measureMs] = process.argv.slice(2).map(Number);
+const [mode = '', ...numbers] = process.argv.slice(2);
+const [size, every, measureMs] = numbers.map(Number);
 if (!size || !every || !measureMs || !process.send) throw new Error('run by bench/schedules.bench.ts');
-const figures = await benchSize(size, every, measureMs);
-process.send(figures, () => process.exit(0));
+const figures = await benchSize(mode, size, every, measureMs);
+process.send(figures ?? 'ready', () => process.exit(0));

@@ -70,7 +70,10 @@ describe('thousands of schedules: cost follows the runs (real Redis and PostgreS
     s.writeSchedules(manySchedules(2, '1s'));
     const running = await s.start();
     await finishedRuns(running, 's1', 1);
-    const clients = async () => String(await s.redis.client('LIST')).trim().split('\n').length;
+    const clients = async () =>
+      String(await s.redis.client('LIST'))
+        .trim()
+        .split('\n').length;
     const few = await clients();
     s.writeSchedules(manySchedules(80, '1s'));
     // Every one of the 80 runs (the ones added too), on the connections the 2 needed.

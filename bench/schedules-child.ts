@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { startSchedulerApp } from '../src/app/scheduler-app';
@@ -52,7 +53,14 @@ async function benchSize(
   const config = loadConfig(process.env);
   const log = createLogger('error', config.queuePrefix);
   if (mode === 'setup') {
+    // In steps: every new `every` schedule runs at once, and one process cannot absorb thousands
+    // of first runs in the same instant within their locks (nor is a schedule file grown so).
+    fs.writeFileSync(config.schedulesFile, schedulesYaml(Math.min(size, SETUP_STEP), every));
     const app = await startSchedulerApp(config, log, { workers: true, web: false });
+    for (let count = 2 * SETUP_STEP; count < size + SETUP_STEP; count += SETUP_STEP) {
+      await sleep(SETUP_STEP_MS);
+      fs.writeFileSync(config.schedulesFile, schedulesYaml(Math.min(size, count), every));
+    }
     await sleep(every + 2_000);
     await app.stop();
     return undefined;
@@ -96,6 +104,17 @@ async function benchSize(
     await db.end();
   }
 }
+
+/** Schedules added per step of the setup, and the time between steps. */
+const SETUP_STEP = 500;
+const SETUP_STEP_MS = 3_000;
+
+/** `count` sleep schedules of 1 ms runs, named s0, s1, … */
+export const schedulesYaml = (count: number, every: number) =>
+  `schedules:\n${Array.from(
+    { length: count },
+    (_, i) => `  s${i}:\n    job: sleep\n    every: ${every}ms\n    params: { ms: 1 }\n    keep: 5\n`,
+  ).join('')}`;
 
 /** After a restart on existing schedules: the first pass finds them in line, the workers scan at once. */
 const WARM_UP_MS = 5_000;

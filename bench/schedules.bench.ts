@@ -57,7 +57,6 @@ async function benchSize(size: number, every: number, measureMs: number): Promis
   const id = `bench_${Date.now().toString(36)}`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tickflow-bench-'));
   const file = path.join(dir, 'schedules.yaml');
-  fs.writeFileSync(file, schedulesYaml(size, every));
   const redis = await startScratchRedis({ hz: 10 });
   const base = loadConfig(process.env);
   const admin = createPool(base, 1);
@@ -94,12 +93,6 @@ async function inChild(mode: string, numbers: number[], env: NodeJS.ProcessEnv):
     child.once('exit', (code) => reject(new Error(`the schedules bench's ${mode} child exited (${code})`)));
   });
 }
-
-const schedulesYaml = (size: number, every: number) =>
-  `schedules:\n${Array.from(
-    { length: size },
-    (_, i) => `  s${i}:\n    job: sleep\n    every: ${every}ms\n    params: { ms: 1 }\n    keep: 5\n`,
-  ).join('')}`;
 
 function formatRow(f: Figures): string {
   return [

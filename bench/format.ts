@@ -17,3 +17,9 @@ export function againstReference(
 ): string {
   return `${label.padEnd(28)}${value} | ${reference.label} ${reference.value} | ${ratio.toFixed(2)}× (${note})`;
 }
+
+/** A bench's `--name=value` option from the command line (`npm run bench -- schedules --sizes=100`). */
+export function benchOption(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}

@@ -51,20 +51,24 @@ export interface ChildReport<Figures> {
 }
 
 /**
- * The child's script, bundled with esbuild as `npm run build` bundles the CLI: it runs as plain
- * JavaScript, like a built `tickflow worker`. Under tsx, each worker thread loads tsx and compiles
- * its modules again (~40 MB more peak RSS in the producer's run), which a built worker never does.
- * Written under node_modules/.cache, from where it resolves the project's packages and finds its
- * root. The producer's thread comes from dist/, so the bench builds that first.
+ * A bench child's script (`bench/<name>.ts`), bundled with esbuild as `npm run build` bundles the
+ * CLI: it runs as plain JavaScript, like a built `tickflow worker`. Under tsx, each worker thread
+ * loads tsx and compiles its modules again (~40 MB more peak RSS in the producer's run), which a
+ * built worker never does. Written under node_modules/.cache, from where it resolves the project's
+ * packages and finds its root. The producer's thread comes from dist/, so the bench builds that first.
  */
-let bundled: Promise<string> | undefined;
-const bundledChild = () => {
-  bundled ??= bundleChild();
-  return bundled;
-};
+const bundled = new Map<string, Promise<string>>();
+export function bundledChild(name = 'run-job-child'): Promise<string> {
+  let script = bundled.get(name);
+  if (!script) {
+    script = bundleChild(name);
+    bundled.set(name, script);
+  }
+  return script;
+}
 
 /** Loaded here, not at the top: the child's own bundle holds this module and must not load esbuild. */
-async function bundleChild(): Promise<string> {
+async function bundleChild(name: string): Promise<string> {
   const [{ build }, { runChecked }] = await Promise.all([
     import('esbuild'),
     import('../src/services/process'),
@@ -74,9 +78,9 @@ async function bundleChild(): Promise<string> {
     ['run', 'build'],
     'Building the CLI (npm run build): the bench child starts its threads from dist/',
   );
-  const outfile = projectPath('node_modules', '.cache', 'tickflow-bench', 'run-job-child.mjs');
+  const outfile = projectPath('node_modules', '.cache', 'tickflow-bench', `${name}.mjs`);
   await build({
-    entryPoints: [path.join(import.meta.dirname, 'run-job-child.ts')],
+    entryPoints: [path.join(import.meta.dirname, `${name}.ts`)],
     outfile,
     bundle: true,
     format: 'esm',

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * `npm run bench [name…]`: runs every bench/*.bench.ts (or the named ones). Each file's default
- * export prints its own figures and ratios; benches need the services (`tickflow services up`).
+ * `npm run bench [name…] [--option=value…]`: runs every bench/*.bench.ts (or the named ones). Each
+ * file's default export prints its own figures and ratios; benches need the services (`tickflow
+ * services up`). Options are a bench's own (benchOption), e.g. `npm run bench -- schedules --sizes=100`.
  */
 const dir = import.meta.dirname;
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const available = fs
   .readdirSync(dir)
   .filter((file) => file.endsWith('.bench.ts'))

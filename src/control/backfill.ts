@@ -61,6 +61,7 @@ export async function backfill(
       batch: id,
       by: request.by,
     });
+    await control.queues.announce([name]);
     await recordChange(control.db, {
       by: request.by,
       action: 'backfill',

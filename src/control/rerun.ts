@@ -93,6 +93,7 @@ export async function queueReruns(
       opts: { ...template.opts, priority: CATCHING_UP_PRIORITY, jobId: run.runId },
     })),
   );
+  await control.queues.announce([schedule.name]);
   const queuedAt = jobs[0]?.timestamp ?? Date.now();
   const queued: QueuedRun[] = withIds.map((run) => ({
     runId: run.runId,

@@ -38,6 +38,8 @@ export async function setPaused(
     await state.setSwitch({ paused: false, note: change.note, changedBy: change.by });
     await recordAudit(state.db, switchAudit(name, false, change));
   });
+  // Committed: the held run (and any caught up) may start now, on any worker process.
+  if (!request.paused) await control.queues.announce([name]);
   return getSchedule(control, name);
 }
 

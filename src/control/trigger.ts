@@ -64,6 +64,7 @@ async function queueRun(
     ...template.opts,
     jobId: `${MANUAL_RUN_PREFIX}${randomUUID()}`,
   });
+  await control.queues.announce([name]);
   const runId = String(job.id);
   // After the add: a worker may already have recorded the run, and only who triggered it is ours to
   // add. The run is queued either way: PostgreSQL being away must not make a caller trigger it twice

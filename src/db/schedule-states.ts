@@ -16,6 +16,8 @@ export interface ScheduleState extends ScheduleSwitch {
   spec: unknown;
   appliedAt: Date | null;
   removedAt: Date | null;
+  /** The version of the schedule's spec last applied (spec_versions; audit-log.ts's appliedSpec). */
+  specVersion: string | null;
 }
 
 /** The statements a caller may run while holding one schedule's row lock. */
@@ -34,7 +36,8 @@ export interface LockedState {
 }
 
 const COLUMNS = `schedule, paused, note, changed_by as "changedBy", changed_at as "changedAt",
-  file_enabled as "fileEnabled", spec, applied_at as "appliedAt", removed_at as "removedAt"`;
+  file_enabled as "fileEnabled", spec, applied_at as "appliedAt", removed_at as "removedAt",
+  spec_version as "specVersion"`;
 
 /**
  * PostgreSQL's record of every schedule's switch (schedule_state). BullMQ follows it: the

@@ -55,6 +55,14 @@ export async function jobsInRedis(redis: Redis, jobs: { queue: Queue; id: string
   return ((await pipeline.exec()) ?? []).map(([, exists]) => exists === 1);
 }
 
+/**
+ * The channel where whoever queues runs (a trigger, a resume, a catch-up, a run `after:` another)
+ * or takes one (its job scheduler's next run is then made) says in which queues, so that every
+ * worker process looks at those queues at once instead of at its next scan (worker/due-fetcher.ts).
+ * A message lost costs at most a scan's wait.
+ */
+export const queuedChannel = (prefix: string) => `${prefix}:_tickflow:queued`;
+
 /** One BullMQ queue per schedule, named after it, under the configured key prefix. */
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();
@@ -71,6 +79,12 @@ export class QueueSet {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  /** Tells the worker processes that these queues got runs to take (see queuedChannel); never throws. */
+  async announce(names: Iterable<string>): Promise<void> {
+    const message = [...new Set(names)].join('\n');
+    if (message) await this.connection.publish(queuedChannel(this.prefix), message).catch(() => undefined);
   }
 
   all(): Queue[] {

@@ -86,7 +86,7 @@ export const heldRunOf = (scheduler: Pick<JobSchedulerJson, 'next'> | undefined)
  * read under the lock would not either: the usual pass needs no query of its own per schedule.
  * None covered means the schedule never ran (a first run starting meanwhile has missed nothing).
  */
-function missesAny(
+export function missesAny(
   schedule: ClockSchedule,
   covered: Date | undefined,
   held: Date | undefined,

@@ -2,16 +2,24 @@ import type { JobSchedulerJson, Queue } from 'bullmq';
 import { recordAudit } from '../db/audit-log';
 import type { Queryable } from '../db/pool';
 import { lastCoveredWindowEnds } from '../db/run-history';
-import type { LockedState, ScheduleStates } from '../db/schedule-states';
+import type { LockedState, ScheduleState, ScheduleStates } from '../db/schedule-states';
 import { forgetLateArrivals } from '../db/watermarks';
 import type { Logger } from '../log/logger';
 import { switchAudit } from '../queues/pause';
+import { type QueueState, queueStates } from '../queues/queue-states';
 import type { QueueSet } from '../queues/queues';
 import { scheduledAt } from '../queues/run-ids';
-import { jobTemplateOf, matchesSpec, type SchedulerSpec, schedulerSpecOf } from '../queues/scheduler-spec';
+import {
+  canonicalJson,
+  jobTemplateOf,
+  matchesSpec,
+  type SchedulerSpec,
+  schedulerSpecOf,
+} from '../queues/scheduler-spec';
 import type { JobRegistry } from '../runtime/job-registry';
 import { type FileVersion, type Schedule, type SchedulesFile, timedByBullmq } from '../schedules/schedule';
-import { type CatchupDeps, catchUpAndResume, heldRunOf } from './catchup';
+import { specVersionOf } from '../schedules/spec-diff';
+import { type CatchupDeps, catchUpAndResume, heldRunOf, missesAny } from './catchup';
 import { fileToggle } from './file-toggle';
 import { FILE_AUTHOR, recordSpecEdit, recordSpecRemoval } from './spec-audit';
 import { advanceWindowed, isWindowed, LATE_DATA_DEBOUNCE_MS } from './watermark-runs';
@@ -57,8 +65,12 @@ export interface ReconcileDeps {
  * Brings BullMQ in line with the schedules and with PostgreSQL's switches, by difference: a job
  * scheduler is upserted only when it is new, changed or missing (a Redis flush, its pending job
  * deleted by hand); a queue is paused or resumed only when it differs from schedule_state;
- * schedules that left the file are removed. Safe to run from several processes at once: each
- * schedule is handled under its schedule_state row lock and every step is idempotent.
+ * schedules that left the file are removed. Reads first: every schedule_state row in one query and
+ * every queue's state in one script call per few hundred queues; only a schedule that is not in
+ * line (see inLine) is then handled under its schedule_state row lock, in a transaction of its own.
+ * So a pass over thousands of unchanged schedules is a handful of queries and no commit. Safe to
+ * run from several processes at once: every change is made under the row lock, on what was read
+ * under it, and every step is idempotent.
  */
 export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Promise<Change[]> {
   const { queues, states, log } = deps;
@@ -66,8 +78,16 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
   const file = deps.source?.current.version;
   const catchingUp = schedules.filter((s) => s.catchup !== 'none').map((s) => s.name);
   const coveredBeforeLock = await lastCoveredWindowEnds(deps.db, catchingUp);
+  const rows = new Map((await states.all()).map((row) => [row.schedule, row]));
+  const inRedis = await queueStates(
+    queues.connection,
+    schedules.map((schedule) => queues.get(schedule.name)),
+  );
   const changes: Change[] = [];
+  const now = new Date();
   for (const schedule of schedules) {
+    const row = rows.get(schedule.name);
+    if (inLine(schedule, row, inRedis.get(schedule.name), { coveredBeforeLock, now })) continue;
     // One schedule Redis refuses must not hold back the others; the next pass tries it again.
     try {
       const queue = queues.get(schedule.name);
@@ -86,8 +106,9 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
     }
   }
   const wanted = new Set(schedules.map((s) => s.name));
-  for (const name of await states.managed()) {
-    if (wanted.has(name)) continue;
+  for (const row of rows.values()) {
+    const name = row.schedule;
+    if (wanted.has(name) || row.removedAt || !row.appliedAt) continue;
     try {
       await states.locked(name, async (state) => {
         await removeSchedule(queues.get(name), state);
@@ -103,7 +124,56 @@ export async function reconcile(schedules: Schedule[], deps: ReconcileDeps): Pro
     log.warn({ err: error }, 'could not forget old late arrivals; trying again at the next pass'),
   );
   for (const change of changes) log.info(change, `schedule ${change.schedule} ${change.kind}`);
+  // Runs queued or let go (catch-up, windows, a resume, a new scheduler's first run) start now.
+  await queues.announce(
+    changes.filter((change) => change.kind !== 'removed').map((change) => change.schedule),
+  );
   return changes;
+}
+
+/**
+ * Whether what was read before any lock shows the schedule in line, so that the pass leaves it
+ * alone: PostgreSQL applied this very spec (its version and the BullMQ spec), the file's `enabled:`
+ * asks nothing, the queue's pause flag is PostgreSQL's switch, its global concurrency is the
+ * overlap's, a clock schedule's job scheduler is there with a run pending and (when active) nothing
+ * to catch up, an untimed one has no job scheduler left. Anything else, and every windowed schedule
+ * (a pass releases its windows), goes through the locked path, which reads it all again under the
+ * lock: a stale "not in line" costs a transaction, never a wrong change.
+ */
+function inLine(
+  schedule: Schedule,
+  row: ScheduleState | undefined,
+  queue: QueueState | undefined,
+  { coveredBeforeLock, now }: { coveredBeforeLock: ReadonlyMap<string, Date>; now: Date },
+): boolean {
+  if (!row?.appliedAt || row.removedAt || !queue || isWindowed(schedule)) return false;
+  if (fileToggle(schedule.enabled, row.fileEnabled ?? undefined)) return false;
+  if (row.paused !== queue.paused || (queue.concurrency === 1) !== (schedule.overlap === 'skip'))
+    return false;
+  if (queue.concurrency !== undefined && queue.concurrency !== 1) return false;
+  const applied = appliedSpecsOf(schedule);
+  if (row.specVersion !== applied.version || canonicalJson(row.spec) !== applied.bullmq) return false;
+  if (!timedByBullmq(schedule)) return queue.next === undefined;
+  if (queue.next === undefined || queue.pending === 0) return false;
+  const held = new Date(queue.next);
+  return (
+    row.paused ||
+    schedule.catchup === 'none' ||
+    !missesAny(schedule, coveredBeforeLock.get(schedule.name), held, now)
+  );
+}
+
+/** A schedule's spec version and its BullMQ spec as schedule_state records them, once per Schedule object. */
+const appliedSpecs = new WeakMap<Schedule, { version: string; bullmq: string }>();
+
+function appliedSpecsOf(schedule: Schedule): { version: string; bullmq: string } {
+  let specs = appliedSpecs.get(schedule);
+  if (!specs) {
+    const spec = timedByBullmq(schedule) ? schedulerSpecOf(schedule) : untimedSpecOf(schedule);
+    specs = { version: specVersionOf(schedule), bullmq: canonicalJson(spec) };
+    appliedSpecs.set(schedule, specs);
+  }
+  return specs;
 }
 
 /** Late arrivals older than every windowed schedule's `rerunWithin` can re-run nothing: they go. */

@@ -5,9 +5,9 @@ import { type LocalService, type StartedService, urlHostPort } from './local-ser
 import { findExecutable, missingTool, spawnDetached, terminate, waitForServer } from './process';
 
 /**
- * Redis checks timers hz times a second. Runs start on time at any hz (the workers wake themselves
- * at the due time, see src/worker/due-waker.ts); a retry's backoff still waits for the timer, so the
- * launcher keeps ~10 ms precision there too.
+ * Redis checks timers hz times a second. Runs start on time at any hz (the workers take each run at
+ * its due time themselves, see src/worker/due-fetcher.ts); the launcher keeps ~10 ms precision for
+ * whatever else waits on Redis's timer (key expiry: run locks, the stalled check's guard).
  */
 const REDIS_HZ = 100;
 

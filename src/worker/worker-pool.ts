@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger';
 import type { RunDetails } from '../metrics/metrics';
@@ -11,19 +11,26 @@ import type { UpstreamRun } from '../runtime/job';
 import type { JobRegistry } from '../runtime/job-registry';
 import type { Resources } from '../runtime/resources';
 import type { Schedule } from '../schedules/schedule';
-import { DueTimeWaker } from './due-waker';
+import { DueFetcher } from './due-fetcher';
 import { FailurePolicy, type FailurePolicyOptions } from './failure-policy';
 import { JobRunsLog } from './job-runs';
+import { QueueRunner } from './queue-runner';
 import { RunCancels } from './run-cancels';
 import type { RunFinished, RunStarted, WorkerPoolEvents } from './run-events';
 import { RunHistory } from './run-history';
-import { cancelledRuns, recordedFailures, runJob } from './run-job';
+import { cancelledRuns, type RunDependencies, recordedFailures, runJob } from './run-job';
 
 /** With `overlap: allow`, how many runs of one schedule a single worker process takes at once. */
 export const ALLOW_CONCURRENCY = 10;
 
+/** A queue with no run held, fetched or due soon for this long gives its BullMQ Worker up. */
+const WORKER_IDLE_MS = 10_000;
+
 export interface WorkerPoolOptions {
-  /** A BullMQ-ready connection (see bullConnection); each Worker adds its own blocking one. */
+  /**
+   * A BullMQ-ready connection (see bullConnection), shared by every schedule's queue: the pool opens
+   * only two subscribers of its own (run cancels, queued runs), however many schedules there are.
+   */
   connection: Redis;
   prefix: string;
   resources: Resources;
@@ -54,20 +61,28 @@ export interface WorkerPoolOptions {
 }
 
 /**
- * One BullMQ Worker per schedule queue, following the schedules as the file changes. Emits
- * `run:started` and `run:finished` (run-events.ts) for each attempt its workers run, once recorded.
+ * Runs every schedule's queue (one QueueRunner each, following the schedules as the file changes)
+ * on the process's one shared connection: one DueFetcher says when a queue has a run to take, one
+ * timer renews the locks of every run held. Emits `run:started` and `run:finished` (run-events.ts)
+ * for each attempt its workers run, once recorded.
  */
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
-  private readonly workers = new Map<string, Worker>();
-  private readonly waker: DueTimeWaker;
+  private readonly runners = new Map<string, QueueRunner>();
+  private readonly fetcher: DueFetcher;
+  private readonly lockRenewal: NodeJS.Timeout;
   private schedules = new Map<string, Schedule>();
   private readonly runs: RunHistory;
   /** The runs this process holds, and the cancels of them asked for anywhere. */
   private readonly cancels: RunCancels;
-  /** The queues of schedules that run `after:` another, which this pool's completed runs feed. */
+  /**
+   * The queues of schedules that run `after:` another, which this pool's completed runs feed; its
+   * announce tells every worker process of runs queued or taken.
+   */
   private readonly downstreamQueues: QueueSet;
   /** pauseAfter, deadline, recovery notices and skipped slots (its pause uses downstreamQueues' connection). */
   private readonly policy: FailurePolicy;
+  /** What every run of this pool is run with. */
+  private readonly runDeps: RunDependencies;
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -76,8 +91,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.runs.start();
     this.cancels = new RunCancels(options.connection, prefix, log);
     this.cancels.start();
-    this.waker = new DueTimeWaker(options.connection, log);
-    this.waker.start();
+    this.fetcher = new DueFetcher(options.connection, prefix, log, this.stalledInterval);
+    this.fetcher.start();
+    // BullMQ's own rhythm: a held run's lock is renewed well before half of it has gone.
+    this.lockRenewal = setInterval(() => void this.renewLocks(), this.lockDuration / 4);
+    this.lockRenewal.unref();
     this.downstreamQueues = new QueueSet(options.connection, prefix);
     this.policy = new FailurePolicy({
       db: resources.db,
@@ -86,24 +104,39 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       log,
       ...(options.onSlotsSkipped ? { onSlotsSkipped: options.onSlotsSkipped } : {}),
     });
+    this.runDeps = {
+      resources,
+      jobs: options.jobs,
+      runs: this.runs,
+      log,
+      notifier: options.notifier,
+      scheduleOf: (name: string) => this.schedules.get(name),
+      completed: this.queueDownstream,
+      policy: this.policy,
+      events: {
+        started: (run: RunStarted) => this.tell('run:started', () => this.emit('run:started', run)),
+        finished: (run: RunFinished) => this.tell('run:finished', () => this.emit('run:finished', run)),
+      },
+    };
   }
 
-  /** Starts workers for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
+  /** Starts runners for new schedules, adjusts changed ones, closes (gracefully) removed ones. */
   async sync(schedules: Schedule[]): Promise<void> {
     this.schedules = new Map(schedules.map((s) => [s.name, s]));
     for (const schedule of schedules) {
-      const worker = this.workers.get(schedule.name);
-      if (worker) worker.concurrency = concurrencyOf(schedule);
-      else this.workers.set(schedule.name, this.startWorker(schedule));
+      const runner = this.runners.get(schedule.name);
+      if (runner) runner.concurrency = concurrencyOf(schedule);
+      else this.runners.set(schedule.name, this.startRunner(schedule));
     }
-    const gone = [...this.workers.keys()].filter((name) => !this.schedules.has(name));
-    await Promise.all(gone.map((name) => this.stopWorker(name)));
+    const gone = [...this.runners.keys()].filter((name) => !this.schedules.has(name));
+    await Promise.all(gone.map((name) => this.stopRunner(name)));
   }
 
   /** Stops taking runs and waits for the active ones, which their timeout bounds. */
   async close(): Promise<void> {
-    await Promise.all([...this.workers.keys()].map((name) => this.stopWorker(name)));
-    this.waker.close();
+    this.fetcher.close();
+    await Promise.all([...this.runners.keys()].map((name) => this.stopRunner(name)));
+    clearInterval(this.lockRenewal);
     await this.cancels.close();
     this.policy.close();
     await this.runs.stop();
@@ -121,6 +154,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       const queue = this.downstreamQueues.get(downstream.name);
       if (await queue.isPaused()) continue;
       const runId = await queueAfterRun(queue, this.options.resources.db, downstream, upstream);
+      await this.downstreamQueues.announce([downstream.name]);
       this.options.log.debug(
         { schedule: downstream.name, runId, after: upstream.runId },
         'queued after its upstream',
@@ -128,34 +162,59 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   };
 
-  private startWorker(schedule: Schedule): Worker {
-    const { connection, prefix, resources, jobs, log, notifier } = this.options;
-    const deps = {
-      resources,
-      jobs,
-      runs: this.runs,
-      log,
-      notifier,
-      scheduleOf: (name: string) => this.schedules.get(name),
-      completed: this.queueDownstream,
-      policy: this.policy,
-      events: {
-        started: (run: RunStarted) => this.tell('run:started', () => this.emit('run:started', run)),
-        finished: (run: RunFinished) => this.tell('run:finished', () => this.emit('run:finished', run)),
-      },
-    };
-    const worker = new Worker(
+  private get lockDuration(): number {
+    return this.options.lockDuration ?? 10_000;
+  }
+
+  private get stalledInterval(): number {
+    return this.options.stalledInterval ?? 5_000;
+  }
+
+  /**
+   * One timer for every run this process holds, one call per queue holding any; and the Workers of
+   * queues idle for a while go (their runner makes one again for the next run).
+   */
+  private async renewLocks(): Promise<void> {
+    await Promise.all(
+      [...this.runners.entries()].map(async ([name, runner]) => {
+        try {
+          await runner.renewLocks();
+          await runner.closeIfIdle(WORKER_IDLE_MS);
+        } catch (error) {
+          this.options.log.error({ err: error, schedule: name }, 'worker error');
+        }
+      }),
+    );
+  }
+
+  private startRunner(schedule: Schedule): QueueRunner {
+    const runner = new QueueRunner(
       schedule.name,
       (job, _token, signal) =>
-        this.cancels.run(schedule.name, String(job.id), signal, (runSignal) => runJob(job, deps, runSignal)),
+        this.cancels.run(schedule.name, String(job.id), signal, (runSignal) =>
+          runJob(job, this.runDeps, runSignal),
+        ),
       {
-        connection,
-        prefix,
+        connection: this.options.connection,
+        prefix: this.options.prefix,
         concurrency: concurrencyOf(schedule),
-        lockDuration: this.options.lockDuration ?? 10_000,
-        stalledInterval: this.options.stalledInterval ?? 5_000,
+        lockDuration: this.lockDuration,
+        stalledInterval: this.stalledInterval,
+        changed: () => this.fetcher.check([schedule.name]),
+        // Every worker process (this one too) arms the next run's due time now, not at its next scan:
+        // whichever process is free then takes it.
+        took: () => void this.downstreamQueues.announce([schedule.name]),
+        started: (worker) => this.listen(worker, schedule),
+        failed: (error) => this.options.log.error({ err: error, schedule: schedule.name }, 'worker error'),
       },
     );
+    this.fetcher.watch(schedule.name, runner);
+    return runner;
+  }
+
+  /** The worker's events: errors and stalls logged, runs BullMQ failed on its own recorded, metrics told. */
+  private listen(worker: Worker, schedule: Schedule): void {
+    const { jobs, log } = this.options;
     worker.on('error', (error) => log.error({ err: error, schedule: schedule.name }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ schedule: schedule.name, jobId }, 'run stalled; retrying it'));
     // Runs BullMQ failed without running them (stalled past its limit): runJob never recorded those.
@@ -210,8 +269,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
           onFinished(schedule.name, 'failed', seconds(job), startDelay(job)),
       );
     }
-    this.waker.watch(worker, schedule.name);
-    return worker;
   }
 
   /** A listener that throws must not decide a run's fate: it is logged, and the run goes on. */
@@ -223,11 +280,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
-  private async stopWorker(name: string): Promise<void> {
-    const worker = this.workers.get(name);
-    this.workers.delete(name);
-    this.waker.unwatch(name);
-    await worker?.close();
+  private async stopRunner(name: string): Promise<void> {
+    const runner = this.runners.get(name);
+    this.runners.delete(name);
+    this.fetcher.unwatch(name);
+    await runner?.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { latestVolumeByMarket, windowTotals } from '../db/rollups';
+import { FRESHNESS_STAGES, FreshnessCounts, type FreshnessStage } from '../metrics/freshness';
 import { formatDuration } from '../schedules/duration';
 import type { Control } from './control';
 
@@ -7,10 +8,17 @@ import type { Control } from './control';
  * The live operations page's figures, each from a bounded, indexed read: throughput, fraud rate and
  * volume by market from `rollups` (the stream-rollup job's windows of one size), consumer lag from
  * the consumer runs' own results (`lagAfter`, so no Kafka round trip and any worker's runs count),
- * and the newest fraud alerts.
+ * the newest fraud alerts, and freshness from the same results (`freshness`: each run's counts by
+ * bucket, merged in PostgreSQL).
  */
 
 const when = z.iso.datetime();
+
+const freshnessStage = z.object({
+  count: z.number().describe('transactions (stored) or alerts (alerted) counted'),
+  p50: z.number().nullable().describe('median in seconds, null when none'),
+  p99: z.number().nullable(),
+});
 
 export const operationsView = z.object({
   generatedAt: when,
@@ -38,6 +46,16 @@ export const operationsView = z.object({
   lag: z
     .array(z.object({ schedule: z.string(), at: when, lag: z.number() }))
     .describe('consumer-group lag after each consumer-batch run in the span, oldest first'),
+  freshness: z
+    .object(
+      Object.fromEntries(FRESHNESS_STAGES.map((stage) => [stage, freshnessStage])) as Record<
+        FreshnessStage,
+        typeof freshnessStage
+      >,
+    )
+    .describe(
+      "seconds from event time to stored (the consumer run's commit) and to alert published, over the consumer runs completed in the span",
+    ),
   alerts: z.array(
     z.object({
       transactionId: z.string(),
@@ -63,11 +81,12 @@ export async function operationsOverview(
   const now = options.now ?? new Date();
   const since = new Date(now.getTime() - options.spanMs);
   const windowSeconds = options.windowMs / 1_000;
-  const [windows, markets, lag, alerts] = await Promise.all([
+  const [windows, markets, lag, alerts, freshness] = await Promise.all([
     windowTotals(control.db, windowSeconds, since),
     latestVolumeByMarket(control.db, windowSeconds),
     consumerLag(control, since, Math.max(1_000, Math.ceil(options.spanMs / LAG_POINTS))),
     recentAlerts(control),
+    consumerFreshness(control, since),
   ]);
   return {
     generatedAt: now.toISOString(),
@@ -81,6 +100,7 @@ export async function operationsOverview(
     })),
     markets: { windowEnd: markets.windowEnd?.toISOString() ?? null, rows: markets.markets },
     lag,
+    freshness,
     alerts,
   };
 }
@@ -102,6 +122,28 @@ async function consumerLag(control: Control, since: Date, bucketMs: number): Pro
     [consumerSchedules(control), since, bucketMs],
   );
   return rows.map((row) => ({ ...row, at: row.at.toISOString() }));
+}
+
+/** The consumer runs' freshness counts in the span, added up by stage and bucket in PostgreSQL. */
+async function consumerFreshness(control: Control, since: Date): Promise<OperationsView['freshness']> {
+  const { rows } = await control.db.query<{ stage: FreshnessStage; bucket: string; count: number }>(
+    `select stage, bucket.key as bucket, sum(bucket.value::bigint)::float8 as count
+       from runs
+      cross join unnest($3::text[]) as stage
+      cross join jsonb_each_text(runs.result->'freshness'->stage->'buckets') as bucket
+      where schedule = any($1) and due_at > $2 and state = 'completed'
+        and jsonb_typeof(runs.result->'freshness'->stage->'buckets') = 'object'
+      group by stage, bucket.key`,
+    [consumerSchedules(control), since, FRESHNESS_STAGES],
+  );
+  const stages = Object.fromEntries(FRESHNESS_STAGES.map((stage) => [stage, new FreshnessCounts()]));
+  for (const row of rows) stages[row.stage]?.merge({ count: row.count, sumSeconds: 0, buckets: { [row.bucket]: row.count } });
+  return Object.fromEntries(
+    Object.entries(stages).map(([stage, counts]) => [
+      stage,
+      { count: counts.count, p50: counts.quantile(0.5), p99: counts.quantile(0.99) },
+    ]),
+  ) as OperationsView['freshness'];
 }
 
 async function recentAlerts(control: Control): Promise<OperationsView['alerts']> {

@@ -4,10 +4,10 @@ import { onThread, pooled } from '../src/db/transaction-connection';
 import { recordCaughtUp, watermarkOf } from '../src/db/watermarks';
 import { createHttpPredictor, httpPredictorOptionsSchema } from '../src/domain/http-predictor';
 import { builtinPredictor } from '../src/domain/model';
-import { FreshnessProbe } from '../src/metrics/freshness';
 import type { Predictor } from '../src/domain/predictor';
 import type { PartitionLag } from '../src/kafka/stream-client';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { FreshnessProbe } from '../src/metrics/freshness';
 import { defineJob, type JobContext } from '../src/runtime/job';
 
 const paramsSchema = z.strictObject({

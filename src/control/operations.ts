@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { latestVolumeByMarket, windowTotals } from '../db/rollups';
-import { FRESHNESS_STAGES, FreshnessCounts, type FreshnessStage } from '../metrics/freshness';
+import { freshnessOfRuns } from '../db/run-freshness';
+import { FRESHNESS_STAGES, type FreshnessCounts, type FreshnessStage } from '../metrics/freshness';
 import { formatDuration } from '../schedules/duration';
 import type { Control } from './control';
 
@@ -124,26 +125,15 @@ async function consumerLag(control: Control, since: Date, bucketMs: number): Pro
   return rows.map((row) => ({ ...row, at: row.at.toISOString() }));
 }
 
-/** The consumer runs' freshness counts in the span, added up by stage and bucket in PostgreSQL. */
+/** p50 and p99 of each freshness stage over the consumer runs in the span. */
 async function consumerFreshness(control: Control, since: Date): Promise<OperationsView['freshness']> {
-  const { rows } = await control.db.query<{ stage: FreshnessStage; bucket: string; count: number }>(
-    `select stage, bucket.key as bucket, sum(bucket.value::bigint)::float8 as count
-       from runs
-      cross join unnest($3::text[]) as stage
-      cross join jsonb_each_text(runs.result->'freshness'->stage->'buckets') as bucket
-      where schedule = any($1) and due_at > $2 and state = 'completed'
-        and jsonb_typeof(runs.result->'freshness'->stage->'buckets') = 'object'
-      group by stage, bucket.key`,
-    [consumerSchedules(control), since, FRESHNESS_STAGES],
-  );
-  const stages = Object.fromEntries(FRESHNESS_STAGES.map((stage) => [stage, new FreshnessCounts()]));
-  for (const row of rows) stages[row.stage]?.merge({ count: row.count, sumSeconds: 0, buckets: { [row.bucket]: row.count } });
-  return Object.fromEntries(
-    Object.entries(stages).map(([stage, counts]) => [
-      stage,
-      { count: counts.count, p50: counts.quantile(0.5), p99: counts.quantile(0.99) },
-    ]),
-  ) as OperationsView['freshness'];
+  const stages = await freshnessOfRuns(control.db, consumerSchedules(control), since);
+  const quantiles = (counts: FreshnessCounts) => ({
+    count: counts.count,
+    p50: counts.quantile(0.5),
+    p99: counts.quantile(0.99),
+  });
+  return { stored: quantiles(stages.stored), alerted: quantiles(stages.alerted) };
 }
 
 async function recentAlerts(control: Control): Promise<OperationsView['alerts']> {

@@ -2,7 +2,9 @@ import type { Registry } from '@prometheus-io/client';
 import { FRESHNESS_STAGES, FreshnessCounts, type FreshnessStage, type FreshnessSummary } from './freshness';
 
 /** Exported bucket bounds in seconds: each is a fine bound (freshness.ts), so its count is exact. */
-export const FRESHNESS_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000];
+export const FRESHNESS_BUCKETS = [
+  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000,
+];
 
 const NAME = 'tickflow_freshness_seconds';
 
@@ -14,7 +16,8 @@ const NAME = 'tickflow_freshness_seconds';
  */
 export class FreshnessHistogram {
   readonly name = NAME;
-  readonly help = 'Seconds from event time to stored (its consumer run committed) and to alert published, by stage';
+  readonly help =
+    'Seconds from event time to stored (its consumer run committed) and to alert published, by stage';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private stages = freshStages();

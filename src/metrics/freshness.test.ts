@@ -2,6 +2,7 @@ import { Registry } from '@prometheus-io/client';
 import { describe, expect, it } from 'vitest';
 import {
   bucketOf,
+  EventTimes,
   FINE_BOUNDS_MS,
   FreshnessCounts,
   FreshnessProbe,
@@ -66,6 +67,22 @@ describe('FreshnessCounts', () => {
     expect(merged.count).toBe(8);
     expect(merged.countUpTo(0.25)).toBe(6);
     expect(() => merged.merge({ count: 1, sumSeconds: 0, buckets: { '123': 1 } })).toThrow(/"123"/);
+  });
+});
+
+describe('EventTimes', () => {
+  it('reads the usual form digit by digit, the same as Date.parse, across hours, and other forms too', () => {
+    const times = new EventTimes();
+    for (const text of [
+      '2026-12-08T02:59:59.999Z',
+      '2026-12-08T03:00:00.000Z',
+      '2026-12-08T03:07:41.250Z',
+      '2026-12-09T00:00:00.001Z',
+      '2026-12-08T03:07:41Z',
+      '2026-12-08T03:07:41.25Z',
+      '2026-12-08T06:07:41.250+03:00',
+    ])
+      expect(times.parse(text), text).toBe(Date.parse(text));
   });
 });
 

@@ -163,8 +163,42 @@ export interface FreshRow {
 }
 
 /**
+ * Milliseconds since the epoch of an ISO 8601 UTC time. The usual form (toISOString's, 24 characters,
+ * see RunProgress) is read digit by digit; its hour is parsed once while it lasts, known by its digits
+ * as a number (a string compare with the hour's text cost twice as much). ~40 ns a row against ~300 ns
+ * for Date.parse (Node 24, this machine). Any other form goes to Date.parse.
+ */
+export class EventTimes {
+  /** yyyymmddhh of the hour last parsed, and its time. */
+  private hour = -1;
+  private hourMs = 0;
+
+  parse(t: string): number {
+    if (t.length !== 24 || t.charCodeAt(23) !== Z || t.charCodeAt(19) !== DOT) return Date.parse(t);
+    const hour =
+      digits(t, 0, 4) * 1_000_000 + digits(t, 5, 2) * 10_000 + digits(t, 8, 2) * 100 + digits(t, 11, 2);
+    if (hour !== this.hour) {
+      this.hour = hour;
+      this.hourMs = Date.parse(`${t.slice(0, 13)}:00:00.000Z`);
+    }
+    return this.hourMs + digits(t, 14, 2) * 60_000 + digits(t, 17, 2) * 1_000 + digits(t, 20, 3);
+  }
+}
+
+/** The number written by `count` decimal digits of `text` from `at`. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) value = value * 10 + text.charCodeAt(i) - ZERO;
+  return value;
+}
+
+const Z = 'Z'.charCodeAt(0);
+const DOT = '.'.charCodeAt(0);
+const ZERO = '0'.charCodeAt(0);
+
+/**
  * One consumer run's freshness, fed by the pipeline: `queued` for each piece of rows it stores (once
- * per piece: one clock read, one parse and a few array increments per row), `committed` when its
+ * per piece: one clock read; per row one parse, one binary search and an array increment), `committed` when its
  * transaction committed, `published` when its alerts went out. Alerts sent again for redelivered
  * transactions are left out: their event time is not read back.
  */
@@ -173,6 +207,7 @@ export class FreshnessProbe {
   private readonly alerted = new PendingAges();
   private readonly storedScratch = new Uint32Array(BUCKETS);
   private readonly alertedScratch = new Uint32Array(BUCKETS);
+  private readonly eventTimes = new EventTimes();
   private committedAt?: number;
   private publishedAt?: number;
 
@@ -184,7 +219,7 @@ export class FreshnessProbe {
     let storedSum = 0;
     let alertedSum = 0;
     for (const row of rows) {
-      const age = Math.max(0, at - Date.parse(row.transaction.timestamp));
+      const age = Math.max(0, at - this.eventTimes.parse(row.transaction.timestamp));
       const bucket = bucketOf(age);
       this.storedScratch[bucket] = (this.storedScratch[bucket] as number) + 1;
       storedSum += age;
@@ -209,7 +244,8 @@ export class FreshnessProbe {
     if (this.committedAt === undefined) return undefined;
     const stored = this.stored.until(this.committedAt);
     if (stored.count === 0) return undefined;
-    const alerted = this.publishedAt === undefined ? new FreshnessCounts() : this.alerted.until(this.publishedAt);
+    const alerted =
+      this.publishedAt === undefined ? new FreshnessCounts() : this.alerted.until(this.publishedAt);
     return { stored: stored.toSummary(), alerted: alerted.toSummary() };
   }
 }
@@ -220,7 +256,9 @@ export function freshnessOf(result: unknown): FreshnessSummary | undefined {
   const freshness = (result as { freshness?: unknown }).freshness;
   if (typeof freshness !== 'object' || freshness === null) return undefined;
   const stages = freshness as Record<string, unknown>;
-  return FRESHNESS_STAGES.every((stage) => isStage(stages[stage])) ? (freshness as FreshnessSummary) : undefined;
+  return FRESHNESS_STAGES.every((stage) => isStage(stages[stage]))
+    ? (freshness as FreshnessSummary)
+    : undefined;
 }
 
 const isStage = (value: unknown): value is StageSummary =>

@@ -52,7 +52,11 @@ schedules:
     const app = await s.start({ web: true });
     const get = (path: string) => fetch(`${app.web?.url}${path}`);
     const post = (path: string) =>
-      fetch(`${app.web?.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      fetch(`${app.web?.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
     await waitFor(
       async () => (await s.runs('consumer')).filter((r) => r.state === 'completed').length >= 4,
       'four consumer runs',
@@ -95,7 +99,10 @@ schedules:
     }, 'every stored transaction in tickflow_freshness_seconds');
     expect(metrics).toContain('# TYPE tickflow_freshness_seconds histogram');
     const series = (suffix: string, stage: string, le?: number) =>
-      sample(metrics, `tickflow_freshness_seconds_${suffix}{stage="${stage}"${le === undefined ? '' : `,le="${le}"`}}`);
+      sample(
+        metrics,
+        `tickflow_freshness_seconds_${suffix}{stage="${stage}"${le === undefined ? '' : `,le="${le}"`}}`,
+      );
     // The first exported bound over a duration, allowing for a fine bucket's width (freshness.ts).
     const boundOver = (seconds: number) => FRESHNESS_BUCKETS.find((le) => le >= seconds * 1.1) as number;
     for (const [stage, count, inTest] of [

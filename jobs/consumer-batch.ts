@@ -7,6 +7,7 @@ import { builtinPredictor } from '../src/domain/model';
 import type { Predictor } from '../src/domain/predictor';
 import type { PartitionLag } from '../src/kafka/stream-client';
 import { STREAMING_DEFAULTS, streamingTopicDefaults } from '../src/kafka/streaming-topics';
+import { FreshnessProbe } from '../src/metrics/freshness';
 import { defineJob, type JobContext } from '../src/runtime/job';
 
 const paramsSchema = z.strictObject({
@@ -88,6 +89,7 @@ export const consumerBatchJob = defineJob({
       kafka.ensureTopics(topicsOf(params)),
     ]);
     const consumer = await kafka.runConsumer(params.topic, params.group);
+    const freshness = new FreshnessProbe();
     const take = { max: params.batchSize, maxWaitMs: params.maxWait, signal: ctx.signal, pieceSize: PIECE };
     const deps = {
       db: ctx.db,
@@ -97,11 +99,18 @@ export const consumerBatchJob = defineJob({
       predictor: predictorFor(ctx, params),
       log: ctx.log,
       signal: ctx.signal,
+      freshness,
     };
     const settings = { ...params, schedule: ctx.schedule, watermark };
     const counts = await consumer.consume(take, (pieces) => scoreAndStore(pieces, deps, settings));
     const lagAfter = await lagAfterRun(ctx, params);
-    return { ...counts, lagAfter, durationMs: Math.round(performance.now() - started) };
+    const fresh = freshness.summary();
+    return {
+      ...counts,
+      lagAfter,
+      durationMs: Math.round(performance.now() - started),
+      ...(fresh ? { freshness: fresh } : {}),
+    };
   },
 });
 

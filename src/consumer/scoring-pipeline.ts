@@ -22,6 +22,7 @@ import type {
   StreamClient,
 } from '../kafka/stream-client';
 import type { Logger } from '../log/logger';
+import type { FreshnessProbe } from '../metrics/freshness';
 import { tracing } from '../telemetry/tracing';
 import { IdLog } from './id-log';
 import { RecentProfiles } from './recent-profiles';
@@ -38,6 +39,8 @@ export interface ScoringDeps {
   predictor: Predictor;
   log: Logger;
   signal: AbortSignal;
+  /** Told of each piece stored, the commit and the alerts sent (the run's freshness). */
+  freshness?: FreshnessProbe;
 }
 
 export interface ScoringSettings {
@@ -227,6 +230,7 @@ class ScoringRun {
     if (this.write.failed) throw this.write.failed;
     const scored = await this.scoreFresh(piece);
     for (const row of scored) this.tally(row);
+    this.deps.freshness?.queued(scored);
     this.profiles.release(piece.index, piece.accounts);
     const written = this.write.add(scored, this.profiles.evict());
     this.seen.queued(piece.index, piece.ids);
@@ -247,6 +251,7 @@ class ScoringRun {
       partitions: this.progress.partitions(),
       late: this.progress.late,
     });
+    this.deps.freshness?.committed();
   }
 
   /** The run was aborted: what PostgreSQL is doing for it stops now, and nothing is committed. */
@@ -264,6 +269,7 @@ class ScoringRun {
   async publish(): Promise<void> {
     const { db, kafka, signal } = this.deps;
     await kafka.send(this.settings.alertsTopic, this.alerts, signal);
+    this.deps.freshness?.published();
     this.published.alerts = this.alerts.length;
     const topic = this.settings.predictionsTopic;
     if (topic === undefined) return;

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { latestVolumeByMarket, windowTotals } from '../db/rollups';
+import { freshnessOfRuns } from '../db/run-freshness';
+import { FRESHNESS_STAGES, type FreshnessCounts, type FreshnessStage } from '../metrics/freshness';
 import { formatDuration } from '../schedules/duration';
 import type { Control } from './control';
 
@@ -7,10 +9,17 @@ import type { Control } from './control';
  * The live operations page's figures, each from a bounded, indexed read: throughput, fraud rate and
  * volume by market from `rollups` (the stream-rollup job's windows of one size), consumer lag from
  * the consumer runs' own results (`lagAfter`, so no Kafka round trip and any worker's runs count),
- * and the newest fraud alerts.
+ * the newest fraud alerts, and freshness from the same results (`freshness`: each run's counts by
+ * bucket, merged in PostgreSQL).
  */
 
 const when = z.iso.datetime();
+
+const freshnessStage = z.object({
+  count: z.number().describe('transactions (stored) or alerts (alerted) counted'),
+  p50: z.number().nullable().describe('median in seconds, null when none'),
+  p99: z.number().nullable(),
+});
 
 export const operationsView = z.object({
   generatedAt: when,
@@ -38,6 +47,16 @@ export const operationsView = z.object({
   lag: z
     .array(z.object({ schedule: z.string(), at: when, lag: z.number() }))
     .describe('consumer-group lag after each consumer-batch run in the span, oldest first'),
+  freshness: z
+    .object(
+      Object.fromEntries(FRESHNESS_STAGES.map((stage) => [stage, freshnessStage])) as Record<
+        FreshnessStage,
+        typeof freshnessStage
+      >,
+    )
+    .describe(
+      "seconds from event time to stored (the consumer run's commit) and to alert published, over the consumer runs completed in the span",
+    ),
   alerts: z.array(
     z.object({
       transactionId: z.string(),
@@ -63,11 +82,12 @@ export async function operationsOverview(
   const now = options.now ?? new Date();
   const since = new Date(now.getTime() - options.spanMs);
   const windowSeconds = options.windowMs / 1_000;
-  const [windows, markets, lag, alerts] = await Promise.all([
+  const [windows, markets, lag, alerts, freshness] = await Promise.all([
     windowTotals(control.db, windowSeconds, since),
     latestVolumeByMarket(control.db, windowSeconds),
     consumerLag(control, since, Math.max(1_000, Math.ceil(options.spanMs / LAG_POINTS))),
     recentAlerts(control),
+    consumerFreshness(control, since),
   ]);
   return {
     generatedAt: now.toISOString(),
@@ -81,6 +101,7 @@ export async function operationsOverview(
     })),
     markets: { windowEnd: markets.windowEnd?.toISOString() ?? null, rows: markets.markets },
     lag,
+    freshness,
     alerts,
   };
 }
@@ -102,6 +123,17 @@ async function consumerLag(control: Control, since: Date, bucketMs: number): Pro
     [consumerSchedules(control), since, bucketMs],
   );
   return rows.map((row) => ({ ...row, at: row.at.toISOString() }));
+}
+
+/** p50 and p99 of each freshness stage over the consumer runs in the span. */
+async function consumerFreshness(control: Control, since: Date): Promise<OperationsView['freshness']> {
+  const stages = await freshnessOfRuns(control.db, consumerSchedules(control), since);
+  const quantiles = (counts: FreshnessCounts) => ({
+    count: counts.count,
+    p50: counts.quantile(0.5),
+    p99: counts.quantile(0.99),
+  });
+  return { stored: quantiles(stages.stored), alerted: quantiles(stages.alerted) };
 }
 
 async function recentAlerts(control: Control): Promise<OperationsView['alerts']> {

@@ -136,6 +136,23 @@ describe('Metrics', () => {
     expect(sampleValue(await valuesOf(metrics, 'tickflow_consumer_lag'), { schedule: 'consumer' })).toBe(7);
   });
 
+  it("adds a completed consumer run's freshness to tickflow_freshness_seconds by stage", async () => {
+    const metrics = new Metrics(() => []);
+    const freshness = {
+      stored: { count: 3, sumSeconds: 0.9, buckets: { '250': 2, '400': 1 } },
+      alerted: { count: 1, sumSeconds: 0.5, buckets: { '500': 1 } },
+    };
+    metrics.recordRun('consumer', 'completed', 0.3, { result: { consumed: 3, freshness } });
+    metrics.recordRun('consumer', 'completed', 0.3, { result: { consumed: 3, freshness } });
+    const values = await valuesOf(metrics, 'tickflow_freshness_seconds');
+    const bucket = 'tickflow_freshness_seconds_bucket';
+    expect(sampleValue(values, { stage: 'stored', le: 0.25 }, bucket)).toBe(4);
+    expect(sampleValue(values, { stage: 'stored', le: 0.5 }, bucket)).toBe(6);
+    expect(sampleValue(values, { stage: 'alerted', le: 0.25 }, bucket)).toBe(0);
+    expect(sampleValue(values, { stage: 'alerted' }, 'tickflow_freshness_seconds_count')).toBe(2);
+    expect(sampleValue(values, { stage: 'stored' }, 'tickflow_freshness_seconds_sum')).toBeCloseTo(1.8);
+  });
+
   it('keeps the last lag when a run could not read it, and ignores what is not a count', async () => {
     const metrics = new Metrics(() => []);
     metrics.recordResult('consumer', { consumed: 10, lagAfter: 100 }, CONSUMED);

@@ -2,6 +2,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from '@pro
 import type { Queue } from 'bullmq';
 import { type RepeatCadence, triggerOfRepeat } from '../schedules/schedule';
 import { slotGapMs } from '../schedules/window';
+import { freshnessOf } from './freshness';
+import { FreshnessHistogram } from './freshness-histogram';
 
 /** What a finished attempt tells besides its outcome (WorkerPool's `onFinished`). */
 export interface RunDetails {
@@ -26,7 +28,7 @@ export type ReadWatermarks = () => Promise<Map<string, Date | null>>;
  * Prometheus metrics of one process. Queue depths, pause flags, schedule intervals and last run
  * times are read from BullMQ when scraped, so they are right whichever process ran the jobs; so are
  * the consumers' watermarks, from PostgreSQL, when given `watermarks`. Run counts, durations, start
- * delays, message counts and the consumer lag are this process's own.
+ * delays, message counts, the consumer lag and freshness are this process's own (its workers' runs).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -74,6 +76,9 @@ export class Metrics {
     labelNames: ['schedule', 'reason'] as const,
     registers: [this.registry],
   });
+
+  /** Event time → stored and → alert published, from completed consumer runs' results. */
+  readonly freshness = new FreshnessHistogram(this.registry);
 
   /** The scrape under way's read of the queues, which all its gauges share. */
   private reading?: Promise<QueueReading[]>;
@@ -181,7 +186,10 @@ export class Metrics {
     if (Number.isFinite(seconds)) this.startDelay.observe({ schedule }, Math.max(0, seconds));
   }
 
-  /** Adds a completed run's `messageCounts` fields and sets the lag it saw (`lagAfter`); ignores the rest. */
+  /**
+   * Adds a completed run's `messageCounts` fields and its freshness, and sets the lag it saw
+   * (`lagAfter`); ignores the rest.
+   */
   recordResult(schedule: string, result: unknown, messageCounts: readonly string[]): void {
     if (typeof result !== 'object' || result === null) return;
     const fields = result as Record<string, unknown>;
@@ -191,6 +199,8 @@ export class Metrics {
     }
     // null: the job could not read the lag; the last value read stands rather than a false 0.
     if (isCount(fields.lagAfter)) this.consumerLag.set({ schedule }, fields.lagAfter);
+    const freshness = freshnessOf(result);
+    if (freshness) this.freshness.add(freshness);
   }
 }
 

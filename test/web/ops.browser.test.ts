@@ -22,6 +22,16 @@ const SCHEDULES = `schedules:
     enabled: false
 `;
 
+/**
+ * Each seeded run's freshness, as FreshnessProbe.summary gives it (fine buckets keyed by upper bound
+ * in ms). Stored: 90 in (170, 200] ms, 9 in (900, 1000], 1 in (4500, 5000]: p50 at rank 50 of 100 is
+ * 170 + 30 × 50/90 ≈ 186.7 ms, p99 at rank 99 the top of (900, 1000]. Alerted: 5 in (2500, 3000].
+ */
+const RUN_FRESHNESS = {
+  stored: { count: 100, sumSeconds: 32, buckets: { '200': 90, '1000': 9, '5000': 1 } },
+  alerted: { count: 5, sumSeconds: 14, buckets: { '3000': 5 } },
+};
+
 let browser: Browser;
 let s: SchedulerTest;
 let app: SchedulerApp;
@@ -72,12 +82,14 @@ beforeAll(async () => {
   });
   for (let minutesAgo = 9; minutesAgo >= 0; minutesAgo--) await rollUp(minutesAgo);
   alerted = await seedAlerts(5);
-  // Lag after five consumer runs, one a minute.
+  // Lag and freshness after five consumer runs, one a minute.
   await s.db.query(
     `insert into runs (schedule, run_id, job_type, state, trigger, attempts, due_at, finished_at, result)
      select 'consumer', 'seed-' || i, 'consumer-batch', 'completed', 'schedule', 1,
-            now() - i * interval '1 minute', now() - i * interval '1 minute', jsonb_build_object('lagAfter', 100 * i)
+            now() - i * interval '1 minute', now() - i * interval '1 minute',
+            jsonb_build_object('lagAfter', 100 * i, 'freshness', $1::jsonb)
        from generate_series(1, 5) as i`,
+    [JSON.stringify(RUN_FRESHNESS)],
   );
 });
 
@@ -139,6 +151,11 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
       body.markets.rows.map(({ county, transactions, flagged }) => ({ county, transactions, flagged })),
     ).toEqual(await marketsFromTransactions(lastMinute));
     expect(body.lag.map((point) => point.lag)).toEqual([500, 400, 300, 200, 100]);
+    // Five runs of RUN_FRESHNESS: the same quantiles, five times the counts.
+    expect(body.freshness.stored.count).toBe(500);
+    expect(body.freshness.stored.p50).toBeCloseTo(0.17 + (0.03 * 50) / 90, 6);
+    expect(body.freshness.stored.p99).toBeCloseTo(1, 6);
+    expect(body.freshness.alerted).toEqual({ count: 25, p50: 2.75, p99: expect.closeTo(2.995, 6) });
     expect(body.alerts.map((alert) => alert.transactionId).sort()).toEqual([...alerted].sort());
     expect(body.alerts[0]).toMatchObject({ score: 0.93, channel: expect.any(String) });
 
@@ -161,6 +178,11 @@ describe('the operations page and its API (real PostgreSQL, Kafka for the rollup
     await page.locator('#throughput-now', { hasText: '1 tx/s' }).waitFor();
     await page.locator('#markets .market[data-county="Nairobi"]').waitFor();
     expect(await page.locator('#alerts tr[data-transaction]').count()).toBe(5);
+    const stage = (name: string) => page.locator(`#freshness tr[data-stage="${name}"]`);
+    await stage('stored').locator('td.p50', { hasText: '187 ms' }).waitFor();
+    expect(await stage('stored').locator('td.p99').textContent()).toBe('1 s');
+    expect(await stage('alerted').locator('td.p50').textContent()).toBe('2.8 s');
+    expect(await stage('alerted').locator('td.p99').textContent()).toBe('3 s');
     await screenshot(page, 'ops-1-live');
 
     // A new market's traffic in the newest window, rolled up again, and its alert: the page follows.

@@ -1,7 +1,8 @@
 // @ts-check
 /**
- * tickflow's live operations page: throughput, fraud rate and consumer lag as line charts, volume by
- * market as bars, the newest fraud alerts. It polls GET /api/v1/operations every few seconds and
+ * tickflow's live operations page: throughput, fraud rate and consumer lag as line charts, freshness
+ * (p50/p99 from event time to stored and to alert published), volume by market as bars, the newest
+ * fraud alerts. It polls GET /api/v1/operations every few seconds and
  * redraws; charts are inline SVG drawn by page.js's lineChart (no library, nothing fetched from
  * elsewhere). API data only ever goes in as text or attributes, never as HTML.
  */
@@ -71,8 +72,40 @@ function render(view) {
   const latestLag = [...lag.values()].map((points) => points.at(-1)?.v ?? 0);
   $('lag-now').textContent = latestLag.length ? `${whole.format(Math.max(...latestLag))} messages` : '';
 
+  renderFreshness(view.freshness, noRuns);
   renderMarkets(view.markets);
   renderAlerts(view.alerts);
+}
+
+/** What each stage of freshness measures, as the table says it. */
+const STAGES = /** @type {const} */ ([
+  ['stored', 'stored'],
+  ['alerted', 'alert published'],
+]);
+
+/** p50 and p99 per stage, over the consumer runs in the span. @param {OperationsView['freshness']} freshness @param {string} empty */
+function renderFreshness(freshness, empty) {
+  const rows = STAGES.filter(([stage]) => freshness[stage].count > 0).map(([stage, label]) => {
+    const { p50, p99, count } = freshness[stage];
+    return h(
+      'tr',
+      { dataset: { stage } },
+      h('td', label),
+      h('td.num.p50', seconds(p50)),
+      h('td.num.p99', seconds(p99)),
+      h('td.num', whole.format(count)),
+    );
+  });
+  if (rows.length === 0) rows.push(h('tr', h('td.empty', { colspan: 4 }, empty)));
+  $('freshness').replaceChildren(...rows);
+}
+
+/** A duration in seconds as ms, s or min. @param {number | null} value */
+function seconds(value) {
+  if (value === null) return '–';
+  if (value < 1) return `${whole.format(Math.round(value * 1_000))} ms`;
+  if (value < 120) return `${decimal.format(value)} s`;
+  return `${decimal.format(value / 60)} min`;
 }
 
 /**

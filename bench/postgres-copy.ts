@@ -22,13 +22,23 @@ export interface CopyAlone {
  * PostgreSQL's own limit for what consumer-batch stored: its rows are read out (COPY TO), the
  * tables emptied, and the same rows COPYed back into the same tables in ONE transaction, timed.
  * No parsing, scoring or Kafka: what is left is PostgreSQL writing those rows and their indexes.
+ * `profilesSince`: only the account histories written since then are the run's (the others were
+ * there before it, as in a steady state).
  */
-export async function copySameRowsAlone(db: pg.Pool, tables = CONSUMER_TABLES): Promise<CopyAlone> {
+export async function copySameRowsAlone(
+  db: pg.Pool,
+  { tables = CONSUMER_TABLES, profilesSince }: { tables?: string[]; profilesSince?: Date } = {},
+): Promise<CopyAlone> {
   const client = await db.connect();
   try {
     const dumps = new Map<string, Buffer>();
-    for (const table of tables) dumps.set(table, await copyOut(client, table));
-    const counts = await rowCounts(client, tables);
+    const counts = new Map<string, number>();
+    for (const table of tables) {
+      const rows =
+        table === 'account_profiles' && profilesSince ? profilesWrittenSince(profilesSince) : table;
+      dumps.set(table, await copyOut(client, rows));
+      counts.set(table, await rowCount(client, rows));
+    }
     await client.query(`truncate ${tables.join(', ')}`);
     const cpuBefore = serviceCpu();
     const started = performance.now();
@@ -53,7 +63,13 @@ export async function copySameRowsAlone(db: pg.Pool, tables = CONSUMER_TABLES): 
   }
 }
 
-async function copyOut(client: pg.PoolClient, table: string): Promise<Buffer> {
+/** The account histories a run wrote (created or updated), as a query to COPY out and count. */
+function profilesWrittenSince(since: Date): string {
+  return `(select * from account_profiles where updated_at >= '${since.toISOString()}'::timestamptz)`;
+}
+
+/** `rows`: a table, or a parenthesised query. */
+async function copyOut(client: pg.PoolClient, rows: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -61,15 +77,11 @@ async function copyOut(client: pg.PoolClient, table: string): Promise<Buffer> {
       done();
     },
   });
-  await pipeline(client.query(copyTo(`copy ${table} to stdout`)), sink);
+  await pipeline(client.query(copyTo(`copy ${rows} to stdout`)), sink);
   return Buffer.concat(chunks);
 }
 
-async function rowCounts(client: pg.PoolClient, tables: string[]): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const table of tables) {
-    const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from ${table}`);
-    counts.set(table, rows[0]?.n ?? 0);
-  }
-  return counts;
+async function rowCount(client: pg.PoolClient, rows: string): Promise<number> {
+  const { rows: result } = await client.query<{ n: number }>(`select count(*)::int as n from ${rows} as r`);
+  return result[0]?.n ?? 0;
 }

@@ -86,7 +86,11 @@ async function inChild(mode: string, numbers: number[], env: NodeJS.ProcessEnv):
   const child = fork(await bundledChild('schedules-child'), [mode, ...numbers.map(String)], {
     env,
     // V8's young generation as bin/tickflow sizes it.
-    execArgv: ['--expose-gc', '--max-semi-space-size=16'],
+    execArgv: [
+      '--expose-gc',
+      '--max-semi-space-size=16',
+      ...(process.env.BENCH_NODE_FLAGS?.split(' ') ?? []),
+    ],
   });
   return new Promise((resolve, reject) => {
     child.once('message', resolve);

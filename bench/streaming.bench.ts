@@ -1,14 +1,17 @@
 import os from 'node:os';
+import { producerBatchJob } from '../jobs/producer-batch';
 import { parseValue } from '../src/consumer/fast-transaction';
 import { migrate } from '../src/db/migrate';
 import { evaluateSimulation } from '../src/domain/evaluate-simulation';
 import { builtinPredictor } from '../src/domain/model';
+import { accountsForRate } from '../src/domain/population';
 import { featurize, score } from '../src/domain/scoring';
 import { simulate } from '../src/domain/simulator';
 import { streamingTopicDefaults } from '../src/kafka/streaming-topics';
 import { deleteTopics } from '../src/kafka/topics';
 import { Resources } from '../src/runtime/resources';
 import { type TestEnv, testEnv } from '../test/support';
+import { benchContext } from './bench-context';
 import { againstReference, fmt, megabytes, rate } from './format';
 import {
   type ChildReport,
@@ -18,7 +21,7 @@ import {
   runJobInChild,
 } from './job-child';
 import { consumerPerformance, producerPerformance, REFERENCE_PRODUCER_PROPS } from './kafka-perf';
-import { type CopyAlone, copySameRowsAlone } from './postgres-copy';
+import { CONSUMER_TABLES, type CopyAlone, copySameRowsAlone } from './postgres-copy';
 import type { ServiceCpu } from './service-cpu';
 
 /**
@@ -26,7 +29,9 @@ import type { ServiceCpu } from './service-cpu';
  * producer-batch vs Kafka's ProducerPerformance, consumer-batch end to end vs PostgreSQL COPY of
  * the same rows alone (and Kafka's ConsumerPerformance), each job's peak RSS in a process of its own.
  */
-const MESSAGES = 200_000;
+const MESSAGES = messageCount(process.env.BENCH_STREAMING_MESSAGES);
+/** The producer's default population (its default ratePerSecond, 200): every account a run can meet. */
+const POPULATION = accountsForRate(200);
 const GOAL = {
   producerRatio: 0.5,
   consumerRatio: 0.8,
@@ -36,8 +41,15 @@ const GOAL = {
 
 interface BenchRun extends TestEnv {
   resources: Resources;
-  topics: { topic: string; dlqTopic: string; alertsTopic: string; reference: string; warmUp: string };
-  groups: { consumer: string; reference: string };
+  topics: {
+    topic: string;
+    steady: string;
+    dlqTopic: string;
+    alertsTopic: string;
+    reference: string;
+    warmUp: string;
+  };
+  groups: { consumer: string; steady: string; reference: string };
 }
 
 export default async function streamingBench(): Promise<void> {
@@ -45,20 +57,30 @@ export default async function streamingBench(): Promise<void> {
   const t = testEnv('bench');
   const topics = {
     topic: t.topic('tx'),
+    steady: t.topic('steady'),
     dlqTopic: t.topic('dlq'),
     alertsTopic: t.topic('alerts'),
     reference: t.topic('producer-performance'),
     warmUp: t.topic('warm-up'),
   };
   await migrate(t.config, t.log);
-  const groups = { consumer: `${t.id}-group`, reference: `${t.id}-consumer-performance` };
+  const groups = {
+    consumer: `${t.id}-group`,
+    steady: `${t.id}-steady`,
+    reference: `${t.id}-consumer-performance`,
+  };
   const run: BenchRun = { ...t, resources: new Resources(t.config, t.log), topics, groups };
   try {
     const producer = await benchProducer(run);
-    const consumer = await benchConsumer(run);
+    const consumer = await benchConsumer(run, {
+      state: 'fresh',
+      topic: run.topics.topic,
+      group: run.groups.consumer,
+    });
+    const steady = await benchSteadyConsumer(run);
     console.log(
-      `peak RSS, own process       producer-batch ${rss(producer)} | consumer-batch ${rss(consumer)} ` +
-        `(${fmt(MESSAGES)} messages each; goal ≤ ${megabytes(GOAL.peakRssBytes)} each)`,
+      `peak RSS, own process       producer-batch ${rss(producer)} | consumer-batch fresh ${rss(consumer)} ` +
+        `| steady ${rss(steady)} (${fmt(MESSAGES)} messages each; goal ≤ ${megabytes(GOAL.peakRssBytes)} each)`,
     );
     await benchScoringAlone();
     benchQuality();
@@ -112,46 +134,46 @@ async function benchProducer(run: BenchRun): Promise<ChildReport<ProducerFigures
   return report;
 }
 
-async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures>> {
-  const { topic, dlqTopic, alertsTopic } = run.topics;
+/**
+ * Fresh: `account_profiles` holds nothing before the run (every account new). Steady: it holds every
+ * account of the population, as in a deployment running for a while, so each account's history is
+ * read and updated; the reference then COPYs the histories the run wrote, not the ones before it.
+ */
+interface ConsumerCase {
+  state: 'fresh' | 'steady';
+  topic: string;
+  group: string;
+  profilesSince?: Date;
+}
+
+async function benchConsumer(run: BenchRun, bench: ConsumerCase): Promise<ChildReport<ConsumerFigures>> {
+  const { dlqTopic, alertsTopic } = run.topics;
+  const { topic, group, state } = bench;
   const report = await runJobInChild<ConsumerFigures>(
     {
       job: 'consumer-batch',
       messages: MESSAGES,
-      params: { topic, dlqTopic, alertsTopic, group: run.groups.consumer },
+      params: { topic, dlqTopic, alertsTopic, group },
     },
     run.env,
   );
   const { consumed, runs, durationMs, cpuMs, emptyRunOverheadsMs } = report.figures;
   const perSecond = rate(consumed, durationMs);
   // The rows the consumer just stored, written again by PostgreSQL alone.
-  const alone = await copySameRowsAlone(run.resources.db);
+  const alone = await copySameRowsAlone(run.resources.db, { profilesSince: bench.profilesSince });
   const aloneRate = rate(alone.transactions, alone.ms);
   console.log(
     againstReference(
-      'consumer-batch end to end',
+      `consumer-batch ${state}`,
       `${fmt(perSecond)} msg/s`,
       { label: 'PostgreSQL COPY alone', value: `${fmt(aloneRate)} transactions/s` },
       perSecond / aloneRate,
       `goal ≥ ${GOAL.consumerRatio}×`,
     ),
   );
-  const kafka = await consumerPerformance(run.config, run.log, {
-    topic,
-    messages: consumed,
-    group: run.groups.reference,
-  });
+  if (state === 'fresh') await printConsumerPerformance(run, topic, perSecond);
   console.log(
-    againstReference(
-      'consumer-batch end to end',
-      `${fmt(perSecond)} msg/s`,
-      { label: 'ConsumerPerformance', value: `${fmt(kafka.perSecond)} msg/s` },
-      perSecond / kafka.perSecond,
-      "Kafka's own bound, no goal",
-    ),
-  );
-  console.log(
-    `  consumer-batch: ${fmt(consumed)} messages in ${runs} warm run(s), each taking the whole backlog ` +
+    `  consumer-batch ${state}: ${fmt(consumed)} messages in ${runs} warm run(s), each taking the whole backlog ` +
       `(consume + validate + score + PostgreSQL + alerts + commit), ${fmt(durationMs)} ms, node CPU ${fmt(cpuMs)} ms`,
   );
   console.log(cpuBudget(consumed, cpuMs, report.figures.serviceCpuMs, aloneRate));
@@ -159,15 +181,87 @@ async function benchConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures
     `  PostgreSQL COPY alone: the same ${fmt(alone.rows)} rows (${megabytes(alone.bytes)}) into the same 4 tables, ` +
       `one transaction, ${fmt(alone.ms)} ms${postgresCpuOf(alone)}`,
   );
-  console.log(
-    `  ConsumerPerformance: ${fmt(kafka.messages)} records, ${fmt(kafka.mbPerSecond, 1)} MB/s (fetch rate, group join left out)`,
-  );
   const median = [...emptyRunOverheadsMs].sort((a, b) => a - b)[2] as number;
   console.log(
-    `empty warm run              +${fmt(median)} ms over maxWait=${EMPTY_RUN_WAIT_MS} ms ` +
+    `empty warm run (${state})${' '.repeat(state === 'fresh' ? 6 : 5)}+${fmt(median)} ms over maxWait=${EMPTY_RUN_WAIT_MS} ms ` +
       `(median of 5: ${emptyRunOverheadsMs.map((ms) => fmt(ms)).join(', ')}; goal ≤ ${GOAL.emptyRunOverheadMs} ms)`,
   );
   return report;
+}
+
+/** Kafka's own bound on the same topic, for scale. */
+async function printConsumerPerformance(run: BenchRun, topic: string, perSecond: number): Promise<void> {
+  const kafka = await consumerPerformance(run.config, run.log, {
+    topic,
+    messages: MESSAGES,
+    group: run.groups.reference,
+  });
+  console.log(
+    againstReference(
+      'consumer-batch fresh',
+      `${fmt(perSecond)} msg/s`,
+      { label: 'ConsumerPerformance', value: `${fmt(kafka.perSecond)} msg/s` },
+      perSecond / kafka.perSecond,
+      "Kafka's own bound, no goal",
+    ),
+  );
+  console.log(
+    `  ConsumerPerformance: ${fmt(kafka.messages)} records, ${fmt(kafka.mbPerSecond, 1)} MB/s (fetch rate, group join left out)`,
+  );
+}
+
+/**
+ * The steady state: the tables emptied, a history for every account of the population, then as many
+ * new messages on a topic of their own (same population, another seed), consumed and referenced
+ * like the fresh run.
+ */
+async function benchSteadyConsumer(run: BenchRun): Promise<ChildReport<ConsumerFigures>> {
+  const { db } = run.resources;
+  await db.query(`truncate ${CONSUMER_TABLES.join(', ')}`);
+  const started = performance.now();
+  await fillProfiles(db, POPULATION);
+  await db.query('vacuum analyze account_profiles');
+  console.log(
+    `steady state: account_profiles filled with ${fmt(POPULATION)} histories in ${fmt(performance.now() - started)} ms`,
+  );
+  await producerBatchJob.run(
+    benchContext(run.resources, run.log),
+    producerBatchJob.params.parse({ topic: run.topics.steady, count: MESSAGES, seed: 3 }),
+  );
+  const { rows } = await db.query<{ now: Date }>('select clock_timestamp() as now');
+  return benchConsumer(run, {
+    state: 'steady',
+    topic: run.topics.steady,
+    group: run.groups.steady,
+    profilesSince: rows[0]?.now,
+  });
+}
+
+/**
+ * A history for accounts ACC-000001… (the simulator's ids) as a deployment would hold after a few
+ * transactions each: written a day ago, so a run's writes are told apart by updated_at.
+ */
+async function fillProfiles(db: Resources['db'], accounts: number): Promise<void> {
+  await db.query(
+    `insert into account_profiles (account_id, profile, updated_at)
+     select 'ACC-' || (case when i < 1000000 then lpad(i::text, 6, '0') else i::text end),
+            jsonb_build_object('count', 4, 'meanLogAmount', 7.2 + (i % 100) / 50.0,
+              'devices', jsonb_build_array('dev-' || lpad(to_hex(i), 12, '0')),
+              'countries', jsonb_build_array('KE'),
+              'recent', jsonb_build_array(extract(epoch from now() - interval '3 days') * 1000 + i % 86400000)),
+            now() - interval '1 day'
+       from generate_series(1, $1::int) as i`,
+    [accounts],
+  );
+}
+
+/** BENCH_STREAMING_MESSAGES (default 200,000): fewer while iterating, 1,000,000 for the issue's figure. */
+function messageCount(text: string | undefined): number {
+  if (text === undefined) return 200_000;
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 10_000)
+    throw new Error(`BENCH_STREAMING_MESSAGES must be a whole number ≥ 10000, got ${JSON.stringify(text)}`);
+  return count;
 }
 
 /**

@@ -1,12 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../log/logger';
+import { PieceFeed } from './piece-feed';
 import type { ConsumedMessage, RunConsumer, TakeOptions } from './stream-client';
-
-/**
- * Pieces handed to the work but not yet taken by it. The fetch loop waits while this many are
- * waiting, so a run holds a few pieces at a time, whatever its `max`: memory follows the piece size.
- */
-const PIECES_AHEAD = 2;
 
 /** A fetch loop that started no fetch for this long is gone (kafkajs replaced it, or its broker left). */
 const FETCH_LOOP_GONE_MS = 5_000;
@@ -16,37 +11,25 @@ const FETCH_LOOP_GONE_MS = 5_000;
  * goes on. Keeps only the first and last offset taken per partition (to rewind or commit), not the
  * messages: a piece is gone once the work has finished with it.
  */
-class RunFeed {
-  private readonly ready: ConsumedMessage[][] = [];
-  private current: ConsumedMessage[] = [];
+class RunFeed extends PieceFeed {
   /** Partition → offset of the first message taken: where a failed run rewinds to. */
   readonly first = new Map<number, string>();
   /** Partition → offset of the last message taken: what a successful run commits. */
   readonly last = new Map<number, string>();
-  private taken = 0;
-  private yielded = 0;
-  /** When the last message was taken (performance.now()); the idle limit counts from it. */
-  private lastArrival = performance.now();
   /** Broker (node id) → fetches it completed since the run opened: kafkajs runs one fetch loop per broker. */
   private readonly fetchesByNode = new Map<number, number>();
   /** Partitions whose last batch left messages behind (the run's share, or the broker's fetch size). */
   private readonly behind = new Set<number>();
-  private done = false;
-  private wakeReader?: () => void;
   private wakeFetcher?: () => void;
-  private finish!: () => void;
-  readonly finished = new Promise<void>((resolve) => {
-    this.finish = resolve;
-  });
 
   constructor(
-    private readonly max: number,
-    /** Per partition per fetch: a partition with a backlog cannot crowd out the others. */
-    private readonly share: number,
-    private readonly pieceSize: number,
+    max: number,
+    share: number,
+    pieceSize: number,
     /** The brokers this member was fetching from when the run opened: each must report before "caught up". */
     fetchingFrom: number[],
   ) {
+    super(max, share, pieceSize);
     for (const nodeId of fetchingFrom) this.fetchesByNode.set(nodeId, 0);
   }
 
@@ -56,7 +39,7 @@ class RunFeed {
     const room = Math.min(this.share, this.max - this.taken);
     const taken = batch.messages.slice(0, Math.max(0, room));
     for (const message of taken) {
-      this.current.push({
+      this.push({
         topic: batch.topic,
         partition: batch.partition,
         offset: message.offset,
@@ -64,7 +47,6 @@ class RunFeed {
         value: message.value,
         headers: message.headers ?? {},
       });
-      if (this.current.length >= this.pieceSize) this.handOver();
     }
     const last = taken.at(-1)?.offset;
     if (last === undefined) return undefined;
@@ -74,11 +56,9 @@ class RunFeed {
     else this.behind.add(batch.partition);
     if (!this.first.has(batch.partition)) this.first.set(batch.partition, taken[0]?.offset as string);
     this.last.set(batch.partition, last);
-    this.taken += taken.length;
-    this.lastArrival = performance.now();
     // A partial piece goes now rather than wait for the next fetch: the work starts on it meanwhile.
     this.handOver();
-    if (this.taken >= this.max) this.stop();
+    this.took(taken.length);
     return last;
   }
 
@@ -101,34 +81,6 @@ class RunFeed {
   }
 
   /**
-   * Ends the run once `maxWaitMs` passed without a new message. Messages are taken at the pace the work
-   * reads them, so a busy run is not cut short by a limit meant for waiting.
-   */
-  stopWhenIdle(maxWaitMs: number): void {
-    const check = () => {
-      if (this.done) return;
-      const idle = this.backpressured ? 0 : performance.now() - this.lastArrival;
-      if (idle >= maxWaitMs) this.stop();
-      else setTimeout(check, maxWaitMs - idle).unref();
-    };
-    setTimeout(check, maxWaitMs).unref();
-  }
-
-  /** No more messages for this run: the reader gets what is left, then the end. */
-  stop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.handOver();
-    this.finish();
-    this.wake();
-  }
-
-  /** The work is behind: pieces wait for it, and the fetch loop waits in room(). */
-  private get backpressured(): boolean {
-    return !this.done && this.ready.length >= PIECES_AHEAD;
-  }
-
-  /**
    * Waits until the work has room for more (or the run ended), sending heartbeats meanwhile. A
    * heartbeat refused because the group is rebalancing ends the run's intake: the member must rejoin
    * now rather than hold every other member up until the work catches up.
@@ -147,39 +99,11 @@ class RunFeed {
     }
   }
 
-  /** The run's pieces in fetch order, each partition's messages in offset order. */
-  async *pieces(): AsyncGenerator<ConsumedMessage[]> {
-    for (;;) {
-      const piece = this.ready.shift();
-      if (piece) {
-        this.yielded += piece.length;
-        // The work took a piece: the run is busy, not idle.
-        this.lastArrival = performance.now();
-        this.wakeFetcher?.();
-        yield piece;
-        continue;
-      }
-      if (this.done) return;
-      await new Promise<void>((resolve) => {
-        this.wakeReader = resolve;
-      });
-    }
+  protected override onPieceTaken(): void {
+    this.wakeFetcher?.();
   }
 
-  /** True once every message taken has been handed to the work: only then may its offsets be committed. */
-  get drained(): boolean {
-    return this.done && this.yielded === this.taken;
-  }
-
-  private handOver(): void {
-    if (this.current.length === 0) return;
-    this.ready.push(this.current);
-    this.current = [];
-    this.wakeReader?.();
-  }
-
-  private wake(): void {
-    this.wakeReader?.();
+  protected override onStopped(): void {
     this.wakeFetcher?.();
   }
 }

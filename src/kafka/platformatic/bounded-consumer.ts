@@ -1,14 +1,12 @@
 import { Consumer, type ConsumerOptions, type Message, type MessagesStream } from '@platformatic/kafka';
 import type { Logger } from '../../log/logger';
+import { PieceFeed } from '../piece-feed';
 import type { ConsumedMessage, RunConsumer, TakeOptions } from '../stream-client';
 import { toConsumed } from './records';
 
 type Bytes = Buffer;
 type Received = Message<Bytes, Bytes, Bytes, Bytes>;
 type Stream = MessagesStream<Bytes, Bytes, Bytes, Bytes>;
-
-/** Pieces handed to the work but not yet taken by it: the stream pauses while this many wait. */
-const PIECES_AHEAD = 2;
 
 /** The group and fetch settings of kafkajs's BoundedConsumer (bounded-consumer.ts says why each). */
 const MEMBER_OPTIONS = {
@@ -35,40 +33,29 @@ interface Position {
  * cannot crowd out the others; a partition's messages past its share are dropped for the rest of the
  * run (`dropped`), and fetched again by the next run from the committed offset.
  */
-class RunFeed {
-  private readonly ready: ConsumedMessage[][] = [];
-  private current: ConsumedMessage[] = [];
+class RunFeed extends PieceFeed {
   /** Partition → the last message taken: a successful run commits the offset after it. */
   readonly last = new Map<number, Position>();
-  private taken = 0;
-  private yielded = 0;
   /** Partition → messages taken since the last fetch response. */
   private takenThisFetch = new Map<number, number>();
   /** Partitions past their share: nothing more of theirs this run (it would leave a gap). */
   readonly dropped = new Set<number>();
-  /** When the last message was taken (performance.now()); the idle limit counts from it. */
-  private lastArrival = performance.now();
   private fetchesSeen = 0;
   private countAtLastFetch = 0;
   /** A caught-up check is in flight: no second one meanwhile. */
   private confirming = false;
-  private done = false;
-  private wakeReader?: () => void;
-  private finish!: () => void;
-  readonly finished = new Promise<void>((resolve) => {
-    this.finish = resolve;
-  });
 
   constructor(
-    private readonly max: number,
-    /** Per partition per fetch. */
-    private readonly share: number,
-    private readonly pieceSize: number,
+    max: number,
+    share: number,
+    pieceSize: number,
     /** Called with true when the work is behind (stop fetching), false when it caught up. */
     private readonly hold: (held: boolean) => void,
     /** Whether every owned partition has been fetched to its end (asks the brokers). */
     private readonly fetchedToEnd: () => Promise<boolean>,
-  ) {}
+  ) {
+    super(max, share, pieceSize);
+  }
 
   /** Takes (or drops) one message; false once the run is over (the caller keeps it for the next run). */
   add(message: Received): boolean {
@@ -80,12 +67,9 @@ class RunFeed {
       return true;
     }
     this.takenThisFetch.set(partition, thisFetch + 1);
-    this.current.push(toConsumed(message));
+    this.push(toConsumed(message));
     this.last.set(message.partition, { offset: message.offset, leaderEpoch: message.leaderEpoch });
-    this.taken++;
-    this.lastArrival = performance.now();
-    if (this.current.length >= this.pieceSize) this.handOver();
-    if (this.taken >= this.max) this.stop();
+    this.took(1);
     return true;
   }
 
@@ -125,60 +109,13 @@ class RunFeed {
     );
   }
 
-  /** Ends the run once `maxWaitMs` passed without a new message (a busy run is not idle). */
-  stopWhenIdle(maxWaitMs: number): void {
-    const check = () => {
-      if (this.done) return;
-      const idle = this.backpressured ? 0 : performance.now() - this.lastArrival;
-      if (idle >= maxWaitMs) this.stop();
-      else setTimeout(check, maxWaitMs - idle).unref();
-    };
-    setTimeout(check, maxWaitMs).unref();
+  /** The stream goes on once the work is no longer behind; after the run it stays paused. */
+  protected override onPieceTaken(): void {
+    if (!this.done && !this.backpressured) this.hold(false);
   }
 
-  /** No more messages for this run: the reader gets what is left, then the end. */
-  stop(): void {
-    if (this.done) return;
-    this.done = true;
-    this.handOver();
-    this.finish();
-    this.wakeReader?.();
-  }
-
-  private get backpressured(): boolean {
-    return !this.done && this.ready.length >= PIECES_AHEAD;
-  }
-
-  /** The run's pieces in arrival order, each partition's messages in offset order. */
-  async *pieces(): AsyncGenerator<ConsumedMessage[]> {
-    for (;;) {
-      const piece = this.ready.shift();
-      if (piece) {
-        this.yielded += piece.length;
-        // The work took a piece: the run is busy, not idle.
-        this.lastArrival = performance.now();
-        if (!this.done && this.ready.length < PIECES_AHEAD) this.hold(false);
-        yield piece;
-        continue;
-      }
-      if (this.done) return;
-      await new Promise<void>((resolve) => {
-        this.wakeReader = resolve;
-      });
-    }
-  }
-
-  /** True once every message taken has been handed to the work: only then may its offsets be committed. */
-  get drained(): boolean {
-    return this.done && this.yielded === this.taken;
-  }
-
-  private handOver(): void {
-    if (this.current.length === 0) return;
-    this.ready.push(this.current);
-    this.current = [];
+  protected override onHandedOver(): void {
     if (this.backpressured) this.hold(true);
-    this.wakeReader?.();
   }
 }
 

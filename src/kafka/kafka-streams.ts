@@ -5,6 +5,7 @@ import { tracing } from '../telemetry/tracing';
 import { BoundedConsumer } from './bounded-consumer';
 import { createKafka } from './client';
 import { sendDeadLetters } from './dead-letter';
+import { GroupMembers } from './group-members';
 import { partitionLag } from './lag';
 import { PartitionedSender } from './partitioned-sender';
 import { keyedPartitioner } from './partitioner';
@@ -27,7 +28,7 @@ export class KafkaStreams implements StreamClient {
   private kafkaClient?: Kafka;
   private producerPromise?: Promise<Producer>;
   private adminPromise?: Promise<Admin>;
-  private readonly consumers = new Map<string, Promise<BoundedConsumer>>();
+  private readonly consumers = new GroupMembers<BoundedConsumer>();
   private readonly ensuredTopics = new Set<string>();
 
   constructor(
@@ -134,30 +135,12 @@ export class KafkaStreams implements StreamClient {
    * pay a group rejoin. A consumer kafkajs gave up on is replaced.
    */
   async runConsumer(topic: string, group: string): Promise<BoundedConsumer> {
-    const key = `${group}\u0000${topic}`;
-    const current = this.consumers.get(key);
-    if (current) {
-      const consumer = await current.catch(() => undefined);
-      if (consumer?.healthy) return consumer;
-      if (this.consumers.get(key) === current) {
-        this.consumers.delete(key);
-        await consumer?.stop().catch(() => {});
-      }
-      return this.runConsumer(topic, group);
-    }
-    const started = BoundedConsumer.start(this.client, topic, group, this.log);
-    this.consumers.set(key, started);
-    started.catch(() => {
-      if (this.consumers.get(key) === started) this.consumers.delete(key);
-    });
-    return started;
+    return this.consumers.get(topic, group, () => BoundedConsumer.start(this.client, topic, group, this.log));
   }
 
   async close(): Promise<void> {
     // Consumers first: leaving the group lets the other members take over their partitions now.
-    const consumers = await Promise.all([...this.consumers.values()].map((c) => c.catch(() => undefined)));
-    await Promise.all(consumers.map((consumer) => consumer?.stop().catch(() => {})));
-    this.consumers.clear();
+    await this.consumers.stopAll();
     const producer = await this.producerPromise?.catch(() => undefined);
     await producer?.disconnect().catch(() => {});
     const admin = await this.adminPromise?.catch(() => undefined);

@@ -2,6 +2,7 @@ import { Admin, ProduceAcks, Producer } from '@platformatic/kafka';
 import type { Config } from '../../config/config';
 import type { Logger } from '../../log/logger';
 import { sendDeadLettersWith } from '../dead-letter';
+import { GroupMembers } from '../group-members';
 import { isKafkaError } from '../kafka-errors';
 import { sendInChunks } from '../send-chunked';
 import type {
@@ -33,7 +34,7 @@ const EARLIEST = -2n;
 export class PlatformaticStreams implements StreamClient {
   private producerClient?: Producer<Bytes, Bytes, Bytes, Bytes>;
   private adminClient?: Admin;
-  private readonly consumers = new Map<string, Promise<PlatformaticBoundedConsumer>>();
+  private readonly consumers = new GroupMembers<PlatformaticBoundedConsumer>();
   private readonly ensuredTopics = new Set<string>();
 
   constructor(
@@ -122,35 +123,14 @@ export class PlatformaticStreams implements StreamClient {
    * group rejoin. A member the client gave up on is replaced.
    */
   async runConsumer(topic: string, group: string): Promise<PlatformaticBoundedConsumer> {
-    const key = `${group}\u0000${topic}`;
-    const current = this.consumers.get(key);
-    if (current) {
-      const consumer = await current.catch(() => undefined);
-      if (consumer?.healthy) return consumer;
-      if (this.consumers.get(key) === current) {
-        this.consumers.delete(key);
-        await consumer?.stop().catch(() => {});
-      }
-      return this.runConsumer(topic, group);
-    }
-    const started = PlatformaticBoundedConsumer.start(
-      platformaticOptions(this.config),
-      topic,
-      group,
-      this.log,
+    return this.consumers.get(topic, group, () =>
+      PlatformaticBoundedConsumer.start(platformaticOptions(this.config), topic, group, this.log),
     );
-    this.consumers.set(key, started);
-    started.catch(() => {
-      if (this.consumers.get(key) === started) this.consumers.delete(key);
-    });
-    return started;
   }
 
   async close(): Promise<void> {
     // Consumers first: leaving the group lets the other members take over their partitions now.
-    const consumers = await Promise.all([...this.consumers.values()].map((c) => c.catch(() => undefined)));
-    await Promise.all(consumers.map((consumer) => consumer?.stop().catch(() => {})));
-    this.consumers.clear();
+    await this.consumers.stopAll();
     await this.producerClient?.close().catch(() => {});
     await this.adminClient?.close().catch(() => {});
   }

@@ -50,6 +50,7 @@ describe('CLI exit codes (real services; one line per failure)', () => {
     [['trigger', 'nap', '--param', 'ms=-1'], {}, /params do not fit job sleep: ms: /],
     [['trigger', 'nap', '--param', 'nonsense'], {}, /expected key=value, e\.g\. count=500/],
     [['runs', 'nap', '--limit', 'zero'], {}, /expected a whole number ≥ 1/],
+    [['services', 'up', '--kafka-nodes', '0'], {}, /expected a whole number of nodes from 1 to 9, e\.g\. 3/],
     [
       ['runs', 'nap', '--state', 'done'],
       {},

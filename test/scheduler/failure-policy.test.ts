@@ -178,7 +178,11 @@ describe('failure policy (real Redis and PostgreSQL, a real webhook)', () => {
     const resumed = finishedRuns(app, 'held', 1);
     await setPaused(app.control, 'held', { paused: false, by: 'api:ops' });
     const [held] = await resumed;
-    const run = await getRun(app.control, 'held', held?.runId ?? '');
+    // The skipped slots are counted beside the run (from its start), not before its end: wait for them.
+    const run = await waitFor(async () => {
+      const found = await getRun(app.control, 'held', held?.runId ?? '');
+      return found.skipped ? found : undefined;
+    }, 'the skipped slots of the held run recorded');
     expect(run.skipped?.reason).toBe('paused');
     expect(run.skipped?.slots).toBeGreaterThanOrEqual(3);
 
